@@ -1,0 +1,31 @@
+# The two commands of the README:
+#   make demo   set up .venv, export tiny random-weight models, start Triton, tag the bundled sample
+#   make test   set up .venv and run the whole test suite against a real Triton server
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+
+.PHONY: demo test lint install clean
+
+$(BIN)/stashtag: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c constraints.txt -e ".[serve,export,paddle,dev]"
+	touch $@
+
+install: $(BIN)/stashtag
+
+demo: install
+	$(BIN)/stashtag demo
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf repos runs .pytest_cache

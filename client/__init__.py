@@ -1,0 +1,1 @@
+"""stashtag client: frame sources, Triton transport and tag mapping (light install, no torch)."""

@@ -1,0 +1,87 @@
+"""Synchronous gRPC calls to the stashtag Triton models (tensor names from the model specs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FrameResults:
+    """What the ``tagger`` ensemble returns for one request's frames."""
+
+    clip: np.ndarray  # (N, D) L2-normalised CLIP image embeddings
+    dino_cls: np.ndarray  # (N, E)
+    dino_patch_mean: np.ndarray  # (N, E)
+    detections: list[np.ndarray]  # per frame (K, 6): x1 y1 x2 y2 score class, frame pixels
+
+
+@dataclass(frozen=True)
+class TextLine:
+    frame: int
+    text: str
+    score: float
+    box: np.ndarray  # (4, 2) corner points in frame pixels
+
+
+class TritonClient:
+    """A thin synchronous client for one Triton endpoint (the async core comes with issue 4)."""
+
+    def __init__(self, url: str, timeout_s: float = 60.0) -> None:
+        import tritonclient.grpc as grpcclient
+
+        self._grpc = grpcclient
+        self.url = url
+        self.timeout_s = timeout_s
+        self.client = grpcclient.InferenceServerClient(url)
+
+    def _infer(self, model: str, inputs: dict[str, np.ndarray], outputs: list[str]) -> dict:
+        g = self._grpc
+        tensors = []
+        for name, arr in inputs.items():
+            dtype = "BYTES" if arr.dtype == np.object_ else _TRITON_DTYPES[arr.dtype.type]
+            t = g.InferInput(name, list(arr.shape), dtype)
+            t.set_data_from_numpy(arr)
+            tensors.append(t)
+        result = self.client.infer(
+            model,
+            tensors,
+            outputs=[g.InferRequestedOutput(n) for n in outputs],
+            client_timeout=self.timeout_s,
+        )
+        return {n: result.as_numpy(n) for n in outputs}
+
+    def tag_frames(self, encoded: bytes, rects: np.ndarray) -> FrameResults:
+        """Send one encoded image (a sprite sheet or a frame) with its frame rectangles."""
+        out = self._infer(
+            "tagger",
+            {"jpeg": np.frombuffer(encoded, np.uint8), "rects": np.asarray(rects, np.int32)},
+            ["clip_embedding", "dino_cls", "dino_patch_mean", "detections", "num_detections"],
+        )
+        counts = out["num_detections"].reshape(-1)
+        dets = [d[:n] for d, n in zip(out["detections"], counts, strict=True)]
+        return FrameResults(out["clip_embedding"], out["dino_cls"], out["dino_patch_mean"], dets)
+
+    def embed_text(self, prompts: list[str]) -> np.ndarray:
+        """CLIP text embeddings, tokenised on the server."""
+        text = np.array([[p.encode("utf-8")] for p in prompts], dtype=np.object_)
+        return self._infer("clip_text", {"text": text}, ["embedding"])["embedding"]
+
+    def read_text(self, encoded: bytes, rects: np.ndarray) -> list[TextLine]:
+        """OCR every frame; one :class:`TextLine` per recognised line."""
+        out = self._infer(
+            "ocr",
+            {"jpeg": np.frombuffer(encoded, np.uint8), "rects": np.asarray(rects, np.int32)},
+            ["text", "score", "box", "frame"],
+        )
+        return [
+            TextLine(int(f), t.decode("utf-8"), float(s), b)
+            for t, s, b, f in zip(out["text"], out["score"], out["box"], out["frame"], strict=True)
+        ]
+
+    def ready(self) -> bool:
+        return self.client.is_server_ready()
+
+
+_TRITON_DTYPES = {np.uint8: "UINT8", np.int32: "INT32", np.int64: "INT64", np.float32: "FP32"}

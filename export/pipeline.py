@@ -1,0 +1,51 @@
+"""Export every model of a preset into a repository, writing ``meta.json`` beside each."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from stashtag.export.common import version_dir
+from stashtag.export.onnx_io import write_meta
+
+from stashtag.presets import Preset
+
+EXPORTERS = ("clip", "yolo", "dinov2", "ocr")
+# Which repository model folder holds each exporter's meta.json.
+META_HOME = {"clip": "clip_image", "yolo": "yolo", "dinov2": "dinov2", "ocr": "ocr_rec"}
+
+
+def export_all(
+    preset: Preset,
+    repo: Path,
+    random_weights: bool,
+    only: tuple[str, ...] = EXPORTERS,
+    log: Callable[[str], None] = print,
+) -> dict[str, dict]:
+    """Export the models named in ``only``; return each exporter's metadata (parity, timing)."""
+    from stashtag.export.clip import export_clip
+    from stashtag.export.dinov2 import export_dinov2
+    from stashtag.export.ocr import export_ocr
+    from stashtag.export.yolo import export_yolo
+
+    if preset.random_only and not random_weights:
+        raise ValueError(f"preset {preset.name!r} has no real weights: add --random-weights")
+    jobs = {
+        "clip": lambda: export_clip(preset.clip, repo, random_weights),
+        "yolo": lambda: export_yolo(preset.yolo, repo, random_weights),
+        "dinov2": lambda: export_dinov2(preset.dinov2, repo, random_weights),
+        "ocr": lambda: export_ocr(preset.ocr, repo),
+    }
+    results = {}
+    for name in only:
+        log(f"exporting {name} ({preset.name} preset)…")
+        start = time.perf_counter()
+        meta = jobs[name]()
+        meta["export_seconds"] = round(time.perf_counter() - start, 2)
+        meta["preset"] = preset.name
+        write_meta(version_dir(repo, META_HOME[name]), meta)
+        worst = min((p["min_cosine"] for p in meta.get("parity", [])), default=1.0)
+        log(f"  {name}: {meta['export_seconds']} s, parity min cosine {worst:.6f}")
+        results[name] = meta
+    return results

@@ -1,0 +1,254 @@
+"""The ``stashtag`` command line."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from stashtag.errors import StashtagError
+from stashtag.modelspec import TARGETS
+
+app = typer.Typer(
+    help="Tag Stash video libraries with CLIP, YOLOv8, PP-OCR and DINOv2 served by Triton.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+repo_app = typer.Typer(help="Build and check Triton model repositories.", no_args_is_help=True)
+app.add_typer(repo_app, name="repo")
+console = Console(stderr=True)
+
+PresetOpt = Annotated[
+    str, typer.Option(help="Model preset: small (CPU), large (GPU), tiny (tests).")
+]
+RepoOpt = Annotated[Path, typer.Option("--repo", help="Model repository folder.")]
+RandomOpt = Annotated[
+    bool,
+    typer.Option(
+        "--random-weights",
+        help="Random weights of the real architectures: no model hub needed (tests, offline demo).",
+    ),
+]
+ONLY_HELP = "Comma-separated subset of clip,yolo,dinov2,ocr."
+
+
+def _fail(exc: Exception) -> None:
+    console.print(f"[red]error:[/red] {exc}")
+    raise typer.Exit(1)
+
+
+def _check_target(target: str) -> None:
+    if target not in TARGETS:
+        _fail(ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}"))
+
+
+def _export(preset_name: str, repo: Path, random_weights: bool, only: str, target: str) -> dict:
+    from stashtag.export.pipeline import EXPORTERS, export_all
+    from stashtag.export.tensorrt import build_plans
+    from stashtag.presets import get_preset
+
+    names = tuple(n.strip() for n in only.split(",") if n.strip()) if only else EXPORTERS
+    unknown = set(names) - set(EXPORTERS)
+    if unknown:
+        raise ValueError(f"unknown models {sorted(unknown)}; {ONLY_HELP}")
+    results = export_all(
+        get_preset(preset_name), repo, random_weights, names, log=lambda m: console.print(m)
+    )
+    if target == "tensorrt":
+        build_plans(repo, log=lambda m: console.print(m))
+    return results
+
+
+@app.command()
+def export(
+    preset: PresetOpt = "small",
+    repo: RepoOpt = Path("model_repository"),
+    random_weights: RandomOpt = False,
+    only: Annotated[str, typer.Option(help=ONLY_HELP)] = "",
+    target: Annotated[str, typer.Option(help="tensorrt also builds fp16 plans.")] = "python-ort",
+) -> None:
+    """Export the preset's models to ONNX (with parity checks) into a repository."""
+    _check_target(target)
+    try:
+        results = _export(preset, repo, random_weights, only, target)
+    except (StashtagError, ValueError, KeyError) as exc:
+        _fail(exc)
+    console.print(f"[green]exported[/green] {', '.join(results)} into {repo}")
+
+
+@repo_app.command("build")
+def repo_build(
+    preset: PresetOpt = "small",
+    target: Annotated[str, typer.Option(help="python-ort | onnxruntime | tensorrt")] = "python-ort",
+    out: Annotated[Path, typer.Option(help="Repository folder to write.")] = Path(
+        "model_repository"
+    ),
+    instances: Annotated[int, typer.Option(help="Instances of each heavy model.")] = 1,
+    export_models: Annotated[
+        bool, typer.Option("--export/--no-export", help="Also export the weights.")
+    ] = True,
+    random_weights: RandomOpt = False,
+    only: Annotated[str, typer.Option(help=ONLY_HELP)] = "",
+) -> None:
+    """Write configs (from the model specs) and, unless --no-export, the weights."""
+    from stashtag.presets import get_preset
+    from stashtag.repository import missing_files, specs_for, write_configs
+
+    _check_target(target)
+    try:
+        if export_models:
+            _export(preset, out, random_weights, only, target)
+        specs = specs_for(out, get_preset(preset), instances)
+        written = write_configs(out, specs, target)
+    except (StashtagError, ValueError, KeyError) as exc:
+        _fail(exc)
+    console.print(f"wrote {len(written)} config/entry files for {len(specs)} models into {out}")
+    missing = missing_files(out, specs, target)
+    if missing:
+        console.print("[yellow]still missing (run with --export):[/yellow] " + ", ".join(missing))
+
+
+@repo_app.command("check")
+def repo_check(
+    repo: RepoOpt = Path("model_repository"),
+    preset: PresetOpt = "small",
+    target: Annotated[str, typer.Option(help="python-ort | onnxruntime | tensorrt")] = "python-ort",
+) -> None:
+    """List files a repository still needs before Triton can serve it."""
+    from stashtag.presets import get_preset
+    from stashtag.repository import missing_files, specs_for
+
+    missing = missing_files(repo, specs_for(repo, get_preset(preset)), target)
+    if missing:
+        for m in missing:
+            console.print(f"missing: {m}")
+        raise typer.Exit(1)
+    console.print(f"[green]{repo} is complete[/green]")
+
+
+@app.command()
+def serve(
+    repo: RepoOpt = Path("model_repository"),
+    grpc_port: Annotated[int, typer.Option(help="gRPC port.")] = 8001,
+    http_port: Annotated[int, typer.Option(help="HTTP port (health, metadata).")] = 8000,
+    metrics_port: Annotated[int, typer.Option(help="Prometheus metrics port.")] = 8002,
+    address: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    log_file: Annotated[Path | None, typer.Option(help="Triton's log file.")] = None,
+    verbose: Annotated[int, typer.Option(help="Triton log verbosity.")] = 0,
+) -> None:
+    """Start the bundled Triton server on a repository until Ctrl-C / SIGTERM."""
+    from stashtag.server import ServerOptions, TritonServer
+
+    opts = ServerOptions(repo, grpc_port, http_port, metrics_port, address, log_file, verbose)
+    server = TritonServer(opts)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        start = time.perf_counter()
+        with console.status("starting Triton…"):
+            server.start()
+            server.wait_ready()
+        console.print(
+            f"[green]Triton ready[/green] in {time.perf_counter() - start:.1f} s — "
+            f"gRPC {opts.grpc_url}  HTTP {opts.http_url}  metrics {opts.metrics_url}  "
+            f"(log {server.log_path})"
+        )
+        while server.process and server.process.poll() is None:
+            time.sleep(0.5)
+        _fail(StashtagError(f"tritonserver exited; log tail:\n{server.log_tail()}"))
+    except KeyboardInterrupt:
+        console.print("stopping Triton…")
+    except StashtagError as exc:
+        _fail(exc)
+    finally:
+        server.stop()
+
+
+@app.command()
+def smoke(
+    url: Annotated[str, typer.Option(help="Triton gRPC address.")] = "127.0.0.1:8001",
+    sprite: Annotated[
+        Path | None, typer.Option(help="Sprite JPEG (default: bundled sample).")
+    ] = None,
+    vtt: Annotated[Path | None, typer.Option(help="Its thumbnails VTT.")] = None,
+) -> None:
+    """Send a sprite sheet through the ensemble, OCR and CLIP text; print what came back."""
+    try:
+        report = _smoke(url, sprite, vtt)
+    except (StashtagError, OSError) as exc:
+        _fail(exc)
+    typer.echo(json.dumps(report, indent=2))
+
+
+def _smoke(url: str, sprite: Path | None, vtt: Path | None) -> dict:
+    import numpy as np
+
+    from stashtag.client.sprites import parse_vtt, rects_array
+    from stashtag.client.triton import TritonClient
+    from stashtag.samples import encode_jpeg, text_frame, write_sample
+
+    if sprite is None:
+        sprite, vtt = write_sample(Path("runs") / "sample")
+    vtt = vtt or sprite.with_name(sprite.name.replace("_sprite.jpg", "_thumbs.vtt"))
+    rects = rects_array(parse_vtt(vtt.read_text(), str(vtt)))
+    client = TritonClient(url)
+    start = time.perf_counter()
+    frames = client.tag_frames(sprite.read_bytes(), rects)
+    tag_s = time.perf_counter() - start
+    text = client.embed_text(["a photo of a bedroom", "an outdoor pool"])
+    frame = text_frame("STASHTAG DEMO")
+    lines = client.read_text(encode_jpeg(frame), np.array([[0, 0, 640, 360]], np.int32))
+    counts = [len(d) for d in frames.detections]
+    return {
+        "sprite": str(sprite),
+        "frames": len(rects),
+        "tagger_seconds": round(tag_s, 3),
+        "clip_embedding": list(frames.clip.shape),
+        "clip_norm_first": round(float(np.linalg.norm(frames.clip[0])), 4),
+        "dino_cls": list(frames.dino_cls.shape),
+        "detections_per_frame": counts[:10] + (["…"] if len(counts) > 10 else []),
+        "clip_text": list(text.shape),
+        "text_vs_frame0_similarity": [round(float(v), 4) for v in text @ frames.clip[0]],
+        "ocr": [{"text": line.text, "score": round(line.score, 3)} for line in lines],
+        "note": "random weights: embeddings and detections are meaningless but real",
+    }
+
+
+@app.command()
+def demo(
+    preset: PresetOpt = "tiny",
+    repo: Annotated[Path, typer.Option(help="Repository to build/serve.")] = Path(
+        "repos/tiny-python-ort"
+    ),
+    random_weights: RandomOpt = True,
+) -> None:
+    """Offline demo: build the repository if needed, start Triton, tag the bundled sample."""
+    from stashtag.presets import get_preset
+    from stashtag.repository import missing_files, specs_for, write_configs
+    from stashtag.server import ServerOptions, TritonServer, free_port
+
+    try:
+        specs = specs_for(repo, get_preset(preset))
+        if missing_files(repo, specs, "python-ort"):
+            _export(preset, repo, random_weights, "", "python-ort")
+        write_configs(repo, specs_for(repo, get_preset(preset)), "python-ort")
+        opts = ServerOptions(repo, free_port(), free_port(), free_port())
+        with console.status("starting Triton…"), TritonServer(opts) as server:
+            console.print(f"Triton ready: gRPC {opts.grpc_url} (log {server.log_path})")
+            report = _smoke(opts.grpc_url, None, None)
+    except (StashtagError, ValueError, KeyError, OSError) as exc:
+        _fail(exc)
+    typer.echo(json.dumps(report, indent=2))
+
+
+def main() -> None:  # pragma: no cover - console entry
+    sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,295 @@
+"""Model descriptions: the one source of truth for every Triton model stashtag serves.
+
+Each :class:`ModelSpec` names a model's tensors (name, dtype, dims), its batching and instances,
+and how it runs. ``stashtag repo build`` writes ``config.pbtxt`` from these, the exporters name
+ONNX tensors after them, the python-backend models read their parameters from the generated
+config, and the client takes tensor names from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from stashtag.presets import Preset
+
+Target = Literal["python-ort", "onnxruntime", "tensorrt"]
+TARGETS: tuple[str, ...] = ("python-ort", "onnxruntime", "tensorrt")
+
+# Frames in one request never exceed this; a Stash sprite sheet holds 81.
+MAX_FRAMES_PER_REQUEST = 128
+# Decompression-bomb guard for the encoded images the server accepts.
+DEFAULT_MAX_PIXELS = 40_000_000
+YOLO_MAX_DETECTIONS = 100
+OCR_REC_HEIGHT = 48
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """One input or output. ``dims`` exclude the batch axis of batching models."""
+
+    name: str
+    dtype: Literal["UINT8", "INT32", "INT64", "FP32", "STRING"]
+    dims: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Batching:
+    """Dynamic batching settings of one batching model."""
+
+    max_batch_size: int
+    preferred: tuple[int, ...] = ()
+    max_queue_delay_us: int = 2000
+
+
+@dataclass(frozen=True)
+class Step:
+    """One ensemble step: a model, {its input: ensemble tensor}, {its output: ensemble tensor}."""
+
+    model: str
+    inputs: dict[str, str]
+    outputs: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything needed to write a model's config and serve it."""
+
+    name: str
+    # onnx: an exported graph (python-ort wraps it in a python model); python: a stashtag module;
+    # ensemble: a pipeline of other models.
+    kind: Literal["onnx", "python", "ensemble"]
+    inputs: tuple[Tensor, ...]
+    outputs: tuple[Tensor, ...]
+    batching: Batching | None = None
+    instances: int = 1
+    parameters: dict[str, str] = field(default_factory=dict)
+    module: str = ""  # python kind: module that defines TritonPythonModel
+    steps: tuple[Step, ...] = ()
+    calls: tuple[str, ...] = ()  # models this one calls through BLS
+    description: str = ""
+
+    def input(self, name: str) -> Tensor:
+        return _find(self.inputs, name, self.name)
+
+    def output(self, name: str) -> Tensor:
+        return _find(self.outputs, name, self.name)
+
+
+def _find(tensors: tuple[Tensor, ...], name: str, model: str) -> Tensor:
+    for t in tensors:
+        if t.name == name:
+            return t
+    raise KeyError(f"model {model!r} has no tensor {name!r}")
+
+
+def _image_tensor(size: int) -> Tensor:
+    # uint8 NCHW: normalisation is baked into each exported graph, so frames cross process
+    # boundaries at a quarter of the float size.
+    return Tensor("image", "UINT8", (3, size, size))
+
+
+def build_specs(preset: Preset, instances: int = 1) -> list[ModelSpec]:
+    """Describe every model of ``preset``'s repository, in dependency order."""
+    clip, yolo, dino = preset.clip, preset.yolo, preset.dinov2
+    frames = Batching(MAX_FRAMES_PER_REQUEST, preferred=(16, 32, 64), max_queue_delay_us=2000)
+    sprite_in = (Tensor("jpeg", "UINT8", (-1,)), Tensor("rects", "INT32", (-1, 4)))
+    det_dims = (YOLO_MAX_DETECTIONS, 6)
+    specs = [
+        ModelSpec(
+            name="preprocess",
+            kind="python",
+            module="stashtag.serving.preprocess_model",
+            description="Decode one encoded image, crop its rectangles, resize per model.",
+            inputs=sprite_in,
+            outputs=(
+                Tensor("clip_image", "UINT8", (-1, 3, clip.image_size, clip.image_size)),
+                Tensor("yolo_image", "UINT8", (-1, 3, yolo.image_size, yolo.image_size)),
+                Tensor("yolo_letterbox", "FP32", (-1, 5)),
+                Tensor("dino_image", "UINT8", (-1, 3, dino.image_size, dino.image_size)),
+            ),
+            instances=instances,
+            parameters={
+                "clip_size": str(clip.image_size),
+                "clip_resize": "crop",
+                "yolo_size": str(yolo.image_size),
+                "yolo_resize": "letterbox",
+                "dino_size": str(dino.image_size),
+                "dino_resize": "squash",
+                "max_pixels": str(DEFAULT_MAX_PIXELS),
+                "max_frames": str(MAX_FRAMES_PER_REQUEST),
+            },
+        ),
+        ModelSpec(
+            name="clip_image",
+            kind="onnx",
+            description=f"CLIP {clip.name} image tower → L2-normalised embedding.",
+            inputs=(_image_tensor(clip.image_size),),
+            outputs=(Tensor("embedding", "FP32", (clip.embed_dim,)),),
+            batching=frames,
+            instances=instances,
+        ),
+        ModelSpec(
+            name="clip_tokenize",
+            kind="python",
+            module="stashtag.serving.tokenize_model",
+            description="CLIP BPE tokenizer: prompt strings → token ids.",
+            inputs=(Tensor("text", "STRING", (1,)),),
+            outputs=(Tensor("tokens", "INT64", (clip.context_length,)),),
+            batching=Batching(256, preferred=(32, 64)),
+            parameters={"context_length": str(clip.context_length)},
+        ),
+        ModelSpec(
+            name="clip_text_encoder",
+            kind="onnx",
+            description=f"CLIP {clip.name} text tower → L2-normalised embedding.",
+            inputs=(Tensor("tokens", "INT64", (clip.context_length,)),),
+            outputs=(Tensor("embedding", "FP32", (clip.embed_dim,)),),
+            batching=Batching(256, preferred=(32, 64)),
+            parameters={"logit_scale": f"{clip.logit_scale:.6g}"},
+        ),
+        ModelSpec(
+            name="clip_text",
+            kind="ensemble",
+            description="Prompt strings → CLIP text embeddings (tokenised server-side).",
+            inputs=(Tensor("text", "STRING", (1,)),),
+            outputs=(Tensor("embedding", "FP32", (clip.embed_dim,)),),
+            batching=Batching(256),
+            steps=(
+                Step("clip_tokenize", {"text": "text"}, {"tokens": "_tokens"}),
+                Step("clip_text_encoder", {"tokens": "_tokens"}, {"embedding": "embedding"}),
+            ),
+        ),
+        ModelSpec(
+            name="yolo",
+            kind="onnx",
+            description=f"{yolo.name} raw heads at {yolo.image_size}² (no NMS in the graph).",
+            inputs=(_image_tensor(yolo.image_size),),
+            outputs=(
+                Tensor("raw", "FP32", (4 + yolo.num_classes, _yolo_anchors(yolo.image_size))),
+            ),
+            batching=frames,
+            instances=instances,
+        ),
+        ModelSpec(
+            name="yolo_post",
+            kind="python",
+            module="stashtag.serving.yolo_post_model",
+            description="Per-class NMS; boxes mapped back to frame pixels.",
+            inputs=(
+                Tensor("raw", "FP32", (4 + yolo.num_classes, _yolo_anchors(yolo.image_size))),
+                Tensor("letterbox", "FP32", (5,)),
+            ),
+            outputs=(
+                Tensor("detections", "FP32", det_dims),
+                Tensor("num_detections", "INT32", (1,)),
+            ),
+            batching=frames,
+            parameters={
+                "conf_threshold": "0.25",
+                "iou_threshold": "0.45",
+                "max_detections": str(YOLO_MAX_DETECTIONS),
+            },
+        ),
+        ModelSpec(
+            name="dinov2",
+            kind="onnx",
+            description=f"DINOv2 {dino.name}: CLS and mean-pooled patch embeddings.",
+            inputs=(_image_tensor(dino.image_size),),
+            outputs=(
+                Tensor("cls", "FP32", (dino.embed_dim,)),
+                Tensor("patch_mean", "FP32", (dino.embed_dim,)),
+            ),
+            batching=frames,
+            instances=instances,
+        ),
+        ModelSpec(
+            name="ocr_det",
+            kind="onnx",
+            description="PP-OCR text detection (DB): normalised image → text probability map.",
+            inputs=(Tensor("image", "FP32", (3, -1, -1)),),
+            outputs=(Tensor("prob", "FP32", (1, -1, -1)),),
+            batching=Batching(16, preferred=(4, 8)),
+        ),
+        ModelSpec(
+            name="ocr_rec",
+            kind="onnx",
+            description="PP-OCR text recognition (CTC): text line crops → per-step char scores.",
+            inputs=(Tensor("image", "FP32", (3, OCR_REC_HEIGHT, -1)),),
+            outputs=(Tensor("logits", "FP32", (-1, -1)),),
+            batching=Batching(64, preferred=(8, 16, 32)),
+        ),
+        ModelSpec(
+            name="ocr",
+            kind="python",
+            module="stashtag.serving.ocr_model",
+            description="BLS: detection → boxes → crops → recognition; text, score, box per line.",
+            inputs=sprite_in,
+            outputs=(
+                Tensor("text", "STRING", (-1,)),
+                Tensor("score", "FP32", (-1,)),
+                Tensor("box", "FP32", (-1, 4, 2)),
+                Tensor("frame", "INT32", (-1,)),
+            ),
+            calls=("ocr_det", "ocr_rec"),
+            parameters={
+                "max_pixels": str(DEFAULT_MAX_PIXELS),
+                "max_frames": str(MAX_FRAMES_PER_REQUEST),
+                "det_limit_side": "736",
+                "det_threshold": "0.3",
+                "box_threshold": "0.5",
+                "unclip_ratio": "1.6",
+                "min_text_score": "0.5",
+            },
+        ),
+        ModelSpec(
+            name="tagger",
+            kind="ensemble",
+            description="One encoded image + crop rectangles → CLIP, DINOv2 and YOLO per frame.",
+            inputs=sprite_in,
+            outputs=(
+                Tensor("clip_embedding", "FP32", (-1, clip.embed_dim)),
+                Tensor("dino_cls", "FP32", (-1, dino.embed_dim)),
+                Tensor("dino_patch_mean", "FP32", (-1, dino.embed_dim)),
+                Tensor("detections", "FP32", (-1, *det_dims)),
+                Tensor("num_detections", "INT32", (-1, 1)),
+            ),
+            steps=(
+                Step(
+                    "preprocess",
+                    {"jpeg": "jpeg", "rects": "rects"},
+                    {
+                        "clip_image": "_clip_image",
+                        "yolo_image": "_yolo_image",
+                        "yolo_letterbox": "_yolo_letterbox",
+                        "dino_image": "_dino_image",
+                    },
+                ),
+                Step("clip_image", {"image": "_clip_image"}, {"embedding": "clip_embedding"}),
+                Step("yolo", {"image": "_yolo_image"}, {"raw": "_yolo_raw"}),
+                Step(
+                    "yolo_post",
+                    {"raw": "_yolo_raw", "letterbox": "_yolo_letterbox"},
+                    {"detections": "detections", "num_detections": "num_detections"},
+                ),
+                Step(
+                    "dinov2",
+                    {"image": "_dino_image"},
+                    {"cls": "dino_cls", "patch_mean": "dino_patch_mean"},
+                ),
+            ),
+        ),
+    ]
+    return specs
+
+
+def _yolo_anchors(size: int) -> int:
+    """Anchor points of YOLOv8's three heads (strides 8, 16, 32) at a square input."""
+    return sum((size // s) ** 2 for s in (8, 16, 32))
+
+
+def spec_by_name(specs: list[ModelSpec], name: str) -> ModelSpec:
+    for s in specs:
+        if s.name == name:
+            return s
+    raise KeyError(f"no model {name!r}; models: {', '.join(s.name for s in specs)}")

@@ -1,0 +1,1 @@
+"""Plain numpy pre- and post-processing, shared by the Triton models and the client."""

@@ -1,0 +1,167 @@
+"""Decode encoded images, cut frames out by rectangle and resize them for each model.
+
+A Stash sprite sheet travels once as its own JPEG bytes plus one ``x, y, w, h`` rectangle per
+frame; these functions turn that into uint8 NCHW batches. The same code runs in the Triton
+``preprocess`` model and in parity tests, so both see identical pixels.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from stashtag.errors import InputError
+
+ResizeMode = Literal["crop", "letterbox", "squash"]
+LETTERBOX_PAD = 114  # ultralytics' grey
+
+
+def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
+    """Decode JPEG/PNG/WebP bytes to an RGB ``(H, W, 3)`` uint8 array.
+
+    The header is read first so an image over ``max_pixels`` is refused before any decoding
+    (decompression bombs).
+    """
+    if len(data) == 0:
+        raise InputError("empty image: 0 bytes received")
+    if data[:2] == b"\xff\xd8":
+        return _decode_jpeg(data, max_pixels)
+    return _decode_other(data, max_pixels)
+
+
+def _check_pixels(width: int, height: int, max_pixels: int) -> None:
+    if width <= 0 or height <= 0:
+        raise InputError(f"image has zero size ({width}x{height})")
+    if width * height > max_pixels:
+        raise InputError(
+            f"image is {width}x{height} = {width * height} pixels, over the limit of {max_pixels}"
+        )
+
+
+def _decode_jpeg(data: bytes, max_pixels: int) -> np.ndarray:
+    import simplejpeg
+
+    try:
+        height, width, _, _ = simplejpeg.decode_jpeg_header(data)
+    except ValueError as exc:
+        raise InputError(f"corrupt JPEG header ({len(data)} bytes): {exc}") from None
+    _check_pixels(width, height, max_pixels)
+    try:
+        # strict: a truncated or damaged stream is an error, not a half-grey frame.
+        return simplejpeg.decode_jpeg(data, colorspace="RGB", strict=True)
+    except ValueError as exc:
+        raise InputError(f"corrupt or truncated JPEG ({len(data)} bytes): {exc}") from None
+
+
+def _decode_other(data: bytes, max_pixels: int) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            _check_pixels(img.width, img.height, max_pixels)
+            return np.asarray(img.convert("RGB"))
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise InputError(f"not a decodable image ({len(data)} bytes): {exc}") from None
+
+
+def check_rects(rects: np.ndarray, width: int, height: int, max_frames: int) -> np.ndarray:
+    """Validate ``(N, 4)`` ``x, y, w, h`` rectangles against an image; return them as int."""
+    rects = np.asarray(rects)
+    if rects.ndim != 2 or rects.shape[1] != 4:
+        raise InputError(f"rects must have shape (N, 4), got {tuple(rects.shape)}")
+    if len(rects) == 0:
+        raise InputError("no rectangles: send at least one x, y, w, h per frame")
+    if len(rects) > max_frames:
+        raise InputError(f"{len(rects)} rectangles, over the limit of {max_frames} per request")
+    rects = rects.astype(np.int64)
+    x, y, w, h = rects.T
+    bad = (w <= 0) | (h <= 0) | (x < 0) | (y < 0) | (x + w > width) | (y + h > height)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"rectangle {i} {tuple(int(v) for v in rects[i])} lies outside the "
+            f"{width}x{height} image ({int(bad.sum())} bad of {len(rects)})"
+        )
+    return rects
+
+
+def crop_frames(image: np.ndarray, rects: np.ndarray) -> list[np.ndarray]:
+    """Cut each ``x, y, w, h`` rectangle out of ``image`` (views, no copies)."""
+    return [image[y : y + h, x : x + w] for x, y, w, h in rects]
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """How a frame was placed in a letterboxed square: ``square = frame * scale + pad``."""
+
+    scale: float
+    pad_x: float
+    pad_y: float
+    width: int
+    height: int
+
+    def as_array(self) -> np.ndarray:
+        return np.array(
+            [self.scale, self.pad_x, self.pad_y, self.width, self.height], dtype=np.float32
+        )
+
+
+def _interp(src_w: int, src_h: int, dst_w: int, dst_h: int) -> int:
+    return cv2.INTER_AREA if dst_w * dst_h < src_w * src_h else cv2.INTER_CUBIC
+
+
+def resize_crop(frame: np.ndarray, size: int) -> np.ndarray:
+    """Shortest side to ``size`` then centre crop (CLIP's own preprocessing)."""
+    h, w = frame.shape[:2]
+    scale = size / min(h, w)
+    nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
+    resized = cv2.resize(frame, (nw, nh), interpolation=_interp(w, h, nw, nh))
+    top, left = (nh - size) // 2, (nw - size) // 2
+    return resized[top : top + size, left : left + size]
+
+
+def resize_squash(frame: np.ndarray, size: int) -> np.ndarray:
+    """Resize to ``size``² ignoring aspect: every pixel of the frame is kept."""
+    h, w = frame.shape[:2]
+    return cv2.resize(frame, (size, size), interpolation=_interp(w, h, size, size))
+
+
+def resize_letterbox(frame: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
+    """Fit into ``size``² keeping aspect, padded grey (ultralytics' letterbox)."""
+    h, w = frame.shape[:2]
+    scale = min(size / h, size / w)
+    nw, nh = round(w * scale), round(h * scale)
+    dw, dh = (size - nw) / 2, (size - nh) / 2
+    top, bottom = round(dh - 0.1), round(dh + 0.1)
+    left, right = round(dw - 0.1), round(dw + 0.1)
+    resized = cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_LINEAR)
+    out = cv2.copyMakeBorder(
+        resized, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(LETTERBOX_PAD,) * 3
+    )
+    return out, Letterbox(scale, float(left), float(top), w, h)
+
+
+def to_nchw(frames: list[np.ndarray]) -> np.ndarray:
+    """Stack ``(H, W, 3)`` frames into one contiguous uint8 ``(N, 3, H, W)`` batch."""
+    return np.ascontiguousarray(np.stack(frames).transpose(0, 3, 1, 2))
+
+
+def prepare(frames: list[np.ndarray], size: int, mode: ResizeMode) -> np.ndarray:
+    """Resize frames for one model; letterbox geometry is available via :func:`letterbox_batch`."""
+    if mode == "crop":
+        return to_nchw([resize_crop(f, size) for f in frames])
+    if mode == "squash":
+        return to_nchw([resize_squash(f, size) for f in frames])
+    if mode == "letterbox":
+        return letterbox_batch(frames, size)[0]
+    raise ValueError(f"unknown resize mode {mode!r}")
+
+
+def letterbox_batch(frames: list[np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Letterbox every frame; returns the ``(N, 3, size, size)`` batch and ``(N, 5)`` geometry."""
+    boxed = [resize_letterbox(f, size) for f in frames]
+    return to_nchw([b[0] for b in boxed]), np.stack([b[1].as_array() for b in boxed])

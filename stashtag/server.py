@@ -1,0 +1,214 @@
+"""Run the real ``tritonserver`` binary that the ``nvidia-pytriton`` wheel ships.
+
+The wheel carries Triton with the python backend but no stub in the backend folder: we copy the
+backend and the stub for this interpreter into a private folder on first use, put the venv's
+``bin`` first on ``PATH`` (so the stub loads this venv's numpy) and its ``libpython`` on
+``LD_LIBRARY_PATH``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stashtag.errors import ServeError
+
+READY_TIMEOUT_S = 300.0
+
+
+@dataclass
+class ServerOptions:
+    """How to start Triton."""
+
+    repo: Path
+    grpc_port: int = 8001
+    http_port: int = 8000
+    metrics_port: int = 8002
+    address: str = "127.0.0.1"  # Triton listens on every address unless told
+    log_file: Path | None = None
+    verbose: int = 0
+    extra_args: list[str] = field(default_factory=list)
+
+    @property
+    def grpc_url(self) -> str:
+        return f"{self.address}:{self.grpc_port}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.address}:{self.http_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{self.address}:{self.metrics_port}/metrics"
+
+
+def pytriton_server_dir() -> Path:
+    try:
+        import pytriton
+    except ImportError:
+        raise ServeError(
+            "the bundled Triton server needs the [serve] extra: pip install 'stashtag[serve]'"
+        ) from None
+    path = Path(pytriton.__file__).parent / "tritonserver"
+    if not (path / "bin" / "tritonserver").is_file():
+        raise ServeError(f"{path}/bin/tritonserver is missing from the nvidia-pytriton wheel")
+    return path
+
+
+def prepare_backends(cache: Path | None = None) -> Path:
+    """A backend folder whose python backend has the stub for this Python; created once."""
+    src = pytriton_server_dir()
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    stub = src / "python_backend_stubs" / version / "triton_python_backend_stub"
+    if not stub.is_file():
+        raise ServeError(f"nvidia-pytriton ships no python backend stub for Python {version}")
+    cache = cache or Path(sys.prefix) / "share" / "stashtag" / "tritonserver-backends"
+    python_dir = cache / "python"
+    if not (python_dir / stub.name).is_file():
+        shutil.copytree(src / "backends" / "python", python_dir, dirs_exist_ok=True)
+        shutil.copy2(stub, python_dir / stub.name)
+    return cache
+
+
+def port_free(address: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((address, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(address: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((address, 0))
+        return s.getsockname()[1]
+
+
+def server_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    # The stub's RPATH is relative to where the wheel put it; ours lives elsewhere, so point the
+    # loader at the wheel's vendored libraries and at this interpreter's libpython.
+    vendored = pytriton_server_dir().parent.parent / "nvidia_pytriton.libs"
+    libdir = sysconfig.get_config_var("LIBDIR") or ""
+    paths = (str(vendored), libdir, env.get("LD_LIBRARY_PATH"))
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in paths if p)
+    return env
+
+
+# Log lines after which Triton never becomes ready (it may not exit by itself either).
+FATAL_LOG_MARKERS = ("error while loading shared libraries", "failed to load all models")
+
+
+class TritonServer:
+    """A ``tritonserver`` child process: start, wait until ready, stop cleanly."""
+
+    def __init__(self, options: ServerOptions) -> None:
+        self.options = options
+        self.process: subprocess.Popen | None = None
+        self.log_path = options.log_file or Path(options.repo).resolve().parent / "tritonserver.log"
+
+    def command(self) -> list[str]:
+        o = self.options
+        return [
+            str(pytriton_server_dir() / "bin" / "tritonserver"),
+            f"--model-repository={Path(o.repo).resolve()}",
+            f"--backend-directory={prepare_backends()}",
+            "--model-control-mode=none",  # no remote model loading: no remote code execution
+            f"--grpc-address={o.address}",
+            f"--grpc-port={o.grpc_port}",
+            f"--http-address={o.address}",
+            f"--http-port={o.http_port}",
+            f"--metrics-address={o.address}",
+            f"--metrics-port={o.metrics_port}",
+            "--allow-metrics=true",
+            f"--log-verbose={o.verbose}",
+            *o.extra_args,
+        ]
+
+    def start(self) -> TritonServer:
+        o = self.options
+        if not (Path(o.repo) / "tagger" / "config.pbtxt").is_file():
+            raise ServeError(f"{o.repo} is not a stashtag repository: run `stashtag repo build`")
+        for label, port in (
+            ("gRPC", o.grpc_port),
+            ("HTTP", o.http_port),
+            ("metrics", o.metrics_port),
+        ):
+            if not port_free(o.address, port):
+                raise ServeError(f"{label} port {o.address}:{port} is already in use; pick another")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the server
+        self.process = subprocess.Popen(
+            self.command(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=server_env(),
+            start_new_session=True,
+        )
+        return self
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.options.http_url}/v2/health/ready", timeout=2) as r:
+                return r.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise ServeError(
+                    f"tritonserver exited with code {self.process.returncode}; "
+                    f"log {self.log_path}:\n{self.log_tail()}"
+                )
+            if self.ready():
+                return
+            tail = self.log_tail(200)
+            if any(marker in tail for marker in FATAL_LOG_MARKERS):
+                self.stop()
+                raise ServeError(f"tritonserver failed to start; log {self.log_path}:\n{tail}")
+            time.sleep(0.5)
+        self.stop()
+        raise ServeError(f"tritonserver not ready after {timeout:.0f} s; log:\n{self.log_tail()}")
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def __enter__(self) -> TritonServer:
+        self.start()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,4 @@
+"""Triton python-backend models.
+
+Imported only inside Triton: they need ``triton_python_backend_utils``.
+"""

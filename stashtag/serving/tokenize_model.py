@@ -1,0 +1,25 @@
+"""Triton model ``clip_tokenize``: prompt strings → CLIP token ids (no torch on the server)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stashtag.processing.clip_tokenizer import ClipTokenizer
+from stashtag.serving.triton_io import ModelArgs, run_batched
+
+MERGES_FILE = "bpe_simple_vocab_16e6.txt.gz"
+
+
+class TritonPythonModel:
+    def initialize(self, args: dict) -> None:
+        self.args = ModelArgs(args)
+        self.tokenizer = ClipTokenizer(
+            self.args.version_dir / MERGES_FILE, self.args.param("context_length", int)
+        )
+
+    def _run(self, text: np.ndarray) -> dict:
+        prompts = [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in text[:, 0]]
+        return {"tokens": self.tokenizer(prompts)}
+
+    def execute(self, requests):
+        return run_batched(self.args.name, requests, ["text"], self._run)
