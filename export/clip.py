@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+
 from stashtag.export.common import MODEL_FILE, load_weights, version_dir
 from stashtag.export.onnx_io import (
     frozen,
@@ -15,7 +16,6 @@ from stashtag.export.onnx_io import (
     torch_export,
 )
 from stashtag.export.parity import check
-
 from stashtag.presets import ClipArch
 
 MERGES_FILE = "bpe_simple_vocab_16e6.txt.gz"

@@ -13,7 +13,6 @@ from stashtag.export.onnx_io import (
     torch_export,
 )
 from stashtag.export.parity import check
-
 from stashtag.presets import DinoArch
 
 # Architecture of the hub checkpoints, for random-weight exports of the real sizes.

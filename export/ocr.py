@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+from stashtag.errors import ExportError
 from stashtag.export.common import MODEL_FILE, version_dir
 from stashtag.export.onnx_io import run_onnx
 from stashtag.export.parity import check
-
-from stashtag.errors import ExportError
 from stashtag.presets import OcrArch
 
 CHARSET_FILE = "charset.txt"

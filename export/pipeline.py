@@ -8,7 +8,6 @@ from pathlib import Path
 
 from stashtag.export.common import version_dir
 from stashtag.export.onnx_io import write_meta
-
 from stashtag.presets import Preset
 
 EXPORTERS = ("clip", "yolo", "dinov2", "ocr")

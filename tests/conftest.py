@@ -1,0 +1,56 @@
+"""Shared fixtures: a tiny random-weight repository and a real Triton server serving it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stashtag.presets import get_preset
+from stashtag.samples import encode_jpeg, sprite_sheet
+
+
+@pytest.fixture(scope="session")
+def tiny_repo(tmp_path_factory) -> Path:
+    """Export the ``tiny`` preset (random weights, real PP-OCR) and write its configs."""
+    from stashtag.export.pipeline import export_all
+    from stashtag.repository import specs_for, write_configs
+
+    repo = tmp_path_factory.mktemp("repo") / "tiny"
+    preset = get_preset("tiny")
+    export_all(preset, repo, random_weights=True, log=lambda _m: None)
+    write_configs(repo, specs_for(repo, preset), "python-ort")
+    return repo
+
+
+@pytest.fixture(scope="session")
+def triton(tiny_repo):
+    """A real ``tritonserver`` on free loopback ports, shared by the session."""
+    from stashtag.server import ServerOptions, TritonServer, free_port
+
+    opts = ServerOptions(
+        tiny_repo,
+        grpc_port=free_port(),
+        http_port=free_port(),
+        metrics_port=free_port(),
+        log_file=tiny_repo.parent / "tritonserver.log",
+    )
+    with TritonServer(opts) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def client(triton):
+    from stashtag.client.triton import TritonClient
+
+    return TritonClient(triton.options.grpc_url)
+
+
+@pytest.fixture(scope="session")
+def small_sprite() -> tuple[bytes, np.ndarray]:
+    """A 3×3 sprite sheet (160×90 cells) as JPEG bytes with its rectangles."""
+    from stashtag.client.sprites import grid_rects
+
+    sheet = sprite_sheet(seed=3)[: 3 * 90, : 3 * 160]
+    return encode_jpeg(sheet), grid_rects(3 * 160, 3 * 90, cols=3, rows=3)

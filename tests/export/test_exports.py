@@ -1,0 +1,94 @@
+"""Exports: parity against the source frameworks, and clear failures when offline."""
+
+import json
+
+import numpy as np
+import pytest
+
+from stashtag.errors import ExportError
+from stashtag.export.onnx_io import run_onnx, sample_images
+from stashtag.presets import get_preset
+
+
+@pytest.mark.parametrize(
+    ("model", "outputs"),
+    [
+        ("clip_image", ["clip_image:embedding", "clip_text_encoder:embedding"]),
+        ("yolo", ["yolo:raw"]),
+        ("dinov2", ["dinov2:cls", "dinov2:patch_mean"]),
+        ("ocr_rec", ["ocr_det:prob", "ocr_rec:logits"]),
+    ],
+)
+def test_meta_records_parity(tiny_repo, model, outputs):
+    meta = json.loads((tiny_repo / model / "1" / "meta.json").read_text())
+    assert {p["output"] for p in meta["parity"]} == {o.split(":")[1] for o in outputs}
+    for p in meta["parity"]:
+        assert p["min_cosine"] > 0.9999 and p["max_abs_diff"] < 1e-2
+
+
+def test_clip_image_parity_independent(tiny_repo):
+    """Re-check against open_clip with the same architecture and a fixed seed."""
+    import torch
+
+    from stashtag.export.clip import create_model
+    from stashtag.export.onnx_io import normalized_image_module, torch_export
+
+    arch = get_preset("tiny").clip
+    torch.manual_seed(7)
+    model = create_model(arch, random_weights=True)
+    path = tiny_repo.parent / "clip_seed7.onnx"
+    module = normalized_image_module(
+        lambda x: model.encode_image(x, normalize=True), arch.mean, arch.std
+    )
+    images = sample_images(3, 224, seed=4)
+    torch_export(module, (torch.from_numpy(images),), path, ["image"], ["embedding"])
+    got = run_onnx(path, {"image": images})["embedding"]
+    mean = torch.tensor(arch.mean).view(1, 3, 1, 1)
+    std = torch.tensor(arch.std).view(1, 3, 1, 1)
+    with torch.no_grad():
+        x = (torch.from_numpy(images).float() / 255 - mean) / std
+        want = model.encode_image(x, normalize=True).numpy()
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+
+
+def test_dynamic_batch_axis(tiny_repo):
+    for batch in (1, 5):
+        out = run_onnx(
+            tiny_repo / "yolo" / "1" / "model.onnx", {"image": sample_images(batch, 640)}
+        )
+        assert out["raw"].shape == (batch, 84, 8400)
+
+
+def test_ocr_charset_written(tiny_repo):
+    charset = (tiny_repo / "ocr_rec" / "1" / "charset.txt").read_text(encoding="utf-8")
+    logits = run_onnx(
+        tiny_repo / "ocr_rec" / "1" / "model.onnx",
+        {"image": np.zeros((1, 3, 48, 320), np.float32)},
+    )["logits"]
+    # blank + dictionary + space: the rec head's classes
+    assert logits.shape[-1] == len(charset.split("\n")) + 2
+
+
+def test_real_weights_fail_clearly_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from stashtag.export.clip import export_clip
+
+    with pytest.raises(ExportError, match="--random-weights"):
+        export_clip(get_preset("small").clip, tmp_path, random_weights=False)
+
+
+def test_tiny_preset_refuses_real_weights(tmp_path):
+    from stashtag.export.pipeline import export_all
+
+    with pytest.raises(ValueError, match="--random-weights"):
+        export_all(get_preset("tiny"), tmp_path, random_weights=False, log=lambda _m: None)
+
+
+def test_tensorrt_explains_when_missing(tmp_path):
+    from stashtag.export.tensorrt import build_plans, tensorrt_available
+
+    if tensorrt_available():
+        pytest.skip("tensorrt is installed here")
+    with pytest.raises(ExportError, match="needs the `tensorrt` Python package"):
+        build_plans(tmp_path)

@@ -1,0 +1,40 @@
+"""Bad requests get their own precise error; the server keeps serving the next one."""
+
+import numpy as np
+import pytest
+from tritonclient.utils import InferenceServerException
+
+from stashtag.samples import encode_jpeg, sprite_sheet
+
+
+def _jpeg() -> bytes:
+    return encode_jpeg(sprite_sheet(seed=2)[:90, :160])
+
+
+FULL = np.array([[0, 0, 160, 90]], np.int32)
+CASES = {
+    "corrupt": (b"\xff\xd8\xff\xe0" + b"\x00" * 200, FULL, "corrupt JPEG"),
+    "truncated": (_jpeg()[:900], FULL, "JPEG"),
+    "not an image": (b"GIF? no, plain text" * 10, FULL, "not a decodable image"),
+    "empty": (b"", FULL, "empty image"),
+    "rect outside": (_jpeg(), np.array([[100, 0, 100, 90]], np.int32), "outside the 160x90 image"),
+    "no rects": (_jpeg(), np.zeros((0, 4), np.int32), "no rectangles"),
+}
+
+
+@pytest.mark.parametrize("model", ["tagger", "ocr"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_error_then_recovery(client, model, case):
+    data, rects, message = CASES[case]
+    call = client.tag_frames if model == "tagger" else client.read_text
+    with pytest.raises(InferenceServerException, match=message):
+        call(data, rects)
+    call(_jpeg(), FULL)  # the next request is served
+
+
+def test_pixel_bomb_refused_before_decoding(client):
+    """A 9000×9000 JPEG header (81 MP) is over the 40 MP limit."""
+    big = encode_jpeg(np.zeros((9000, 9000, 3), np.uint8), quality=10)
+    with pytest.raises(InferenceServerException, match="over the limit"):
+        client.tag_frames(big, np.array([[0, 0, 10, 10]], np.int32))
+    client.tag_frames(_jpeg(), FULL)

@@ -1,0 +1,70 @@
+"""The committed model_repository/ is exactly what the model specs generate."""
+
+from pathlib import Path
+
+import pytest
+
+from stashtag.modelspec import TARGETS, build_specs, spec_by_name
+from stashtag.presets import PRESETS, get_preset
+from stashtag.repoconfig import parse_config, render_config
+from stashtag.repository import write_configs
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMITTED = ROOT / "model_repository"
+
+
+def test_committed_repository_in_sync(tmp_path):
+    written = write_configs(tmp_path, build_specs(get_preset("small")), "python-ort")
+    for path in written:
+        rel = path.relative_to(tmp_path)
+        committed = COMMITTED / rel
+        assert committed.is_file(), f"{rel} is generated but not committed"
+        assert committed.read_text() == path.read_text(), (
+            f"{rel} differs from the specs: run `stashtag repo build --preset small --no-export`"
+        )
+    generated = {p.relative_to(tmp_path) for p in written}
+    stray = {
+        p.relative_to(COMMITTED)
+        for p in COMMITTED.rglob("*")
+        if p.is_file() and (p.name in {"config.pbtxt", "model.py", ".gitkeep"})
+    }
+    assert stray <= generated, f"committed files no spec generates: {stray - generated}"
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("target", TARGETS)
+def test_configs_parse_and_ensembles_are_consistent(preset, target):
+    specs = build_specs(get_preset(preset))
+    for spec in specs:
+        cfg = parse_config(render_config(spec, target))
+        assert cfg.name == spec.name
+        if spec.batching and spec.kind != "ensemble":
+            assert cfg.max_batch_size > 0 and cfg.HasField("dynamic_batching")
+    for ens in (s for s in specs if s.kind == "ensemble"):
+        produced = {t.name: t for t in ens.inputs}
+        for step in ens.steps:
+            model = spec_by_name(specs, step.model)
+            for inner, outer in step.inputs.items():
+                assert outer in produced, f"{ens.name}: {outer} used before it is produced"
+                assert produced[outer].dtype == model.input(inner).dtype
+            for inner, outer in step.outputs.items():
+                produced[outer] = model.output(inner)
+        for out in ens.outputs:
+            assert out.name in produced and produced[out.name].dtype == out.dtype
+
+
+def test_frames_fit_downstream_batch():
+    specs = build_specs(get_preset("small"))
+    pre = spec_by_name(specs, "preprocess")
+    limit = int(pre.parameters["max_frames"])
+    for name in ("clip_image", "yolo", "yolo_post", "dinov2"):
+        assert spec_by_name(specs, name).batching.max_batch_size >= max(limit, 81)
+
+
+def test_onnxruntime_target_uses_tensorrt_accelerator():
+    spec = spec_by_name(build_specs(get_preset("large")), "clip_image")
+    cfg = parse_config(render_config(spec, "onnxruntime"))
+    assert cfg.platform == "onnxruntime_onnx"
+    accel = cfg.optimization.execution_accelerators.gpu_execution_accelerator[0]
+    assert accel.name == "tensorrt" and accel.parameters["precision_mode"] == "FP16"
+    assert spec.output("embedding").dims == (768,)
