@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from stashtag.errors import StashtagError
 from stashtag.modelspec import TARGETS
@@ -39,7 +40,7 @@ ONLY_HELP = "Comma-separated subset of clip,yolo,dinov2,ocr."
 
 
 def _fail(exc: Exception) -> None:
-    console.print(f"[red]error:[/red] {exc}")
+    console.print("[red]error:[/red]", escape(str(exc)), soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -132,6 +133,10 @@ def repo_check(
     console.print(f"[green]{repo} is complete[/green]")
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the server the same way Ctrl-C does
+
+
 @app.command()
 def serve(
     repo: RepoOpt = Path("model_repository"),
@@ -147,7 +152,7 @@ def serve(
 
     opts = ServerOptions(repo, grpc_port, http_port, metrics_port, address, log_file, verbose)
     server = TritonServer(opts)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         start = time.perf_counter()
         with console.status("starting Triton…"):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +13,7 @@ import pytest
 
 from stashtag.presets import get_preset
 from stashtag.samples import encode_jpeg, sprite_sheet
+from stashtag.server import ServerOptions, TritonServer, free_port
 
 
 @pytest.fixture(scope="session")
@@ -26,9 +31,7 @@ def tiny_repo(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def triton(tiny_repo):
-    """A real ``tritonserver`` on free loopback ports, shared by the session."""
-    from stashtag.server import ServerOptions, TritonServer, free_port
-
+    """``stashtag serve`` (the real CLI → real ``tritonserver``) on free loopback ports."""
     opts = ServerOptions(
         tiny_repo,
         grpc_port=free_port(),
@@ -36,8 +39,35 @@ def triton(tiny_repo):
         metrics_port=free_port(),
         log_file=tiny_repo.parent / "tritonserver.log",
     )
-    with TritonServer(opts) as server:
-        yield server
+    cmd = [
+        sys.executable,
+        "-m",
+        "stashtag.cli",
+        "serve",
+        "--repo",
+        str(tiny_repo),
+        "--grpc-port",
+        str(opts.grpc_port),
+        "--http-port",
+        str(opts.http_port),
+        "--metrics-port",
+        str(opts.metrics_port),
+        "--log-file",
+        str(opts.log_file),
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = TritonServer(opts)  # used only to poll readiness and read the log
+    deadline = time.monotonic() + 300
+    while not server.ready():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"stashtag serve did not start:\n{proc.stdout.read()}\n{server.log_tail()}")
+        time.sleep(0.5)
+    yield server
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, f"stashtag serve did not stop cleanly:\n{output}"
+    assert not server.ready()
 
 
 @pytest.fixture(scope="session")
