@@ -7,10 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from stashtag.export.common import version_dir
+from stashtag.export.fp16 import convert_fp16, sample_feed
 from stashtag.export.onnx_io import write_meta
 from stashtag.presets import Preset
 
 EXPORTERS = ("clip", "yolo", "dinov2", "ocr")
+FP16_EXPORTERS = ("clip", "yolo", "dinov2")
 # Which repository model folder holds each exporter's meta.json.
 META_HOME = {"clip": "clip_image", "yolo": "yolo", "dinov2": "dinov2", "ocr": "ocr_rec"}
 
@@ -21,8 +23,13 @@ def export_all(
     random_weights: bool,
     only: tuple[str, ...] = EXPORTERS,
     log: Callable[[str], None] = print,
+    fp16: bool = False,
 ) -> dict[str, dict]:
-    """Export the models named in ``only``; return each exporter's metadata (parity, timing)."""
+    """Export the models named in ``only``; return each exporter's metadata (parity, timing).
+
+    ``fp16`` rewrites the CLIP, YOLO and DINOv2 graphs with fp16 compute (fp32 inputs and
+    outputs), each checked against its fp32 original; PP-OCR graphs stay as shipped.
+    """
     from stashtag.export.clip import export_clip
     from stashtag.export.dinov2 import export_dinov2
     from stashtag.export.ocr import export_ocr
@@ -41,6 +48,12 @@ def export_all(
         log(f"exporting {name} ({preset.name} preset)…")
         start = time.perf_counter()
         meta = jobs[name]()
+        if fp16 and name in FP16_EXPORTERS:
+            meta["fp16_parity"] = [
+                p.as_dict()
+                for f in meta["files"]
+                for p in convert_fp16(Path(f), sample_feed(Path(f)))
+            ]
         meta["export_seconds"] = round(time.perf_counter() - start, 2)
         meta["preset"] = preset.name
         write_meta(version_dir(repo, META_HOME[name]), meta)

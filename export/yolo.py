@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from stashtag.export.common import MODEL_FILE, load_weights, version_dir
@@ -18,6 +19,8 @@ from stashtag.presets import YoloArch
 
 def create_model(arch: YoloArch, random_weights: bool):
     """The ultralytics ``DetectionModel`` of ``arch`` in eval mode."""
+    # ultralytics would otherwise pip-install missing optional packages into the user's env.
+    os.environ.setdefault("YOLO_AUTOINSTALL", "false")
     from ultralytics import YOLO
 
     if random_weights:

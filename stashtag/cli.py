@@ -37,6 +37,10 @@ RandomOpt = Annotated[
     ),
 ]
 ONLY_HELP = "Comma-separated subset of clip,yolo,dinov2,ocr."
+Fp16Opt = Annotated[
+    bool,
+    typer.Option("--fp16", help="fp16 compute in CLIP/YOLO/DINOv2 graphs (GPU), checked vs fp32."),
+]
 
 
 def _fail(exc: Exception) -> None:
@@ -49,7 +53,9 @@ def _check_target(target: str) -> None:
         _fail(ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}"))
 
 
-def _export(preset_name: str, repo: Path, random_weights: bool, only: str, target: str) -> dict:
+def _export(
+    preset_name: str, repo: Path, random_weights: bool, only: str, target: str, fp16: bool = False
+) -> dict:
     from stashtag.export.pipeline import EXPORTERS, export_all
     from stashtag.export.tensorrt import build_plans
     from stashtag.presets import get_preset
@@ -59,7 +65,7 @@ def _export(preset_name: str, repo: Path, random_weights: bool, only: str, targe
     if unknown:
         raise ValueError(f"unknown models {sorted(unknown)}; {ONLY_HELP}")
     results = export_all(
-        get_preset(preset_name), repo, random_weights, names, log=lambda m: console.print(m)
+        get_preset(preset_name), repo, random_weights, names, log=console.print, fp16=fp16
     )
     if target == "tensorrt":
         build_plans(repo, log=lambda m: console.print(m))
@@ -73,11 +79,12 @@ def export(
     random_weights: RandomOpt = False,
     only: Annotated[str, typer.Option(help=ONLY_HELP)] = "",
     target: Annotated[str, typer.Option(help="tensorrt also builds fp16 plans.")] = "python-ort",
+    fp16: Fp16Opt = False,
 ) -> None:
     """Export the preset's models to ONNX (with parity checks) into a repository."""
     _check_target(target)
     try:
-        results = _export(preset, repo, random_weights, only, target)
+        results = _export(preset, repo, random_weights, only, target, fp16)
     except (StashtagError, ValueError, KeyError) as exc:
         _fail(exc)
     console.print(f"[green]exported[/green] {', '.join(results)} into {repo}")
@@ -96,6 +103,7 @@ def repo_build(
     ] = True,
     random_weights: RandomOpt = False,
     only: Annotated[str, typer.Option(help=ONLY_HELP)] = "",
+    fp16: Fp16Opt = False,
 ) -> None:
     """Write configs (from the model specs) and, unless --no-export, the weights."""
     from stashtag.presets import get_preset
@@ -104,7 +112,7 @@ def repo_build(
     _check_target(target)
     try:
         if export_models:
-            _export(preset, out, random_weights, only, target)
+            _export(preset, out, random_weights, only, target, fp16)
         specs = specs_for(out, get_preset(preset), instances)
         written = write_configs(out, specs, target)
     except (StashtagError, ValueError, KeyError) as exc:

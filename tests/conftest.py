@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -12,6 +13,9 @@ import numpy as np
 import pytest
 
 from stashtag.presets import get_preset
+
+# Tests import ultralytics directly; it must not pip-install anything during a test run.
+os.environ.setdefault("YOLO_AUTOINSTALL", "false")
 from stashtag.samples import encode_jpeg, sprite_sheet
 from stashtag.server import ServerOptions, TritonServer, free_port
 

@@ -66,6 +66,9 @@ def _decode_other(data: bytes, max_pixels: int) -> np.ndarray:
             return np.asarray(img.convert("RGB"))
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise InputError(f"not a decodable image ({len(data)} bytes): {exc}") from None
+    except ImportError as exc:
+        # ultralytics, when imported, patches Image.open to load an optional HEIF plugin.
+        raise InputError(f"not a decodable image ({len(data)} bytes): {exc}") from None
 
 
 def check_rects(rects: np.ndarray, width: int, height: int, max_frames: int) -> np.ndarray:

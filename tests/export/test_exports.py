@@ -92,3 +92,18 @@ def test_tensorrt_explains_when_missing(tmp_path):
         pytest.skip("tensorrt is installed here")
     with pytest.raises(ExportError, match="needs the `tensorrt` Python package"):
         build_plans(tmp_path)
+
+
+def test_fp16_variant_checked_against_fp32(tmp_path):
+    import onnx
+
+    from stashtag.export.pipeline import export_all
+
+    meta = export_all(get_preset("tiny"), tmp_path, True, ("dinov2",), lambda _m: None, fp16=True)
+    parity = meta["dinov2"]["fp16_parity"]
+    assert {p["output"] for p in parity} == {"cls", "patch_mean"}
+    assert all(p["min_cosine"] >= 0.999 for p in parity)
+    graph = onnx.load(str(tmp_path / "dinov2" / "1" / "model.onnx")).graph
+    assert graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.UINT8
+    assert graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert any(i.data_type == onnx.TensorProto.FLOAT16 for i in graph.initializer)
