@@ -7,8 +7,14 @@ from pathlib import Path
 
 from stashtag.errors import ExportError
 
-# (model, max batch) of the fixed-shape image graphs; opt is the dynamic batcher's sweet spot.
-PLAN_MODELS = {"clip_image": 128, "yolo": 128, "dinov2": 128, "clip_text_encoder": 256}
+
+def plan_models() -> dict[str, int]:
+    """{model: max batch} of the graphs the specs mark for plans (names and batching are the
+    same in every preset; shapes come from each ONNX file)."""
+    from stashtag.modelspec import build_specs
+    from stashtag.presets import get_preset
+
+    return {s.name: s.batching.max_batch_size for s in build_specs(get_preset("small")) if s.plan}
 
 
 def tensorrt_available() -> bool:
@@ -31,7 +37,7 @@ def build_plans(repo: Path, log: Callable[[str], None] = print, fp16: bool = Tru
 
     logger = trt.Logger(trt.Logger.WARNING)
     plans = []
-    for model, max_batch in PLAN_MODELS.items():
+    for model, max_batch in plan_models().items():
         onnx_path = Path(repo) / model / "1" / "model.onnx"
         if not onnx_path.is_file():
             continue

@@ -67,6 +67,9 @@ class ModelSpec:
     module: str = ""  # python kind: module that defines TritonPythonModel
     steps: tuple[Step, ...] = ()
     calls: tuple[str, ...] = ()  # models this one calls through BLS
+    # onnx kind: fixed non-batch shape, so the tensorrt target builds a plan for it; graphs with
+    # dynamic image sizes (PP-OCR) stay on ONNX Runtime there.
+    plan: bool = False
     description: str = ""
 
     def input(self, name: str) -> Tensor:
@@ -123,6 +126,7 @@ def build_specs(preset: Preset, instances: int = 1) -> list[ModelSpec]:
         ModelSpec(
             name="clip_image",
             kind="onnx",
+            plan=True,
             description=f"CLIP {clip.name} image tower → L2-normalised embedding.",
             inputs=(_image_tensor(clip.image_size),),
             outputs=(Tensor("embedding", "FP32", (clip.embed_dim,)),),
@@ -142,6 +146,7 @@ def build_specs(preset: Preset, instances: int = 1) -> list[ModelSpec]:
         ModelSpec(
             name="clip_text_encoder",
             kind="onnx",
+            plan=True,
             description=f"CLIP {clip.name} text tower → L2-normalised embedding.",
             inputs=(Tensor("tokens", "INT64", (clip.context_length,)),),
             outputs=(Tensor("embedding", "FP32", (clip.embed_dim,)),),
@@ -163,6 +168,7 @@ def build_specs(preset: Preset, instances: int = 1) -> list[ModelSpec]:
         ModelSpec(
             name="yolo",
             kind="onnx",
+            plan=True,
             description=f"{yolo.name} raw heads at {yolo.image_size}² (no NMS in the graph).",
             inputs=(_image_tensor(yolo.image_size),),
             outputs=(
@@ -194,6 +200,7 @@ def build_specs(preset: Preset, instances: int = 1) -> list[ModelSpec]:
         ModelSpec(
             name="dinov2",
             kind="onnx",
+            plan=True,
             description=f"DINOv2 {dino.name}: CLS and mean-pooled patch embeddings.",
             inputs=(_image_tensor(dino.image_size),),
             outputs=(
@@ -286,6 +293,11 @@ def build_specs(preset: Preset, instances: int = 1) -> list[ModelSpec]:
 def _yolo_anchors(size: int) -> int:
     """Anchor points of YOLOv8's three heads (strides 8, 16, 32) at a square input."""
     return sum((size // s) ** 2 for s in (8, 16, 32))
+
+
+def weights_file(spec: ModelSpec, target: str) -> str:
+    """The weights file an ONNX-kind model loads on ``target``."""
+    return "model.plan" if target == "tensorrt" and spec.plan else "model.onnx"
 
 
 def spec_by_name(specs: list[ModelSpec], name: str) -> ModelSpec:

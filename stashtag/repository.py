@@ -7,9 +7,9 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from stashtag.modelspec import ModelSpec, Target, build_specs
+from stashtag.modelspec import ModelSpec, Target, build_specs, weights_file
 from stashtag.presets import Preset
-from stashtag.repoconfig import ONNX_FILE, render_config, shim_module
+from stashtag.repoconfig import render_config, shim_module
 
 SHIM = '''"""Triton python-backend entry of model `{name}`.
 
@@ -66,7 +66,7 @@ def missing_files(repo: Path, specs: list[ModelSpec], target: Target) -> list[st
     for spec in specs:
         v = Path(repo) / spec.name / "1"
         if spec.kind == "onnx":
-            need.append(v / ONNX_FILE[target])
+            need.append(v / weights_file(spec, target))
         if spec.name == "clip_tokenize":
             need.append(v / "bpe_simple_vocab_16e6.txt.gz")
         if spec.name == "ocr_rec":

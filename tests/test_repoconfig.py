@@ -68,3 +68,16 @@ def test_onnxruntime_target_uses_tensorrt_accelerator():
     accel = cfg.optimization.execution_accelerators.gpu_execution_accelerator[0]
     assert accel.name == "tensorrt" and accel.parameters["precision_mode"] == "FP16"
     assert spec.output("embedding").dims == (768,)
+
+
+def test_tensorrt_target_plans_only_fixed_shape_graphs():
+    specs = build_specs(get_preset("large"))
+    platforms = {s.name: parse_config(render_config(s, "tensorrt")).platform for s in specs}
+    assert {n for n, p in platforms.items() if p == "tensorrt_plan"} == {
+        "clip_image",
+        "clip_text_encoder",
+        "yolo",
+        "dinov2",
+    }
+    assert platforms["ocr_det"] == platforms["ocr_rec"] == "onnxruntime_onnx"
+    assert platforms["preprocess"] == ""  # python backend
