@@ -64,10 +64,8 @@ def _decode_other(data: bytes, max_pixels: int) -> np.ndarray:
         with Image.open(io.BytesIO(data)) as img:
             _check_pixels(img.width, img.height, max_pixels)
             return np.asarray(img.convert("RGB"))
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise InputError(f"not a decodable image ({len(data)} bytes): {exc}") from None
-    except ImportError as exc:
-        # ultralytics, when imported, patches Image.open to load an optional HEIF plugin.
+    # ImportError: ultralytics, when imported, patches Image.open to try an optional HEIF plugin.
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ImportError) as exc:
         raise InputError(f"not a decodable image ({len(data)} bytes): {exc}") from None
 
 
