@@ -259,6 +259,112 @@ def demo(
     typer.echo(json.dumps(report, indent=2))
 
 
+def _studios(path: Path | None) -> list[str]:
+    if path is None:
+        return []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise StashtagError(f"{path}: cannot read studio list ({exc.strerror})") from None
+    return [s.strip() for s in lines if s.strip() and not s.lstrip().startswith("#")]
+
+
+def _report(results, out: Path | None, quiet: bool) -> None:
+    from stashtag.client.runner import summary_table, write_results
+
+    if out:
+        write_results(results, out)
+        console.print(f"results written to {out}")
+    else:
+        typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
+    if not quiet:
+        console.print(summary_table(results))
+
+
+VocabOpt = Annotated[Path | None, typer.Option(help="Vocabulary YAML (default: the shipped one).")]
+StoreOpt = Annotated[Path, typer.Option(help="Embedding store (SQLite).")]
+OutOpt = Annotated[Path | None, typer.Option(help="Write results to .json or .csv.")]
+StudiosOpt = Annotated[
+    Path | None, typer.Option(help="Studio names, one a line, for OCR matching.")
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")]
+
+
+@app.command()
+def tag(
+    paths: Annotated[list[Path], typer.Argument(help="Videos, images, sprite+VTT pairs, folders.")],
+    url: Annotated[
+        str, typer.Option(help="Triton gRPC endpoint(s): host:port[=weight],...")
+    ] = "127.0.0.1:8001",
+    vocabulary: VocabOpt = None,
+    store: StoreOpt = Path("stashtag.db"),
+    out: OutOpt = None,
+    studios: StudiosOpt = None,
+    in_flight: Annotated[int, typer.Option(help="Requests in flight at most.")] = 16,
+    timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 120.0,
+    ocr_frames: Annotated[str, typer.Option(help="none | all | ends:K")] = "ends:4",
+    video_frames: Annotated[int, typer.Option(help="Frames taken from each video.")] = 81,
+    video_width: Annotated[int, typer.Option(help="Width of video frames (px).")] = 320,
+    force: Annotated[bool, typer.Option(help="Re-send scenes already in the store.")] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Tag files and folders (no Stash needed); resumes from the store."""
+    from stashtag.client.runner import TagOptions, run_tag
+    from stashtag.client.sources import discover
+    from stashtag.client.vocabulary import load_vocabulary
+
+    try:
+        vocab = load_vocabulary(vocabulary)
+        sources = list(discover(paths, video_frames, video_width))
+        if not sources:
+            raise StashtagError(
+                f"no videos, images or sprite sheets under {', '.join(map(str, paths))}"
+            )
+        options = TagOptions(
+            url, in_flight, timeout, ocr_frames=ocr_frames, force=force, quiet=quiet
+        )
+        results, stats = run_tag(sources, store, vocab, options, _studios(studios), console)
+    except (StashtagError, ValueError, OSError) as exc:
+        _fail(exc)
+    _report(results, out, quiet)
+    console.print(
+        f"{stats.stored} tagged, {stats.skipped} already stored, {stats.errors} errors · "
+        f"{stats.frames} frames in {stats.wall_s:.1f} s = {stats.frames_per_s:.1f} frames/s · "
+        f"client CPU {stats.cpu_ms_per_frame:.2f} ms/frame",
+        soft_wrap=True,
+    )
+    if stats.errors:
+        raise typer.Exit(2)
+
+
+@app.command()
+def retag(
+    vocabulary: VocabOpt = None,
+    store: StoreOpt = Path("stashtag.db"),
+    out: OutOpt = None,
+    studios: StudiosOpt = None,
+    model_id: Annotated[
+        str | None, typer.Option(help="Model id, if the store holds several.")
+    ] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Recompute tags from stored embeddings with a new vocabulary: no inference."""
+    from stashtag.client.runner import retag_store
+    from stashtag.client.store import Store
+    from stashtag.client.vocabulary import load_vocabulary
+
+    if not store.is_file():
+        _fail(StashtagError(f"{store}: no store yet; run `stashtag tag` first"))
+    start = time.perf_counter()
+    try:
+        with Store(store) as db:
+            results = retag_store(db, load_vocabulary(vocabulary), model_id, _studios(studios))
+    except (StashtagError, ValueError) as exc:
+        _fail(exc)
+    _report(results, out, quiet)
+    console.print(f"retagged {len(results)} scenes in {time.perf_counter() - start:.2f} s")
+
+
 def main() -> None:  # pragma: no cover - console entry
     sys.exit(app())
 

@@ -3,6 +3,7 @@ weights from the exporters."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -25,19 +26,24 @@ def uses_python(spec: ModelSpec, target: Target) -> bool:
 
 
 def specs_for(repo: Path, preset: Preset, instances: int = 1) -> list[ModelSpec]:
-    """The preset's specs, with figures only known after export (CLIP's logit scale) filled in."""
+    """The preset's specs, with what is only known after export filled in: CLIP's logit scale
+    and a ``model_id`` on ``tagger`` that changes whenever any exported weights change (clients
+    key their embedding stores by it)."""
     specs = build_specs(preset, instances)
-    meta_path = Path(repo) / "clip_image" / "1" / "meta.json"
-    if meta_path.is_file():
-        scale = json.loads(meta_path.read_text()).get("logit_scale")
-        if scale is not None:
-            specs = [
-                replace(s, parameters={**s.parameters, "logit_scale": f"{scale:.6g}"})
-                if s.name == "clip_text_encoder"
-                else s
-                for s in specs
-            ]
-    return specs
+    metas = {m: Path(repo) / m / "1" / "meta.json" for m in ("clip_image", "yolo", "dinov2")}
+    if not all(p.is_file() for p in metas.values()):
+        return specs
+    texts = {m: p.read_text() for m, p in metas.items()}
+    scale = json.loads(texts["clip_image"]).get("logit_scale")
+    digest = hashlib.sha256("".join(texts[m] for m in sorted(texts)).encode()).hexdigest()[:12]
+    extra = {
+        "clip_text_encoder": {"logit_scale": f"{scale:.6g}"} if scale is not None else {},
+        "tagger": {"model_id": f"{preset.name}-{digest}"},
+    }
+    return [
+        replace(s, parameters={**s.parameters, **extra[s.name]}) if s.name in extra else s
+        for s in specs
+    ]
 
 
 def write_configs(repo: Path, specs: list[ModelSpec], target: Target) -> list[Path]:

@@ -1,0 +1,227 @@
+"""Model outputs → Stash tags, markers and a studio suggestion, for one stored scene.
+
+Pure numpy over a :class:`SceneRecord`, so retagging a whole library with a new vocabulary or new
+thresholds needs no inference: only the prompts' text embeddings (cached per model id).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from stashtag.client.coco import CLASS_IDS
+from stashtag.client.store import SceneRecord
+from stashtag.client.vocabulary import (
+    Aggregation,
+    DetectionRule,
+    MarkerSettings,
+    StudioSettings,
+    Vocabulary,
+)
+
+
+@dataclass(frozen=True)
+class TagHit:
+    name: str
+    parent: str | None
+    score: float  # fraction of frames (fraction) or mean top-k probability (topk_mean)
+    source: str  # "clip" or "yolo"
+    frames: tuple[int, ...]  # frames that support it
+
+
+@dataclass(frozen=True)
+class Marker:
+    tag: str
+    start: float  # seconds
+    end: float
+    frames: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class StudioMatch:
+    studio: str
+    score: float  # rapidfuzz 0-100
+    text: str  # the OCR text that matched (evidence)
+    frame: int
+
+
+@dataclass
+class SceneResult:
+    scene: str
+    source: str = ""
+    frames: int = 0
+    time_basis: str = ""
+    tags: list[TagHit] = field(default_factory=list)
+    markers: list[Marker] = field(default_factory=list)
+    studio: StudioMatch | None = None
+    text: list[str] = field(default_factory=list)  # distinct OCR text seen
+    error: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TextBank:
+    """Unit text embeddings per tag (prompt ensemble) and per tag's negatives."""
+
+    tags: dict[str, np.ndarray]
+    negatives: dict[str, np.ndarray]
+    logit_scale: float
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
+def build_text_bank(
+    vocab: Vocabulary, prompts: dict[str, np.ndarray], logit_scale: float
+) -> TextBank:
+    """Average each tag's prompt embeddings (and its negatives') into one unit vector."""
+
+    def ensemble(texts: tuple[str, ...]) -> np.ndarray:
+        return _unit(np.mean([_unit(prompts[t]) for t in texts], axis=0))
+
+    return TextBank(
+        tags={t.name: ensemble(t.prompts) for t in vocab.tags},
+        negatives={t.name: ensemble(t.negatives) for t in vocab.tags},
+        logit_scale=logit_scale,
+    )
+
+
+def frame_probabilities(
+    clip: np.ndarray, vocab: Vocabulary, bank: TextBank
+) -> dict[str, np.ndarray]:
+    """Per tag, each frame's probability that the tag holds.
+
+    Exclusive groups: softmax over the group's tags. Other tags: a two-way softmax of the tag
+    against its negatives (CLIP's raw cosines are not probabilities on their own).
+    """
+    frames = clip / np.maximum(np.linalg.norm(clip, axis=1, keepdims=True), 1e-12)
+    probs: dict[str, np.ndarray] = {}
+    exclusive = {g for g, spec in vocab.groups.items() if spec.exclusive}
+    for group in exclusive:
+        members = [t.name for t in vocab.tags if t.group == group]
+        logits = bank.logit_scale * frames @ np.stack([bank.tags[m] for m in members]).T
+        logits -= logits.max(axis=1, keepdims=True)
+        soft = np.exp(logits)
+        soft /= soft.sum(axis=1, keepdims=True)
+        probs.update({m: soft[:, i] for i, m in enumerate(members)})
+    for t in vocab.tags:
+        if t.group in exclusive:
+            continue
+        diff = bank.logit_scale * frames @ (bank.tags[t.name] - bank.negatives[t.name])
+        probs[t.name] = 1.0 / (1.0 + np.exp(-diff))
+    return probs
+
+
+def aggregate(
+    probs: np.ndarray, threshold: float, agg: Aggregation
+) -> tuple[bool, float, np.ndarray]:
+    """Frame probabilities → (tag applies, scene score, hit frame indices)."""
+    hits = np.flatnonzero(probs >= threshold)
+    if len(probs) == 0:
+        return False, 0.0, hits
+    if agg.method == "topk_mean":
+        k = min(agg.top_k, len(probs))
+        score = float(np.sort(probs)[-k:].mean())
+        applies = score >= threshold and len(hits) >= min(agg.min_frames, len(probs))
+    else:
+        score = len(hits) / len(probs)
+        applies = score >= agg.min_fraction and len(hits) >= min(agg.min_frames, len(probs))
+    return applies, round(score, 4), hits
+
+
+def detection_frames(detections: list[np.ndarray], rule: DetectionRule) -> np.ndarray:
+    """Frames where any of the rule's classes is detected with enough confidence."""
+    ids = [CLASS_IDS[c] for c in rule.classes]
+    found = [
+        i
+        for i, d in enumerate(detections)
+        if len(d) and np.any(np.isin(d[:, 5].astype(int), ids) & (d[:, 4] >= rule.min_confidence))
+    ]
+    return np.asarray(found, np.int64)
+
+
+def frame_step(times: np.ndarray) -> float:
+    """Typical spacing between frames (seconds)."""
+    return float(np.median(np.diff(times))) if len(times) > 1 else 0.0
+
+
+def merge_markers(
+    times: np.ndarray, hits: np.ndarray, settings: MarkerSettings, tag: str
+) -> list[Marker]:
+    """Hit frames → time ranges: a hit covers one frame step; ranges closer than the merge gap
+    join; ranges shorter than the minimum length are dropped."""
+    step = frame_step(times)
+    if len(hits) == 0 or step <= 0:
+        return []
+    ranges: list[list] = []
+    for i in sorted(int(h) for h in hits):
+        start, end = float(times[i]), float(times[i]) + step
+        if ranges and start - ranges[-1][1] <= settings.merge_gap_s + 1e-9:
+            ranges[-1][1] = max(ranges[-1][1], end)
+            ranges[-1][2].append(i)
+        else:
+            ranges.append([start, end, [i]])
+    return [
+        Marker(tag, round(s, 3), round(e, 3), tuple(f))
+        for s, e, f in ranges
+        if e - s >= settings.min_length_s - 1e-9
+    ]
+
+
+def match_studio(
+    ocr: list[dict], studios: list[str], settings: StudioSettings
+) -> StudioMatch | None:
+    """Best fuzzy match of any confident OCR line against the studio names."""
+    if not studios or not settings.enabled:
+        return None
+    from rapidfuzz import fuzz, process, utils
+
+    best: StudioMatch | None = None
+    for line in ocr:
+        if line["score"] < settings.min_text_score or len(line["text"].strip()) < 3:
+            continue
+        found = process.extractOne(
+            line["text"], studios, scorer=fuzz.WRatio, processor=utils.default_process
+        )
+        if found and found[1] >= settings.min_score and (best is None or found[1] > best.score):
+            best = StudioMatch(found[0], round(float(found[1]), 1), line["text"], line["frame"])
+    return best
+
+
+def map_scene(
+    record: SceneRecord, vocab: Vocabulary, bank: TextBank, studios: list[str] | None = None
+) -> SceneResult:
+    """Tags, markers and studio for one stored scene."""
+    result = SceneResult(record.scene, record.source, record.frames, record.time_basis)
+    with_markers = vocab.markers.enabled and record.time_basis != "still"
+    probs = frame_probabilities(record.clip, vocab, bank)
+    for rule in vocab.tags:
+        applies, score, hits = aggregate(probs[rule.name], rule.threshold, vocab.aggregation)
+        if not applies:
+            continue
+        result.tags.append(TagHit(rule.name, rule.parent, score, "clip", tuple(map(int, hits))))
+        if with_markers and rule.markers:
+            result.markers += merge_markers(record.times, hits, vocab.markers, rule.name)
+    for rule in vocab.detections:
+        hits = detection_frames(record.detections, rule)
+        if len(hits) < min(rule.min_frames, max(record.frames, 1)):
+            continue
+        score = round(len(hits) / max(record.frames, 1), 4)
+        result.tags.append(TagHit(rule.tag, rule.parent, score, "yolo", tuple(map(int, hits))))
+        if with_markers and rule.markers:
+            result.markers += merge_markers(record.times, hits, vocab.markers, rule.tag)
+    result.studio = match_studio(record.ocr, studios or [], vocab.studio)
+    result.text = list(
+        dict.fromkeys(
+            line["text"]
+            for line in record.ocr
+            if line["score"] >= vocab.studio.min_text_score
+            and sum(c.isalnum() for c in line["text"]) >= 2
+        )
+    )
+    result.tags.sort(key=lambda t: -t.score)
+    return result

@@ -1,0 +1,211 @@
+"""The embedding store: what the server returned for each scene, kept in SQLite (WAL).
+
+Rows are keyed by scene key and model id (the server's ``tagger`` ``model_id``), so outputs of
+different weights never mix. Embeddings are stored as float16. A scene already stored is not sent
+again (resume after Ctrl-C or a crash), and retagging reads everything back with no inference.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS scenes (
+    scene TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    time_basis TEXT NOT NULL,
+    frames INTEGER NOT NULL,
+    times BLOB NOT NULL,          -- float64 (N,)
+    clip BLOB NOT NULL,           -- float16 (N, D)
+    dino_cls BLOB NOT NULL,       -- float16 (N, E)
+    dino_patch BLOB NOT NULL,     -- float16 (N, E)
+    detections TEXT NOT NULL,     -- JSON: per frame [[x1, y1, x2, y2, score, class], ...]
+    ocr TEXT NOT NULL,            -- JSON: [{frame, text, score, box}]
+    updated REAL NOT NULL,
+    PRIMARY KEY (scene, model_id)
+);
+CREATE TABLE IF NOT EXISTS errors (
+    scene TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    message TEXT NOT NULL,
+    updated REAL NOT NULL,
+    PRIMARY KEY (scene, model_id)
+);
+CREATE TABLE IF NOT EXISTS meta (
+    model_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (model_id, key)
+);
+CREATE TABLE IF NOT EXISTS text_cache (
+    model_id TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    embedding BLOB NOT NULL,      -- float32 (D,)
+    PRIMARY KEY (model_id, prompt)
+);
+"""
+
+
+@dataclass
+class SceneRecord:
+    """Everything the server returned for one scene."""
+
+    scene: str
+    model_id: str
+    source: str
+    time_basis: str
+    times: np.ndarray  # (N,) seconds
+    clip: np.ndarray  # (N, D) unit vectors
+    dino_cls: np.ndarray  # (N, E)
+    dino_patch: np.ndarray  # (N, E)
+    detections: list[np.ndarray]  # per frame (K, 6)
+    ocr: list[dict] = field(default_factory=list)  # {frame, text, score, box}
+
+    @property
+    def frames(self) -> int:
+        return len(self.times)
+
+
+def _blob(a: np.ndarray, dtype) -> bytes:
+    return np.ascontiguousarray(a, dtype=dtype).tobytes()
+
+
+class Store:
+    """SQLite-backed store; one connection, used from one thread (the event loop's)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path))
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def has(self, scene: str, model_id: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM scenes WHERE scene = ? AND model_id = ?", (scene, model_id)
+        ).fetchone()
+        return row is not None
+
+    def put(self, r: SceneRecord) -> None:
+        """Store one scene atomically (and clear an earlier error for it)."""
+        dets = [d.tolist() for d in r.detections]
+        with self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO scenes VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    r.scene,
+                    r.model_id,
+                    r.source,
+                    r.time_basis,
+                    r.frames,
+                    _blob(r.times, np.float64),
+                    _blob(r.clip, np.float16),
+                    _blob(r.dino_cls, np.float16),
+                    _blob(r.dino_patch, np.float16),
+                    json.dumps(dets),
+                    json.dumps(r.ocr),
+                    time.time(),
+                ),
+            )
+            self.db.execute(
+                "DELETE FROM errors WHERE scene = ? AND model_id = ?", (r.scene, r.model_id)
+            )
+
+    def put_error(self, scene: str, model_id: str, message: str) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO errors VALUES (?,?,?,?)",
+                (scene, model_id, message, time.time()),
+            )
+
+    def errors(self, model_id: str) -> dict[str, str]:
+        rows = self.db.execute("SELECT scene, message FROM errors WHERE model_id = ?", (model_id,))
+        return dict(rows.fetchall())
+
+    def get(self, scene: str, model_id: str) -> SceneRecord | None:
+        row = self.db.execute(
+            "SELECT * FROM scenes WHERE scene = ? AND model_id = ?", (scene, model_id)
+        ).fetchone()
+        return _record(row) if row else None
+
+    def records(self, model_id: str) -> Iterator[SceneRecord]:
+        rows = self.db.execute(
+            "SELECT * FROM scenes WHERE model_id = ? ORDER BY scene", (model_id,)
+        )
+        for row in rows:
+            yield _record(row)
+
+    def count(self, model_id: str) -> int:
+        return self.db.execute(
+            "SELECT COUNT(*) FROM scenes WHERE model_id = ?", (model_id,)
+        ).fetchone()[0]
+
+    def model_ids(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT model_id FROM scenes")]
+
+    def set_meta(self, model_id: str, key: str, value: str) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?,?,?)", (model_id, key, value))
+
+    def meta(self, model_id: str, key: str) -> str | None:
+        row = self.db.execute(
+            "SELECT value FROM meta WHERE model_id = ? AND key = ?", (model_id, key)
+        ).fetchone()
+        return row[0] if row else None
+
+    def cached_text(self, model_id: str, prompts: list[str]) -> dict[str, np.ndarray]:
+        out = {}
+        for prompt in prompts:
+            row = self.db.execute(
+                "SELECT embedding FROM text_cache WHERE model_id = ? AND prompt = ?",
+                (model_id, prompt),
+            ).fetchone()
+            if row:
+                out[prompt] = np.frombuffer(row[0], np.float32)
+        return out
+
+    def cache_text(self, model_id: str, embeddings: dict[str, np.ndarray]) -> None:
+        with self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO text_cache VALUES (?,?,?)",
+                [(model_id, p, _blob(e, np.float32)) for p, e in embeddings.items()],
+            )
+
+
+def _record(row: tuple) -> SceneRecord:
+    scene, model_id, source, basis, n, times, clip, dcls, dpatch, dets, ocr, _ = row
+
+    def mat(blob: bytes) -> np.ndarray:
+        return np.frombuffer(blob, np.float16).reshape(n, -1).astype(np.float32)
+
+    return SceneRecord(
+        scene=scene,
+        model_id=model_id,
+        source=source,
+        time_basis=basis,
+        times=np.frombuffer(times, np.float64),
+        clip=mat(clip),
+        dino_cls=mat(dcls),
+        dino_patch=mat(dpatch),
+        detections=[np.array(d, np.float32).reshape(-1, 6) for d in json.loads(dets)],
+        ocr=json.loads(ocr),
+    )

@@ -1,0 +1,206 @@
+"""Async gRPC transport: weighted endpoints, health checks, bounded in-flight, retries.
+
+Every request goes through :meth:`EndpointPool.infer`. At most ``max_in_flight`` requests are
+outstanding (backpressure for the producer); each has a timeout; an endpoint that fails with a
+transport error is taken out and probed again after a cool-down while its work moves to the
+others; with no endpoint left the call waits and retries with exponential backoff and jitter.
+Errors the server reports about a request itself (bad image, bad rectangles) are not retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from stashtag.errors import StashtagError
+
+# gRPC codes that say "this endpoint, now" rather than "this request".
+RETRYABLE = {
+    "UNAVAILABLE",
+    "DEADLINE_EXCEEDED",
+    "RESOURCE_EXHAUSTED",
+    "ABORTED",
+    "UNKNOWN",
+    "CANCELLED",
+}
+_TRITON_DTYPES = {np.uint8: "UINT8", np.int32: "INT32", np.int64: "INT64", np.float32: "FP32"}
+
+
+class RequestError(StashtagError):
+    """The server refused this request (its message names why); retrying would not help."""
+
+
+class TransportError(StashtagError):
+    """No endpoint could serve the request within the retry budget."""
+
+
+@dataclass
+class Endpoint:
+    """One Triton server. ``weight`` sets its share of the traffic."""
+
+    url: str
+    weight: float = 1.0
+    healthy: bool = True
+    in_flight: int = 0
+    failures: int = 0
+    retry_at: float = 0.0
+    served: int = 0
+    last_error: str = ""
+    client: object = field(default=None, repr=False)
+
+    def load(self) -> float:
+        return (self.in_flight + 1) / self.weight
+
+
+def parse_endpoints(spec: str | list[str]) -> list[Endpoint]:
+    """``"host:port[=weight],host:port[=weight]"`` (or a list of those) → endpoints."""
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    endpoints = []
+    for item in (i.strip() for i in items):
+        if not item:
+            continue
+        url, _, weight = item.partition("=")
+        try:
+            w = float(weight) if weight else 1.0
+        except ValueError:
+            raise ValueError(f"endpoint {item!r}: weight {weight!r} is not a number") from None
+        if w <= 0:
+            raise ValueError(f"endpoint {item!r}: weight must be > 0")
+        endpoints.append(Endpoint(url.strip(), w))
+    if not endpoints:
+        raise ValueError("no Triton endpoint given")
+    return endpoints
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 6  # tries per request, across endpoints
+    base_delay_s: float = 0.5
+    max_delay_s: float = 20.0
+    cooldown_s: float = 5.0  # a failed endpoint is probed again after this
+    timeout_s: float = 120.0  # per request
+
+    def delay(self, attempt: int) -> float:
+        """Exponential backoff with full jitter."""
+        return random.uniform(0, min(self.max_delay_s, self.base_delay_s * 2**attempt))
+
+
+class EndpointPool:
+    """Send inference requests to the least-loaded healthy endpoint (weighted)."""
+
+    def __init__(
+        self,
+        endpoints: list[Endpoint],
+        max_in_flight: int = 16,
+        policy: RetryPolicy | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.endpoints = endpoints
+        self.policy = policy or RetryPolicy()
+        self.headers = headers or {}
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self.max_in_flight = max_in_flight
+
+    async def __aenter__(self) -> EndpointPool:
+        import tritonclient.grpc.aio as grpcaio
+
+        for ep in self.endpoints:
+            ep.client = grpcaio.InferenceServerClient(ep.url)
+        await asyncio.gather(*(self._probe(ep) for ep in self.endpoints))
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await asyncio.gather(*(ep.client.close() for ep in self.endpoints if ep.client))
+
+    async def _probe(self, ep: Endpoint) -> bool:
+        from tritonclient.utils import InferenceServerException
+
+        try:
+            ok = await ep.client.is_server_ready(headers=self.headers, client_timeout=5)
+        except (TimeoutError, InferenceServerException, OSError) as exc:
+            ok = False
+            ep.last_error = str(exc)
+        self._mark(ep, ok)
+        return ok
+
+    def _mark(self, ep: Endpoint, ok: bool) -> None:
+        ep.healthy = ok
+        if ok:
+            ep.failures = 0
+        else:
+            ep.failures += 1
+            ep.retry_at = time.monotonic() + self.policy.cooldown_s
+
+    async def _pick(self) -> Endpoint | None:
+        now = time.monotonic()
+        for ep in self.endpoints:  # endpoints whose cool-down has passed get probed again
+            if not ep.healthy and now >= ep.retry_at:
+                await self._probe(ep)
+        healthy = [ep for ep in self.endpoints if ep.healthy]
+        return min(healthy, key=Endpoint.load) if healthy else None
+
+    def status(self) -> list[dict]:
+        return [
+            {"url": e.url, "weight": e.weight, "healthy": e.healthy, "served": e.served}
+            for e in self.endpoints
+        ]
+
+    async def infer(
+        self, model: str, inputs: dict[str, np.ndarray], outputs: list[str]
+    ) -> dict[str, np.ndarray]:
+        """One inference with backpressure, failover and retries."""
+        from tritonclient.utils import InferenceServerException
+
+        async with self._slots:
+            last = "no endpoint was healthy"
+            for attempt in range(self.policy.attempts):
+                ep = await self._pick()
+                if ep is None:
+                    await asyncio.sleep(self.policy.delay(attempt) + self.policy.cooldown_s / 2)
+                    continue
+                ep.in_flight += 1
+                try:
+                    result = await ep.client.infer(
+                        model,
+                        _inputs(inputs),
+                        outputs=[_requested(o) for o in outputs],
+                        client_timeout=self.policy.timeout_s,
+                        headers=self.headers,
+                    )
+                except InferenceServerException as exc:
+                    code = str(exc.status() or "").removeprefix("StatusCode.")
+                    if code not in RETRYABLE:
+                        raise RequestError(exc.message() or str(exc)) from None
+                    last = f"{ep.url}: {code} {exc.message()}"
+                    self._mark(ep, False)
+                    await asyncio.sleep(self.policy.delay(attempt))
+                    continue
+                finally:
+                    ep.in_flight -= 1
+                ep.served += 1
+                return {name: result.as_numpy(name) for name in outputs}
+            raise TransportError(
+                f"{model}: gave up after {self.policy.attempts} attempts; last error: {last}"
+            )
+
+
+def _inputs(arrays: dict[str, np.ndarray]) -> list:
+    import tritonclient.grpc as grpcclient
+
+    tensors = []
+    for name, arr in arrays.items():
+        dtype = "BYTES" if arr.dtype == np.object_ else _TRITON_DTYPES[arr.dtype.type]
+        t = grpcclient.InferInput(name, list(arr.shape), dtype)
+        t.set_data_from_numpy(arr)
+        tensors.append(t)
+    return tensors
+
+
+def _requested(name: str):
+    import tritonclient.grpc as grpcclient
+
+    return grpcclient.InferRequestedOutput(name)
