@@ -173,7 +173,7 @@ def serve(
         )
         while server.process and server.process.poll() is None:
             time.sleep(0.5)
-        _fail(StashtagError(f"tritonserver exited; log tail:\n{server.log_tail()}"))
+        _fail(StashtagError(f"tritonserver exited; {server.log_summary()}"))
     except KeyboardInterrupt:
         console.print("stopping Triton…")
     except StashtagError as exc:

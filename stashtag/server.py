@@ -9,6 +9,7 @@ backend and the stub for this interpreter into a private folder on first use, pu
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -108,6 +109,8 @@ def server_env() -> dict[str, str]:
     return env
 
 
+# Triton's own error lines: "E1123 10:34:04.176362 2798 file.cc:241] ..."
+_ERROR_LINE = re.compile(r"^E\d{4} ")
 # Log lines after which Triton never becomes ready (it may not exit by itself either).
 FATAL_LOG_MARKERS = ("error while loading shared libraries", "failed to load all models")
 
@@ -160,11 +163,24 @@ class TritonServer:
         )
         return self
 
-    def log_tail(self, lines: int = 40) -> str:
+    def _log_lines(self) -> list[str]:
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            return self.log_path.read_text(errors="replace").splitlines()
         except OSError:
-            return "(no log)"
+            return ["(no log)"]
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self._log_lines()[-lines:])
+
+    def log_summary(self, tail: int = 15) -> str:
+        """Triton's error lines (which name the failing model) and the last lines of its log."""
+        lines = self._log_lines()
+        errors = [ln for ln in lines if _ERROR_LINE.match(ln) or "error while loading" in ln]
+        parts = [f"log {self.log_path}"]
+        if errors:
+            parts += ["errors:", *errors[-20:]]
+        parts += ["last lines:", *lines[-tail:]]
+        return "\n".join(parts)
 
     def ready(self) -> bool:
         try:
@@ -179,17 +195,16 @@ class TritonServer:
             if self.process is not None and self.process.poll() is not None:
                 raise ServeError(
                     f"tritonserver exited with code {self.process.returncode}; "
-                    f"log {self.log_path}:\n{self.log_tail()}"
+                    f"{self.log_summary()}"
                 )
             if self.ready():
                 return
-            tail = self.log_tail(200)
-            if any(marker in tail for marker in FATAL_LOG_MARKERS):
+            if any(marker in self.log_tail(200) for marker in FATAL_LOG_MARKERS):
                 self.stop()
-                raise ServeError(f"tritonserver failed to start; log {self.log_path}:\n{tail}")
+                raise ServeError(f"tritonserver failed to start; {self.log_summary()}")
             time.sleep(0.5)
         self.stop()
-        raise ServeError(f"tritonserver not ready after {timeout:.0f} s; log:\n{self.log_tail()}")
+        raise ServeError(f"tritonserver not ready after {timeout:.0f} s; {self.log_summary()}")
 
     def stop(self, timeout: float = 30.0) -> None:
         if self.process is None or self.process.poll() is not None:
