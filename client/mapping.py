@@ -85,7 +85,7 @@ def build_text_bank(
 
     return TextBank(
         tags={t.name: ensemble(t.prompts) for t in vocab.tags},
-        negatives={t.name: ensemble(t.negatives) for t in vocab.tags},
+        negatives={t.name: ensemble(t.negatives) for t in vocab.tags if t.negatives},
         logit_scale=logit_scale,
     )
 
@@ -112,7 +112,7 @@ def frame_probabilities(
         if t.group in exclusive:
             continue
         diff = bank.logit_scale * frames @ (bank.tags[t.name] - bank.negatives[t.name])
-        probs[t.name] = 1.0 / (1.0 + np.exp(-diff))
+        probs[t.name] = 0.5 * (1.0 + np.tanh(diff / 2))  # the logistic, without overflow
     return probs
 
 

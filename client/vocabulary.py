@@ -277,7 +277,10 @@ def parse_vocabulary(text: str, source: str = "<vocabulary>") -> Vocabulary:
                 threshold=r.get(t, "threshold", where, "number", default_threshold, 0, 1),
                 group=group,
                 parent=r.get(t, "parent", where, "str", groups[group].parent if group else None),
-                negatives=r.get(t, "negatives", where, "strings", default_negatives),
+                # exclusive tags compete with each other, not with negatives
+                negatives=()
+                if group and groups[group].exclusive
+                else r.get(t, "negatives", where, "strings", default_negatives),
                 markers=r.get(t, "markers", where, "bool", True),
             )
         )

@@ -1,0 +1,165 @@
+"""Frame scores → tags, markers and studio: aggregation, exclusive groups, merging properties."""
+
+from itertools import pairwise
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stashtag.client.mapping import (
+    aggregate,
+    build_text_bank,
+    detection_frames,
+    frame_probabilities,
+    map_scene,
+    match_studio,
+    merge_markers,
+)
+from stashtag.client.store import SceneRecord
+from stashtag.client.vocabulary import (
+    Aggregation,
+    DetectionRule,
+    MarkerSettings,
+    StudioSettings,
+    parse_vocabulary,
+)
+
+VOCAB = parse_vocabulary(
+    """\
+version: 1
+aggregation: {method: fraction, min_fraction: 0.2, min_frames: 2}
+markers: {merge_gap_s: 8, min_length_s: 10}
+groups:
+  setting: {exclusive: true}
+tags:
+  - {name: Indoors, group: setting, prompts: [indoors]}
+  - {name: Outdoors, group: setting, prompts: [outdoors]}
+  - {name: Beach, prompts: [beach, sand], negatives: [nothing], threshold: 0.6}
+detections:
+  - {tag: Dog, classes: [dog], min_confidence: 0.5, min_frames: 2}
+""",
+    "test",
+)
+
+AXES = {"indoors": 0, "outdoors": 1, "beach": 2, "sand": 2, "nothing": 3}
+
+
+def bank():
+    prompts = {p: np.eye(8, dtype=np.float32)[i] for p, i in AXES.items()}
+    return build_text_bank(VOCAB, prompts, logit_scale=100.0)
+
+
+def frames_along(axes: list[int]) -> np.ndarray:
+    return np.eye(8, dtype=np.float32)[axes]
+
+
+def test_exclusive_group_is_a_softmax():
+    probs = frame_probabilities(frames_along([0, 1, 4]), VOCAB, bank())
+    np.testing.assert_allclose(probs["Indoors"] + probs["Outdoors"], 1.0, atol=1e-6)
+    assert probs["Indoors"][0] > 0.99 and probs["Outdoors"][1] > 0.99
+
+
+def test_independent_tag_against_negatives():
+    probs = frame_probabilities(frames_along([2, 3, 0]), VOCAB, bank())
+    assert probs["Beach"][0] > 0.99 and probs["Beach"][1] < 0.01
+    assert probs["Beach"][2] == pytest.approx(0.5)  # orthogonal to both: undecided
+
+
+@pytest.mark.parametrize(
+    ("probs", "agg", "expected"),
+    [
+        ([0.9, 0.9, 0.1, 0.1, 0.1], Aggregation("fraction", 0.3, 5, 2), (True, 0.4)),
+        ([0.9, 0.1, 0.1, 0.1, 0.1], Aggregation("fraction", 0.1, 5, 2), (False, 0.2)),
+        ([0.9, 0.8, 0.1, 0.1], Aggregation("topk_mean", 0.1, 2, 2), (True, 0.85)),
+        ([0.9, 0.2, 0.1, 0.1], Aggregation("topk_mean", 0.1, 2, 1), (True, 0.55)),
+        ([0.6, 0.2, 0.1, 0.1], Aggregation("topk_mean", 0.1, 2, 1), (False, 0.4)),
+        ([], Aggregation(), (False, 0.0)),
+    ],
+)
+def test_aggregate(probs, agg, expected):
+    applies, score, _ = aggregate(np.array(probs), 0.5, agg)
+    assert (applies, score) == (expected[0], pytest.approx(expected[1]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    hits=st.sets(st.integers(0, 80)),
+    gap=st.floats(0, 30),
+    min_len=st.floats(0, 40),
+    step=st.floats(0.1, 20),
+)
+def test_marker_merging_properties(hits, gap, min_len, step):
+    times = np.arange(81) * step
+    markers = merge_markers(
+        times, np.array(sorted(hits), dtype=np.int64), MarkerSettings(True, gap, min_len), "T"
+    )
+    seen = set()
+    for a, b in pairwise(markers):
+        assert b.start - a.end > gap - 1e-6  # closer ranges would have merged
+    for m in markers:
+        assert m.end - m.start >= min_len - 1e-3  # times are rounded to ms
+        assert set(m.frames) <= hits and not (set(m.frames) & seen)
+        seen |= set(m.frames)
+        assert m.start == pytest.approx(times[min(m.frames)], abs=1e-3)
+        assert m.end == pytest.approx(times[max(m.frames)] + step, abs=1e-3)
+    if min_len <= step:  # every hit survives when single frames are long enough
+        assert seen == hits
+
+
+def test_markers_example():
+    times = np.arange(81) * 1.2
+    hits = np.array([0, 1, 2, 8, 9, 10, 11, 40])
+    markers = merge_markers(times, hits, MarkerSettings(True, 8.0, 10.0), "Beach")
+    # 0-3.6 s and 9.6-14.4 s are 6 s apart → one marker; the lone hit at 48 s is too short
+    assert [(m.start, m.end) for m in markers] == [(0.0, 14.4)]
+
+
+def test_detection_frames():
+    dets = [
+        np.array([[0, 0, 5, 5, 0.9, 16]], np.float32),  # dog
+        np.array([[0, 0, 5, 5, 0.4, 16]], np.float32),  # dog, too unsure
+        np.zeros((0, 6), np.float32),
+        np.array([[0, 0, 5, 5, 0.8, 0], [1, 1, 4, 4, 0.7, 16]], np.float32),
+    ]
+    rule = DetectionRule("Dog", ("dog",), 0.5, 2)
+    np.testing.assert_array_equal(detection_frames(dets, rule), [0, 3])
+
+
+def test_studio_fuzzy_match_keeps_evidence():
+    ocr = [
+        {"frame": 0, "text": "BRAZZERS.COM", "score": 0.95, "box": []},
+        {"frame": 3, "text": "Studi0 Forty Two", "score": 0.9, "box": []},
+        {"frame": 5, "text": "zz", "score": 0.99, "box": []},
+    ]
+    got = match_studio(ocr, ["Studio Forty Two", "Other Studio"], StudioSettings(True, 85, 0.6))
+    assert got.studio == "Studio Forty Two" and got.text == "Studi0 Forty Two" and got.frame == 3
+    assert match_studio(ocr, ["Completely Different"], StudioSettings()) is None
+    assert match_studio(ocr, [], StudioSettings()) is None
+
+
+def test_map_scene():
+    beach = np.eye(8, dtype=np.float32)[2] + 0.3 * np.eye(8, dtype=np.float32)[1]
+    clip = np.concatenate([np.tile(beach / np.linalg.norm(beach), (30, 1)), frames_along([0] * 51)])
+    dets = [np.array([[0, 0, 5, 5, 0.9, 16]], np.float32)] * 5 + [np.zeros((0, 6), np.float32)] * 76
+    record = SceneRecord(
+        "s",
+        "m",
+        "s_sprite.jpg",
+        "duration",
+        np.arange(81) * 1.2,
+        clip,
+        clip,
+        clip,
+        dets,
+        [{"frame": 1, "text": "Studio 42", "score": 0.9, "box": []}],
+    )
+    result = map_scene(record, VOCAB, bank(), ["Studio 42"])
+    tags = {t.name: t for t in result.tags}
+    assert set(tags) == {"Beach", "Dog", "Indoors", "Outdoors"}
+    assert tags["Beach"].frames == tags["Outdoors"].frames == tuple(range(30))
+    assert tags["Indoors"].frames == tuple(range(30, 81)) and tags["Dog"].source == "yolo"
+    beach = [m for m in result.markers if m.tag == "Beach"]
+    assert [(m.start, m.end) for m in beach] == [(0.0, 36.0)]
+    assert result.studio.studio == "Studio 42"
+    assert result.to_dict()["tags"][0]["name"] in tags
