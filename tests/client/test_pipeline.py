@@ -1,0 +1,190 @@
+"""The async client against real Triton servers: cross-scene batching, resume, errors, failover."""
+
+import asyncio
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from stashtag.client.pipeline import TagRun, server_model_id
+from stashtag.client.sources import SceneSource, discover
+from stashtag.client.store import Store
+from stashtag.client.transport import EndpointPool, RetryPolicy, parse_endpoints
+from stashtag.client.video import write_test_video
+from stashtag.samples import encode_jpeg, sprite_sheet, sprite_vtt
+from stashtag.server import ServerOptions, TritonServer, free_port
+
+FAST = RetryPolicy(attempts=8, base_delay_s=0.05, max_delay_s=0.5, cooldown_s=1.0, timeout_s=60)
+
+
+def small_sprites(root: Path, count: int, start_seed: int = 100) -> list[Path]:
+    """3×3 sprite sheets (160×90 cells) with their VTTs, each with different content."""
+    root.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        sheet = sprite_sheet(seed=start_seed + i)[: 3 * 90, : 3 * 160]
+        sprite = root / f"scene{i:03d}_sprite.jpg"
+        sprite.write_bytes(encode_jpeg(sheet))
+        vtt = sprite_vtt(sprite.name, 60.0).split("\n\n")
+        cues = [c for c in vtt[1:] if c.strip()]
+        keep = [c for c in cues if _in_3x3(c)]
+        (root / f"scene{i:03d}_thumbs.vtt").write_text("WEBVTT\n\n" + "\n".join(keep))
+        paths.append(sprite)
+    return paths
+
+
+def _in_3x3(cue: str) -> bool:
+    x, y, _, _ = (int(v) for v in cue.split("#xywh=")[1].split(","))
+    return x < 480 and y < 270
+
+
+def run(pool_url: str, store: Store, sources, in_flight=4, on_done=None, force=False):
+    async def main():
+        async with EndpointPool(parse_endpoints(pool_url), in_flight, FAST) as pool:
+            model_id = await server_model_id(pool)
+            outcomes = await TagRun(pool, store, model_id, "ends:1", on_done).run(sources, force)
+            return model_id, outcomes, pool.status()
+
+    return asyncio.run(main())
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("library")
+    small_sprites(root / "sprites", 8)
+    write_test_video(root / "clip.mp4", seconds=3.0)
+    (root / "still.jpg").write_bytes(encode_jpeg(sprite_sheet(seed=5)[:90, :160]))
+    return root
+
+
+def test_cross_scene_batching_returns_each_scene_its_frames(triton, client, library, tmp_path):
+    sources = list(discover([library], video_frames=6, video_width=128))
+    with Store(tmp_path / "s.db") as store:
+        model_id, outcomes, _ = run(triton.options.grpc_url, store, sources, in_flight=6)
+        assert {o.status for o in outcomes} == {"stored"}
+        assert len(outcomes) == 10
+        for src in sources:
+            frames = src.load()
+            want = client.tag_frames(frames.image, frames.rects)
+            got = store.get(src.scene, model_id)
+            assert got.frames == frames.frames
+            # float16 storage: ~3 significant digits
+            np.testing.assert_allclose(got.clip, want.clip, atol=2e-3)
+            np.testing.assert_allclose(got.dino_cls, want.dino_cls, atol=2e-2, rtol=2e-3)
+            for g, w in zip(got.detections, want.detections, strict=True):
+                np.testing.assert_allclose(g, w, atol=1e-2)
+
+
+def test_resume_skips_stored_scenes(triton, client, library, tmp_path):
+    sources = list(discover([library / "sprites"]))
+    with Store(tmp_path / "s.db") as store:
+        run(triton.options.grpc_url, store, sources[:3])
+        before = _count(client, "preprocess")  # one execution per request
+        _, outcomes, _ = run(triton.options.grpc_url, store, sources)
+        statuses = {o.scene: o.status for o in outcomes}
+        assert [statuses[s.scene] for s in sources[:3]] == ["skipped"] * 3
+        assert [statuses[s.scene] for s in sources[3:]] == ["stored"] * 5
+        assert _count(client, "preprocess") - before == 5  # nothing re-sent
+
+
+def test_bad_scenes_get_errors_and_the_run_continues(triton, library, tmp_path):
+    root = tmp_path / "bad"
+    _good, truncated, wrong_vtt = small_sprites(root, 3, start_seed=7)
+    truncated.write_bytes(truncated.read_bytes()[:2000])  # header intact: only the server sees it
+    wrong_vtt.with_name("scene002_thumbs.vtt").write_text(sprite_vtt("x", 60.0, 400, 400))
+    missing = SceneSource("ghost", "image", root / "ghost.jpg")
+    sources = [*discover([root]), missing]
+    with Store(tmp_path / "s.db") as store:
+        model_id, outcomes, _ = run(triton.options.grpc_url, store, sources)
+        by_scene = {Path(o.scene).name: o for o in outcomes}
+        assert by_scene["scene000"].status == "stored"
+        assert by_scene["scene001"].status == "error"
+        assert "scene001_sprite.jpg" in by_scene["scene001"].error
+        assert "JPEG" in by_scene["scene001"].error
+        assert "does not belong to this sprite" in by_scene["scene002"].error
+        assert "ghost.jpg: file not found" in by_scene["ghost"].error
+        assert set(store.errors(model_id)) == {s.scene for s in sources[1:]}
+        # fixing the file and re-running picks the scene up; stored ones stay
+        small_sprites(root, 2, start_seed=7)
+        _, again, _ = run(triton.options.grpc_url, store, sources[:2])
+        assert [o.status for o in again] in (["skipped", "stored"], ["stored", "skipped"])
+        assert "scene001" not in {Path(s).name for s in store.errors(model_id)}
+
+
+def test_failover_when_one_server_is_killed(triton, tiny_repo, tmp_path):
+    sources = list(discover([Path(p).parent for p in small_sprites(tmp_path / "lib", 12, 300)[:1]]))
+    opts = ServerOptions(
+        tiny_repo, free_port(), free_port(), free_port(), log_file=tmp_path / "second.log"
+    )
+    with TritonServer(opts) as second, Store(tmp_path / "s.db") as store:
+        done = []
+
+        def on_done(outcome):
+            done.append(outcome)
+            if len(done) == 3:
+                os.killpg(second.process.pid, signal.SIGKILL)
+
+        url = f"{triton.options.grpc_url},{opts.grpc_url}=3"
+        model_id, outcomes, status = run(url, store, sources, in_flight=6, on_done=on_done)
+        assert second.process.poll() is not None, "the second server should have been killed"
+        assert [o.status for o in outcomes] == ["stored"] * 12
+        assert store.count(model_id) == 12
+        first, killed = status
+        assert not killed["healthy"] and first["healthy"] and first["served"] > 0
+
+
+def test_tag_command_end_to_end(triton, library, tmp_path):
+    from stashtag.cli import app
+
+    out = tmp_path / "results.json"
+    args = [
+        "tag",
+        str(library / "sprites"),
+        str(tmp_path / "nothing.jpg"),
+        "--url",
+        triton.options.grpc_url,
+        "--store",
+        str(tmp_path / "s.db"),
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output  # one scene failed
+    results = json.loads(out.read_text())
+    assert len(results) == 9
+    errors = [r for r in results if r["error"]]
+    assert len(errors) == 1 and "nothing.jpg: file not found" in errors[0]["error"]
+    ok = [r for r in results if not r["error"]]
+    assert all(r["frames"] == 9 and r["time_basis"] == "vtt" for r in ok)
+    assert "frames/s" in result.output and "ms/frame" in result.output
+
+    retag = CliRunner().invoke(
+        app,
+        ["retag", "--store", str(tmp_path / "s.db"), "--out", str(tmp_path / "re.json"), "--quiet"],
+    )
+    assert retag.exit_code == 0, retag.output
+    again = json.loads((tmp_path / "re.json").read_text())
+    assert [r["tags"] for r in again] == [r["tags"] for r in ok]
+
+
+def _count(client, model: str) -> int:
+    """Executions of ``model``, read once the counter has settled (stats can trail responses)."""
+
+    def read() -> int:
+        stats = client.client.get_inference_statistics(model, as_json=True)["model_stats"][0]
+        return int(stats.get("execution_count", 0))
+
+    last = read()
+    for _ in range(20):
+        time.sleep(0.25)
+        now = read()
+        if now == last:
+            return now
+        last = now
+    return last
