@@ -133,14 +133,9 @@ async def tag_sources(
 
 
 def retag_store(
-    store: Store, vocab: Vocabulary, model_id: str | None = None, studios: list[str] | None = None
+    store: Store, vocab: Vocabulary, model_id: str, studios: list[str] | None = None
 ) -> list[SceneResult]:
     """Recompute every stored scene's tags with ``vocab``: no inference at all."""
-    ids = store.model_ids()
-    if model_id is None:
-        if len(ids) != 1:
-            raise ValueError(f"the store holds models {ids}: pick one with --model-id")
-        model_id = ids[0]
     bank = cached_text_bank(store, model_id, vocab)
     return [map_scene(r, vocab, bank, studios) for r in store.records(model_id)]
 

@@ -25,11 +25,10 @@ async def server_logit_scale(pool: EndpointPool) -> float:
     raise StashtagError("no healthy endpoint to read clip_text_encoder's logit scale from")
 
 
-async def fetch_text_bank(
-    pool: EndpointPool, store: Store, model_id: str, vocab: Vocabulary
-) -> TextBank:
-    """Embed the vocabulary's prompts not cached yet; cache them and the logit scale."""
-    prompts = vocab.prompts()
+async def embed_prompts(
+    pool: EndpointPool, store: Store, model_id: str, prompts: list[str]
+) -> dict[str, np.ndarray]:
+    """CLIP text embeddings of ``prompts``: from the cache, the rest from ``clip_text``."""
     cached = store.cached_text(model_id, prompts)
     missing = [p for p in prompts if p not in cached]
     for start in range(0, len(missing), PROMPT_CHUNK):
@@ -39,11 +38,19 @@ async def fetch_text_bank(
         new = dict(zip(chunk, out["embedding"], strict=True))
         store.cache_text(model_id, new)
         cached.update(new)
+    return cached
+
+
+async def fetch_text_bank(
+    pool: EndpointPool, store: Store, model_id: str, vocab: Vocabulary
+) -> TextBank:
+    """Embed the vocabulary's prompts not cached yet; cache them and the logit scale."""
+    embeddings = await embed_prompts(pool, store, model_id, vocab.prompts())
     scale = store.meta(model_id, LOGIT_SCALE_KEY)
     if scale is None:
         scale = str(await server_logit_scale(pool))
         store.set_meta(model_id, LOGIT_SCALE_KEY, scale)
-    return build_text_bank(vocab, cached, float(scale))
+    return build_text_bank(vocab, embeddings, float(scale))
 
 
 def cached_text_bank(store: Store, model_id: str, vocab: Vocabulary) -> TextBank:

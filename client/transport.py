@@ -166,7 +166,7 @@ class EndpointPool:
                 try:
                     result = await ep.client.infer(
                         model,
-                        _inputs(inputs),
+                        make_inputs(inputs),
                         outputs=[_requested(o) for o in outputs],
                         client_timeout=self.policy.timeout_s,
                         headers=self.headers,
@@ -188,7 +188,8 @@ class EndpointPool:
             )
 
 
-def _inputs(arrays: dict[str, np.ndarray]) -> list:
+def make_inputs(arrays: dict[str, np.ndarray]) -> list:
+    """tritonclient ``InferInput`` tensors for named numpy arrays (object arrays → BYTES)."""
     import tritonclient.grpc as grpcclient
 
     tensors = []

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stashtag.client.transport import make_inputs
+
 
 @dataclass(frozen=True)
 class FrameResults:
@@ -26,7 +28,7 @@ class TextLine:
 
 
 class TritonClient:
-    """A thin synchronous client for one Triton endpoint (the async core comes with issue 4)."""
+    """A thin synchronous client for one endpoint: smoke tests and scripts (runs use the pool)."""
 
     def __init__(self, url: str, timeout_s: float = 60.0) -> None:
         import tritonclient.grpc as grpcclient
@@ -38,15 +40,9 @@ class TritonClient:
 
     def _infer(self, model: str, inputs: dict[str, np.ndarray], outputs: list[str]) -> dict:
         g = self._grpc
-        tensors = []
-        for name, arr in inputs.items():
-            dtype = "BYTES" if arr.dtype == np.object_ else _TRITON_DTYPES[arr.dtype.type]
-            t = g.InferInput(name, list(arr.shape), dtype)
-            t.set_data_from_numpy(arr)
-            tensors.append(t)
         result = self.client.infer(
             model,
-            tensors,
+            make_inputs(inputs),
             outputs=[g.InferRequestedOutput(n) for n in outputs],
             client_timeout=self.timeout_s,
         )
@@ -82,6 +78,3 @@ class TritonClient:
 
     def ready(self) -> bool:
         return self.client.is_server_ready()
-
-
-_TRITON_DTYPES = {np.uint8: "UINT8", np.int32: "INT32", np.int64: "INT64", np.float32: "FP32"}

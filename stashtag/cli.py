@@ -350,19 +350,122 @@ def retag(
 ) -> None:
     """Recompute tags from stored embeddings with a new vocabulary: no inference."""
     from stashtag.client.runner import retag_store
-    from stashtag.client.store import Store
     from stashtag.client.vocabulary import load_vocabulary
 
-    if not store.is_file():
-        _fail(StashtagError(f"{store}: no store yet; run `stashtag tag` first"))
     start = time.perf_counter()
     try:
-        with Store(store) as db:
-            results = retag_store(db, load_vocabulary(vocabulary), model_id, _studios(studios))
+        with _open_store(store) as db:
+            mid = _model_id(db, model_id)
+            results = retag_store(db, load_vocabulary(vocabulary), mid, _studios(studios))
     except (StashtagError, ValueError) as exc:
         _fail(exc)
     _report(results, out, quiet)
     console.print(f"retagged {len(results)} scenes in {time.perf_counter() - start:.2f} s")
+
+
+def _open_store(path: Path):
+    from stashtag.client.store import Store
+
+    if not path.is_file():
+        raise StashtagError(f"{path}: no store yet; run `stashtag tag` first")
+    return Store(path)
+
+
+def _model_id(db, model_id: str | None) -> str:
+    ids = db.model_ids()
+    if model_id:
+        if model_id not in ids:
+            raise StashtagError(f"model id {model_id!r} not in the store (has {ids})")
+        return model_id
+    if len(ids) != 1:
+        raise StashtagError(f"the store holds models {ids}: pick one with --model-id")
+    return ids[0]
+
+
+ModelIdOpt = Annotated[str | None, typer.Option(help="Model id, if the store holds several.")]
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help='What to look for, e.g. "a beach at night".')],
+    url: Annotated[str, typer.Option(help="Triton gRPC endpoint(s) for the text model.")] = (
+        "127.0.0.1:8001"
+    ),
+    store: StoreOpt = Path("stashtag.db"),
+    limit: Annotated[int, typer.Option(help="How many scenes.")] = 10,
+    model_id: ModelIdOpt = None,
+) -> None:
+    """Rank stored scenes by CLIP similarity to a text query (best frame and its time)."""
+    import asyncio
+
+    from stashtag.client.similarity import search as search_store
+    from stashtag.client.textbank import embed_prompts
+    from stashtag.client.transport import EndpointPool, parse_endpoints
+
+    async def embed(db, mid):
+        async with EndpointPool(parse_endpoints(url), 1) as pool:
+            return (await embed_prompts(pool, db, mid, [query]))[query]
+
+    try:
+        with _open_store(store) as db:
+            mid = _model_id(db, model_id)
+            hits = search_store(db, mid, asyncio.run(embed(db, mid)), limit)
+    except (StashtagError, ValueError) as exc:
+        _fail(exc)
+    for h in hits:
+        typer.echo(f"{h.score:.4f}  {h.scene}  frame {h.frame} at {h.time:.1f} s")
+
+
+@app.command()
+def similar(
+    scene: Annotated[str, typer.Argument(help="Scene key as stored (see `tag` output).")],
+    store: StoreOpt = Path("stashtag.db"),
+    limit: Annotated[int, typer.Option(help="How many scenes.")] = 10,
+    model_id: ModelIdOpt = None,
+) -> None:
+    """Scenes that look like SCENE (DINOv2 scene embeddings, exact faiss index)."""
+    from stashtag.client.similarity import SceneIndex
+
+    try:
+        with _open_store(store) as db:
+            index = SceneIndex.from_store(db, _model_id(db, model_id))
+            neighbours = index.similar(scene, limit)
+    except (StashtagError, KeyError) as exc:
+        _fail(exc)
+    for n in neighbours:
+        typer.echo(f"{n.score:.4f}  {n.scene}")
+
+
+@app.command()
+def duplicates(
+    store: StoreOpt = Path("stashtag.db"),
+    scene_threshold: Annotated[float, typer.Option(help="Scene cosine for a candidate.")] = 0.95,
+    frame_threshold: Annotated[float, typer.Option(help="Frame cosine for a match.")] = 0.9,
+    min_aligned: Annotated[float, typer.Option(help="Share of frames matched in order.")] = 0.8,
+    out: OutOpt = None,
+    model_id: ModelIdOpt = None,
+) -> None:
+    """Find duplicate scenes: candidates by scene embedding, confirmed by frame alignment."""
+    from dataclasses import asdict
+
+    from stashtag.client.similarity import find_duplicates
+
+    try:
+        with _open_store(store) as db:
+            found = find_duplicates(
+                db, _model_id(db, model_id), scene_threshold, frame_threshold, min_aligned
+            )
+    except StashtagError as exc:
+        _fail(exc)
+    rows = [asdict(d) for d in found]
+    if out:
+        out.write_text(json.dumps(rows, indent=2) + "\n")
+    for d in found:
+        typer.echo(
+            f"{d.a}  ≡  {d.b}  (cosine {d.scene_cosine}, {d.aligned:.0%} frames aligned, "
+            f"offset {d.offset_s:+.1f} s)"
+        )
+    console.print(f"{len(found)} duplicate pair(s)")
 
 
 def main() -> None:  # pragma: no cover - console entry

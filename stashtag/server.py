@@ -194,8 +194,7 @@ class TritonServer:
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise ServeError(
-                    f"tritonserver exited with code {self.process.returncode}; "
-                    f"{self.log_summary()}"
+                    f"tritonserver exited with code {self.process.returncode}; {self.log_summary()}"
                 )
             if self.ready():
                 return

@@ -1,0 +1,85 @@
+"""Similar scenes, duplicates confirmed by frame alignment, and text search (synthetic store)."""
+
+import numpy as np
+import pytest
+
+from stashtag.client.similarity import SceneIndex, find_duplicates, frame_alignment, search
+from stashtag.client.store import SceneRecord, Store
+
+RNG = np.random.default_rng(0)
+DIM = 32
+
+
+def unit(x):
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def record(scene: str, dino: np.ndarray, clip: np.ndarray | None = None, step: float = 2.0):
+    n = len(dino)
+    clip = unit(RNG.standard_normal((n, 16))) if clip is None else clip
+    return SceneRecord(
+        scene,
+        "m",
+        scene,
+        "duration",
+        np.arange(n) * step,
+        clip,
+        dino,
+        dino,
+        [np.zeros((0, 6), np.float32)] * n,
+    )
+
+
+@pytest.fixture()
+def store(tmp_path):
+    # A: a "scene" whose frames drift slowly (a real video's frames are correlated)
+    base = unit(RNG.standard_normal(DIM))
+    walk = unit(base + np.cumsum(RNG.standard_normal((40, DIM)) * 0.15, axis=0))
+    other = unit(base * 0.9 + RNG.standard_normal((40, DIM)) * 0.3)  # same "room", other shots
+    recs = [
+        record("A", walk),
+        record("A-trimmed-reencode", unit(walk[8:] + RNG.standard_normal((32, DIM)) * 0.01)),
+        record("A-shuffled", walk[RNG.permutation(40)]),  # same mean, frames out of order
+        record("B-same-room", other),
+        record("C-unrelated", unit(RNG.standard_normal((40, DIM)))),
+    ]
+    with Store(tmp_path / "s.db") as s:
+        for r in recs:
+            s.put(r)
+        yield s
+
+
+def test_duplicates_need_aligned_frames(store):
+    found = find_duplicates(store, "m", scene_threshold=0.9)
+    pairs = {frozenset((d.a, d.b)): d for d in found}
+    assert frozenset(("A", "A-trimmed-reencode")) in pairs
+    d = pairs[frozenset(("A", "A-trimmed-reencode"))]
+    assert d.aligned > 0.95
+    assert abs(d.offset_s) == pytest.approx(16.0, abs=2.1)  # trimmed 8 frames × 2 s
+    # shuffled frames share the mean exactly but not the order; same room is not the same video
+    assert frozenset(("A", "A-shuffled")) not in pairs
+    assert not any("B-same-room" in p or "C-unrelated" in p for p in pairs)
+
+
+def test_shuffled_scene_has_high_mean_but_poor_alignment(store):
+    a, shuffled = store.get("A", "m"), store.get("A-shuffled", "m")
+    index = SceneIndex.from_store(store, "m")
+    assert index.similar("A", 1)[0].score > 0.999
+    aligned, _ = frame_alignment(a, shuffled)
+    assert aligned < 0.8
+
+
+def test_similar_ranks_and_excludes_itself(store):
+    neighbours = SceneIndex.from_store(store, "m").similar("A", 4)
+    names = [n.scene for n in neighbours]
+    assert "A" not in names and names[-1] == "C-unrelated"
+    assert [n.score for n in neighbours] == sorted((n.score for n in neighbours), reverse=True)
+    with pytest.raises(KeyError, match="not in the store"):
+        SceneIndex.from_store(store, "m").similar("nope")
+
+
+def test_search_finds_the_frame(store):
+    target = store.get("B-same-room", "m")
+    hits = search(store, "m", target.clip[17], limit=3)
+    assert hits[0].scene == "B-same-room" and hits[0].frame == 17
+    assert hits[0].time == pytest.approx(34.0) and hits[0].score == pytest.approx(1.0, abs=1e-3)
