@@ -6,6 +6,7 @@ Deterministic for a given seed.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -94,3 +95,21 @@ def write_sample(
     vtt = directory / f"{name}_thumbs.vtt"
     vtt.write_text(sprite_vtt(sprite.name, duration))
     return sprite, vtt
+
+
+DEMO_STUDIO = "Stashtag Demo"
+
+
+def write_sample_library(directory: Path) -> tuple[Path, list[str]]:
+    """A small library for the demo: three sprite sheets with VTTs, a short video (when PyAV is
+    installed) and a still carrying a studio watermark. Returns the folder and its studio list."""
+    directory = Path(directory)
+    for i in range(3):
+        write_sample(directory, f"scene{i + 1}", seed=i, duration=60.0 + 30 * i)
+    from stashtag.client.video import write_test_video
+    from stashtag.errors import InputError
+
+    with contextlib.suppress(InputError):  # PyAV is optional: sprites and stills still run
+        write_test_video(directory / "clip.mp4", seconds=3.0)
+    (directory / "watermark.jpg").write_bytes(encode_jpeg(text_frame(DEMO_STUDIO.upper())))
+    return directory, [DEMO_STUDIO, "Another Studio"]
