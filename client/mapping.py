@@ -108,11 +108,13 @@ def frame_probabilities(
         soft = np.exp(logits)
         soft /= soft.sum(axis=1, keepdims=True)
         probs.update({m: soft[:, i] for i, m in enumerate(members)})
-    for t in vocab.tags:
-        if t.group in exclusive:
-            continue
-        diff = bank.logit_scale * frames @ (bank.tags[t.name] - bank.negatives[t.name])
-        probs[t.name] = 0.5 * (1.0 + np.tanh(diff / 2))  # the logistic, without overflow
+    independent = [t.name for t in vocab.tags if t.group not in exclusive]
+    if independent:
+        # one matmul for every independent tag: its direction is (tag − negatives)
+        directions = np.stack([bank.tags[n] - bank.negatives[n] for n in independent])
+        diff = bank.logit_scale * frames @ directions.T
+        logistic = 0.5 * (1.0 + np.tanh(diff / 2))  # the logistic, without overflow
+        probs.update({n: logistic[:, i] for i, n in enumerate(independent)})
     return probs
 
 
@@ -133,15 +135,21 @@ def aggregate(
     return applies, round(score, 4), hits
 
 
-def detection_frames(detections: list[np.ndarray], rule: DetectionRule) -> np.ndarray:
+def class_confidence(detections: list[np.ndarray], classes: int = len(CLASS_IDS)) -> np.ndarray:
+    """``(frames, classes)`` best confidence of each class in each frame (0 where absent)."""
+    best = np.zeros((len(detections), classes), np.float32)
+    counts = [len(d) for d in detections]
+    if sum(counts):
+        flat = np.concatenate([d for d in detections if len(d)])
+        frame = np.repeat(np.arange(len(detections)), counts)
+        np.maximum.at(best, (frame, flat[:, 5].astype(np.int64)), flat[:, 4])
+    return best
+
+
+def detection_frames(confidence: np.ndarray, rule: DetectionRule) -> np.ndarray:
     """Frames where any of the rule's classes is detected with enough confidence."""
     ids = [CLASS_IDS[c] for c in rule.classes]
-    found = [
-        i
-        for i, d in enumerate(detections)
-        if len(d) and np.any(np.isin(d[:, 5].astype(int), ids) & (d[:, 4] >= rule.min_confidence))
-    ]
-    return np.asarray(found, np.int64)
+    return np.flatnonzero(confidence[:, ids].max(axis=1) >= rule.min_confidence)
 
 
 def frame_step(times: np.ndarray) -> float:
@@ -150,26 +158,29 @@ def frame_step(times: np.ndarray) -> float:
 
 
 def merge_markers(
-    times: np.ndarray, hits: np.ndarray, settings: MarkerSettings, tag: str
+    times: np.ndarray,
+    hits: np.ndarray,
+    settings: MarkerSettings,
+    tag: str,
+    step: float | None = None,
 ) -> list[Marker]:
     """Hit frames → time ranges: a hit covers one frame step; ranges closer than the merge gap
-    join; ranges shorter than the minimum length are dropped."""
-    step = frame_step(times)
+    join; ranges shorter than the minimum length are dropped. ``times`` must increase."""
+    step = frame_step(times) if step is None else step
     if len(hits) == 0 or step <= 0:
         return []
-    ranges: list[list] = []
-    for i in sorted(int(h) for h in hits):
-        start, end = float(times[i]), float(times[i]) + step
-        if ranges and start - ranges[-1][1] <= settings.merge_gap_s + 1e-9:
-            ranges[-1][1] = max(ranges[-1][1], end)
-            ranges[-1][2].append(i)
-        else:
-            ranges.append([start, end, [i]])
-    return [
-        Marker(tag, round(s, 3), round(e, 3), tuple(f))
-        for s, e, f in ranges
-        if e - s >= settings.min_length_s - 1e-9
-    ]
+    hits = np.unique(hits)
+    starts = times[hits]
+    ends = starts + step
+    breaks = np.flatnonzero(starts[1:] - ends[:-1] > settings.merge_gap_s + 1e-9) + 1
+    markers = []
+    for group in np.split(np.arange(len(hits)), breaks):
+        start, end = float(starts[group[0]]), float(ends[group[-1]])
+        if end - start >= settings.min_length_s - 1e-9:
+            markers.append(
+                Marker(tag, round(start, 3), round(end, 3), tuple(map(int, hits[group])))
+            )
+    return markers
 
 
 def match_studio(
@@ -198,6 +209,7 @@ def map_scene(
     """Tags, markers and studio for one stored scene."""
     result = SceneResult(record.scene, record.source, record.frames, record.time_basis)
     with_markers = vocab.markers.enabled and record.time_basis != "still"
+    step = frame_step(record.times)
     probs = frame_probabilities(record.clip, vocab, bank)
     for rule in vocab.tags:
         applies, score, hits = aggregate(probs[rule.name], rule.threshold, vocab.aggregation)
@@ -205,15 +217,16 @@ def map_scene(
             continue
         result.tags.append(TagHit(rule.name, rule.parent, score, "clip", tuple(map(int, hits))))
         if with_markers and rule.markers:
-            result.markers += merge_markers(record.times, hits, vocab.markers, rule.name)
+            result.markers += merge_markers(record.times, hits, vocab.markers, rule.name, step)
+    confidence = class_confidence(record.detections)
     for rule in vocab.detections:
-        hits = detection_frames(record.detections, rule)
+        hits = detection_frames(confidence, rule)
         if len(hits) < min(rule.min_frames, max(record.frames, 1)):
             continue
         score = round(len(hits) / max(record.frames, 1), 4)
         result.tags.append(TagHit(rule.tag, rule.parent, score, "yolo", tuple(map(int, hits))))
         if with_markers and rule.markers:
-            result.markers += merge_markers(record.times, hits, vocab.markers, rule.tag)
+            result.markers += merge_markers(record.times, hits, vocab.markers, rule.tag, step)
     result.studio = match_studio(record.ocr, studios or [], vocab.studio)
     result.text = list(
         dict.fromkeys(

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from stashtag.client.mapping import (
     aggregate,
     build_text_bank,
+    class_confidence,
     detection_frames,
     frame_probabilities,
     map_scene,
@@ -123,7 +124,10 @@ def test_detection_frames():
         np.array([[0, 0, 5, 5, 0.8, 0], [1, 1, 4, 4, 0.7, 16]], np.float32),
     ]
     rule = DetectionRule("Dog", ("dog",), 0.5, 2)
-    np.testing.assert_array_equal(detection_frames(dets, rule), [0, 3])
+    np.testing.assert_array_equal(detection_frames(class_confidence(dets), rule), [0, 3])
+    np.testing.assert_array_equal(
+        class_confidence([np.zeros((0, 6), np.float32)]), np.zeros((1, 80))
+    )
 
 
 def test_studio_fuzzy_match_keeps_evidence():
