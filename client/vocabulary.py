@@ -7,6 +7,8 @@ a number between 0 and 1``) so a user can fix a hand-edited file without guessin
 
 from __future__ import annotations
 
+import contextlib
+import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -168,7 +170,11 @@ class _Reader:
                 raise self.fail(path, line, "must be true or false")
             return value
         if kind in ("number", "int"):
+            if isinstance(value, str):  # YAML 1.1 reads "1e-5" (no dot) as a string
+                with contextlib.suppress(ValueError):
+                    value = float(value)
             ok = isinstance(value, int | float) and not isinstance(value, bool)
+            ok = ok and math.isfinite(value)
             if kind == "int":
                 ok = ok and float(value).is_integer()
             if not ok or (lo is not None and value < lo) or (hi is not None and value > hi):

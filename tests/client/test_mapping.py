@@ -167,3 +167,28 @@ def test_map_scene():
     assert [(m.start, m.end) for m in beach] == [(0.0, 36.0)]
     assert result.studio.studio == "Studio 42"
     assert result.to_dict()["tags"][0]["name"] in tags
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    probs=st.lists(st.floats(0, 1), min_size=1, max_size=81),
+    threshold=st.floats(0.01, 1),
+    method=st.sampled_from(["fraction", "topk_mean"]),
+    min_fraction=st.floats(0, 1),
+    top_k=st.integers(1, 10),
+    min_frames=st.integers(1, 5),
+    boost=st.floats(0, 0.5),
+)
+def test_aggregation_properties(probs, threshold, method, min_fraction, top_k, min_frames, boost):
+    agg = Aggregation(method, min_fraction, top_k, min_frames)
+    p = np.array(probs)
+    applies, score, hits = aggregate(p, threshold, agg)
+    np.testing.assert_array_equal(hits, np.flatnonzero(p >= threshold))
+    if method == "fraction":
+        assert score == pytest.approx(len(hits) / len(p), abs=1e-4)
+    else:
+        assert p.min() - 1e-4 <= score <= p.max() + 1e-4
+    if applies:
+        assert len(hits) >= min(min_frames, len(p))
+        # raising every frame's probability never removes a tag
+        assert aggregate(np.minimum(p + boost, 1.0), threshold, agg)[0]

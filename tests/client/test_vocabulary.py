@@ -1,6 +1,8 @@
 """Vocabulary files: the shipped default, and malformed files named by line and key."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stashtag.client.vocabulary import VocabularyError, load_vocabulary, parse_vocabulary
 
@@ -90,3 +92,35 @@ def test_exclusive_group_needs_two_tags():
 def test_missing_file(tmp_path):
     with pytest.raises(VocabularyError, match=r"nope\.yml: vocabulary file not found"):
         load_vocabulary(tmp_path / "nope.yml")
+
+
+@settings(max_examples=100, deadline=None)
+@given(value=st.floats(allow_nan=True, allow_infinity=True) | st.integers(-5, 5))
+def test_threshold_validation_property(value):
+    text = GOOD.replace(
+        "threshold: 0.6", f"threshold: {value!r}".replace("inf", ".inf").replace("nan", ".nan")
+    )
+    if isinstance(value, int | float) and 0 <= value <= 1:
+        assert parse_vocabulary(text, "v.yml").tags[1].threshold == pytest.approx(float(value))
+    else:
+        with pytest.raises(VocabularyError, match=r"v.yml:6: tags\[1\].threshold"):
+            parse_vocabulary(text, "v.yml")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    names=st.lists(
+        st.text(alphabet="abcXYZ é", min_size=1, max_size=6).filter(str.strip),
+        min_size=2,
+        max_size=6,
+    )
+)
+def test_tag_names_unique_case_insensitively(names):
+    body = "\n".join(f"  - {{name: {n.strip()!r}, prompts: [p]}}" for n in names)
+    text = f"version: 1\ntags:\n{body}\n"
+    folded = [n.strip().casefold() for n in names]
+    if len(set(folded)) == len(folded):
+        assert [t.name for t in parse_vocabulary(text, "v.yml").tags] == [n.strip() for n in names]
+    else:
+        with pytest.raises(VocabularyError, match="duplicate tag"):
+            parse_vocabulary(text, "v.yml")
