@@ -10,7 +10,7 @@ video frames are tiled into one JPEG sheet so a scene is still one request.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,8 +53,12 @@ class SceneSource:
     duration: float | None = None  # seconds, when known (from Stash's files.duration)
     video_frames: int = DEFAULT_VIDEO_FRAMES
     video_width: int = DEFAULT_VIDEO_WIDTH
+    # Sources that are not plain files (sprites fetched from Stash) bring their own loader.
+    loader: Callable[[], SceneFrames] | None = None
 
     def load(self) -> SceneFrames:
+        if self.loader is not None:
+            return self.loader()
         if self.kind == "sprite":
             return load_sprite(self.scene, self.path, self.vtt, self.duration)
         if self.kind == "video":
@@ -120,11 +124,22 @@ def read_bytes(path: Path) -> bytes:
 def load_sprite(
     scene: str, sprite: Path, vtt: Path | None, duration: float | None = None
 ) -> SceneFrames:
-    """A Stash sprite sheet and its VTT; frame times from ``duration`` when known."""
+    """A Stash sprite sheet and its VTT from disk; frame times from ``duration`` when known."""
     vtt = vtt or sprite.with_name(sprite.name.removesuffix(SPRITE_SUFFIX) + VTT_SUFFIX)
-    data = read_bytes(sprite)
+    return sprite_frames(scene, read_bytes(sprite), read_bytes(vtt), duration, sprite, vtt)
+
+
+def sprite_frames(
+    scene: str,
+    data: bytes,
+    vtt_bytes: bytes,
+    duration: float | None,
+    sprite: Path | str,
+    vtt: Path | str,
+) -> SceneFrames:
+    """Check a sprite's VTT against its JPEG header and build the scene's frames."""
     try:
-        text = read_bytes(vtt).decode("utf-8")
+        text = vtt_bytes.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{vtt}: not UTF-8 text") from None
     cues = parse_vtt(text, str(vtt))
@@ -136,7 +151,8 @@ def load_sprite(
         i = int(np.flatnonzero(outside)[0])
         raise InputError(
             f"{vtt}: cue {i + 1} rectangle {tuple(int(v) for v in rects[i])} lies outside the "
-            f"{width}x{height} sprite {sprite.name}: the VTT does not belong to this sprite"
+            f"{width}x{height} sprite {Path(str(sprite)).name}: the VTT does not belong to this "
+            "sprite"
         )
     if duration is not None and not (np.isfinite(duration) and duration > 0):
         raise InputError(f"{sprite}: invalid duration {duration!r}")

@@ -490,6 +490,71 @@ def duplicates(
     console.print(f"{len(found)} duplicate pair(s)")
 
 
+@app.command()
+def stash(
+    url: Annotated[str, typer.Option(help="Stash base URL, e.g. http://localhost:9999.")],
+    api_key: Annotated[
+        str,
+        typer.Option(envvar="STASHTAG_STASH_API_KEY", help="Stash API key (Settings → Security)."),
+    ] = "",
+    triton: Annotated[str, typer.Option(help="Triton endpoint(s) host:port[=weight],...")] = (
+        "127.0.0.1:8001"
+    ),
+    scenes: Annotated[str, typer.Option(help="queued | untagged | all | id:1,2,3")] = "queued",
+    mode: Annotated[str, typer.Option(help="apply | suggest")] = "apply",
+    vocabulary: VocabOpt = None,
+    store: StoreOpt = Path("stashtag.db"),
+    markers: Annotated[bool, typer.Option("--markers/--no-markers")] = True,
+    studio: Annotated[bool, typer.Option("--studio/--no-studio")] = True,
+    overwrite_studio: Annotated[bool, typer.Option(help="Replace a scene's studio.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Report what would change; write nothing.")] = False,
+    undo: Annotated[bool, typer.Option(help="Remove stashtag's tags and markers instead.")] = False,
+    force: Annotated[bool, typer.Option(help="Re-run inference for stored scenes.")] = False,
+) -> None:
+    """Tag scenes of a Stash library from the shell (the plugin runs the same code)."""
+    from stashtag.client.stash import StashClient, StashConnection
+    from stashtag.client.stash_sync import StashSync, SyncSettings, run_sync
+    from stashtag.client.store import Store
+    from stashtag.client.vocabulary import load_vocabulary
+
+    settings = SyncSettings(
+        triton,
+        mode,
+        markers=markers,
+        studio=studio,
+        overwrite_studio=overwrite_studio,
+        dry_run=dry_run,
+    )
+    try:
+        with Store(store) as db:
+            sync = StashSync(
+                StashClient(StashConnection(url, api_key)),
+                db,
+                load_vocabulary(vocabulary),
+                settings,
+                log=lambda level, msg: console.print(
+                    f"[{level}] {msg}", markup=False, soft_wrap=True
+                ),
+            )
+            if undo:
+                changed = sync.undo(sync.scenes(scenes))
+                console.print(f"removed stashtag's tags/markers from {changed} scene(s)")
+                return
+            reports = run_sync(sync, scenes, force)
+    except (StashtagError, ValueError) as exc:
+        _fail(exc)
+    from dataclasses import asdict
+
+    typer.echo(json.dumps([asdict(r) for r in reports], indent=2))
+    errors = sum(r.status == "error" for r in reports)
+    console.print(
+        f"{len(reports) - errors} scene(s) tagged, {errors} error(s)"
+        + (" (dry run: nothing written)" if dry_run else "")
+    )
+    if errors:
+        raise typer.Exit(2)
+
+
 def main() -> None:  # pragma: no cover - console entry
     sys.exit(app())
 

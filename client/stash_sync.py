@@ -1,0 +1,331 @@
+"""Tag Stash scenes: fetch sprites, run the tagging pipeline, write tags/markers/studio back.
+
+Rules (../shared/stash-api.md and the plugin issue): tags stashtag creates sit under one parent
+with ``ignore_auto_tag``; scene tags are only added/removed with ``bulkSceneUpdate`` and only the
+tags stashtag itself added (recorded in the store) are ever removed; stashtag's markers carry a
+title prefix and are reconciled against what Stash holds, so re-runs and crash-resumes neither
+duplicate nor lose anything; the studio is set only on scenes without one unless overwriting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stashtag.client.mapping import SceneResult, map_scene
+from stashtag.client.pipeline import SceneOutcome, TagRun, server_model_id
+from stashtag.client.sources import SceneSource, sprite_frames
+from stashtag.client.stash import StashClient, StashError, StashScene
+from stashtag.client.store import Store
+from stashtag.client.textbank import fetch_text_bank
+from stashtag.client.transport import EndpointPool, RetryPolicy, parse_endpoints
+from stashtag.client.vocabulary import Vocabulary
+from stashtag.errors import InputError
+
+MARKER_PREFIX = "[AI] "
+QUEUE_TAG, DONE_TAG, ERROR_TAG, INCORRECT_TAG = (
+    "AI_TagMe",
+    "AI_Tagged",
+    "AI_Errored",
+    "AI_Incorrect",
+)
+WORKFLOW_TAGS = (QUEUE_TAG, DONE_TAG, ERROR_TAG, INCORRECT_TAG)
+DESCRIPTION = "Created by stashtag"
+
+APPLIED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS stash_applied (
+    stash TEXT NOT NULL, scene_id TEXT NOT NULL, tag_id TEXT NOT NULL,
+    PRIMARY KEY (stash, scene_id, tag_id)
+);
+CREATE TABLE IF NOT EXISTS stash_feedback (
+    stash TEXT NOT NULL, scene_id TEXT NOT NULL, tags TEXT NOT NULL,
+    PRIMARY KEY (stash, scene_id)
+);
+"""
+
+
+@dataclass
+class SyncSettings:
+    endpoints: str = "127.0.0.1:8001"
+    mode: str = "apply"  # "apply": add tags; "suggest": tags go under a review parent
+    parent_tag: str = ""  # "" → the vocabulary's parent_tag
+    review_parent: str = "AI Review"
+    markers: bool = True
+    studio: bool = True
+    overwrite_studio: bool = False
+    dry_run: bool = False
+    max_in_flight: int = 8
+    ocr_frames: str = "ends:4"
+
+
+@dataclass
+class SceneReport:
+    scene_id: str
+    status: str  # "tagged", "skipped", "error", "dry-run"
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    markers: int = 0
+    studio: str = ""
+    error: str = ""
+
+
+class TagRegistry:
+    """Tag ids by name: looked up exactly (names and aliases), created once, cached."""
+
+    def __init__(self, client: StashClient, dry_run: bool) -> None:
+        self.client, self.dry_run = client, dry_run
+        self.cache: dict[str, str] = {}
+
+    def get(self, name: str, parent: str | None = None, create: bool = True) -> str | None:
+        key = name.casefold()
+        if key in self.cache:
+            return self.cache[key]
+        tag = self.client.find_tag(name)
+        if tag is None and create:
+            if self.dry_run:
+                return f"dry-run:{name}"
+            parent_id = self.get(parent) if parent else None
+            tag = self.client.create_tag(name, parent_id, DESCRIPTION)
+        if tag is None:
+            return None
+        self.cache[key] = tag["id"]
+        return tag["id"]
+
+
+class StashSync:
+    """One connection to Stash plus the store that remembers what stashtag applied."""
+
+    def __init__(
+        self,
+        client: StashClient,
+        store: Store,
+        vocab: Vocabulary,
+        settings: SyncSettings,
+        log: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.client, self.store, self.vocab, self.settings = client, store, vocab, settings
+        self.log = log or (lambda level, msg: None)
+        self.tags = TagRegistry(client, settings.dry_run)
+        self.stash_key = client.conn.url
+        self.parent = settings.parent_tag or vocab.parent_tag
+        store.db.executescript(APPLIED_SCHEMA)
+
+    # --- selection ----------------------------------------------------------------------------
+    def scenes(self, selection: str) -> list[StashScene]:
+        """``queued`` (AI_TagMe), ``untagged`` (not AI_Tagged), ``all`` or ``id:1,2,3``."""
+        if selection.startswith("id:"):
+            found = [self.client.find_scene(i.strip()) for i in selection[3:].split(",") if i]
+            return [s for s in found if s]
+        if selection == "all":
+            return self.client.find_scenes()
+        tag = self.tags.get(QUEUE_TAG if selection == "queued" else DONE_TAG, create=False)
+        if selection == "queued":
+            return self.client.find_scenes([tag], "INCLUDES") if tag else []
+        if selection == "untagged":
+            return self.client.find_scenes([tag], "EXCLUDES") if tag else self.client.find_scenes()
+        raise ValueError(f"unknown selection {selection!r}: queued, untagged, all or id:…")
+
+    # --- sources --------------------------------------------------------------------------------
+    def source(self, scene: StashScene, to_generate: list[str]) -> SceneSource:
+        def load():
+            sprite = self.client.fetch(scene.sprite_url) if scene.sprite_url else None
+            vtt = self.client.fetch(scene.vtt_url) if sprite is not None and scene.vtt_url else None
+            if sprite is not None and vtt is not None:
+                return sprite_frames(
+                    scene.id, sprite, vtt, scene.duration, scene.sprite_url, scene.vtt_url
+                )
+            to_generate.append(scene.id)
+            if scene.path and Path(scene.path).is_file():
+                from stashtag.client.video import load_video
+
+                return load_video(scene.id, Path(scene.path), 81, 320)
+            raise InputError(
+                f"scene {scene.id} ({scene.title or scene.path}): no sprite yet and the video "
+                "file is not readable here; sprite generation was queued"
+            )
+
+        return SceneSource(scene.id, "stash", Path(scene.path or scene.id), loader=load)
+
+    # --- writing back -------------------------------------------------------------------------
+    def _applied(self, scene_id: str) -> set[str]:
+        rows = self.store.db.execute(
+            "SELECT tag_id FROM stash_applied WHERE stash = ? AND scene_id = ?",
+            (self.stash_key, scene_id),
+        )
+        return {r[0] for r in rows}
+
+    def _record(self, scene_id: str, tag_ids: set[str], applied: bool) -> None:
+        with self.store.db:
+            if applied:
+                self.store.db.executemany(
+                    "INSERT OR IGNORE INTO stash_applied VALUES (?,?,?)",
+                    [(self.stash_key, scene_id, t) for t in tag_ids],
+                )
+            else:
+                self.store.db.executemany(
+                    "DELETE FROM stash_applied WHERE stash = ? AND scene_id = ? AND tag_id = ?",
+                    [(self.stash_key, scene_id, t) for t in tag_ids],
+                )
+
+    def tag_name(self, name: str) -> tuple[str, str]:
+        """(Stash tag name, its parent) for a vocabulary tag in the current mode."""
+        if self.settings.mode == "suggest":
+            return f"{self.settings.review_parent}: {name}", self.settings.review_parent
+        return name, self.parent
+
+    def apply(self, scene: StashScene, result: SceneResult, studios: dict[str, str]) -> SceneReport:
+        report = SceneReport(scene.id, "dry-run" if self.settings.dry_run else "tagged")
+        desired: dict[str, str] = {}
+        for hit in result.tags:
+            name, parent = self.tag_name(hit.name)
+            desired[self.tags.get(name, parent)] = name
+        applied = self._applied(scene.id)
+        add = {t for t in desired if t not in scene.tags}
+        remove = {t for t in applied if t not in desired and t in scene.tags}
+        report.added = sorted(desired[t] for t in add)
+        report.removed = sorted(scene.tags.get(t, t) for t in remove)
+        markers = self._desired_markers(result) if self.settings.markers else set()
+        if self.settings.dry_run:
+            report.markers = len(markers)
+            return report
+        self._record(scene.id, add, applied=True)  # intent first: a crash leaves no orphan
+        self.client.update_scene_tags([scene.id], sorted(add), "ADD")
+        self.client.update_scene_tags([scene.id], sorted(remove), "REMOVE")
+        self._record(scene.id, remove, applied=False)
+        report.markers = self._sync_markers(scene, markers)
+        if (
+            self.settings.studio
+            and result.studio
+            and (scene.studio is None or self.settings.overwrite_studio)
+        ):
+            sid = studios.get(result.studio.studio)
+            if sid and (scene.studio is None or scene.studio[0] != sid):
+                self.client.set_studio(scene.id, sid)
+                report.studio = result.studio.studio
+        return report
+
+    def _desired_markers(self, result: SceneResult) -> set[tuple[str, float, float]]:
+        return {(m.tag, round(m.start, 2), round(m.end, 2)) for m in result.markers}
+
+    def _sync_markers(self, scene: StashScene, desired: set[tuple[str, float, float]]) -> int:
+        """Make stashtag's markers on the scene equal ``desired``; the user's are not touched."""
+        ours = {}
+        for m in self.client.scene_markers(scene.id):
+            if m["title"].startswith(MARKER_PREFIX):
+                key = (
+                    m["title"][len(MARKER_PREFIX) :],
+                    round(m["seconds"], 2),
+                    round(m["end_seconds"] or m["seconds"], 2),
+                )
+                ours[key] = m["id"]
+        self.client.destroy_markers([mid for key, mid in ours.items() if key not in desired])
+        for tag, start, end in sorted(desired - set(ours)):
+            name, parent = self.tag_name(tag)
+            self.client.create_marker(
+                scene.id, self.tags.get(name, parent), MARKER_PREFIX + tag, start, end
+            )
+        return len(desired)
+
+    def workflow(self, scene: StashScene, ok: bool) -> None:
+        if self.settings.dry_run:
+            return
+        ids = {n: self.tags.get(n) for n in (QUEUE_TAG, DONE_TAG, ERROR_TAG)}
+        if ok:
+            self.client.update_scene_tags([scene.id], [ids[DONE_TAG]], "ADD")
+            self.client.update_scene_tags([scene.id], [ids[QUEUE_TAG], ids[ERROR_TAG]], "REMOVE")
+        else:
+            self.client.update_scene_tags([scene.id], [ids[ERROR_TAG]], "ADD")
+            self.client.update_scene_tags([scene.id], [ids[QUEUE_TAG]], "REMOVE")
+
+    def record_feedback(self, scene: StashScene) -> None:
+        """Scenes the user marked ``AI_Incorrect``: keep stashtag's tags on them as negatives."""
+        if any(name == INCORRECT_TAG for name in scene.tags.values()):
+            ours = sorted(self._applied(scene.id))
+            with self.store.db:
+                self.store.db.execute(
+                    "INSERT OR REPLACE INTO stash_feedback VALUES (?,?,?)",
+                    (self.stash_key, scene.id, ",".join(ours)),
+                )
+
+    # --- the whole job ------------------------------------------------------------------------
+    async def run(
+        self,
+        scenes: list[StashScene],
+        force: bool = False,
+        progress: Callable[[float], None] | None = None,
+    ) -> list[SceneReport]:
+        progress = progress or (lambda f: None)
+        to_generate: list[str] = []
+        policy = RetryPolicy(attempts=6, timeout_s=120)
+        async with EndpointPool(
+            parse_endpoints(self.settings.endpoints), self.settings.max_in_flight, policy
+        ) as pool:
+            model_id = await server_model_id(pool)
+            bank = await fetch_text_bank(pool, self.store, model_id, self.vocab)
+            studios = self.client.studios() if self.settings.studio else {}
+            done = [0]
+
+            def on_done(_o: SceneOutcome) -> None:
+                done[0] += 1
+                progress(0.9 * done[0] / max(len(scenes), 1))
+
+            outcomes = await TagRun(
+                pool, self.store, model_id, self.settings.ocr_frames, on_done
+            ).run([self.source(s, to_generate) for s in scenes], force)
+        by_id = {o.scene: o for o in outcomes}
+        if to_generate and not self.settings.dry_run:
+            job = self.client.generate_sprites(sorted(set(to_generate)))
+            self.log(
+                "i", f"queued sprite generation for {len(set(to_generate))} scene(s) (job {job})"
+            )
+        reports = []
+        for i, scene in enumerate(scenes):
+            outcome = by_id[scene.id]
+            try:
+                self.record_feedback(scene)
+                if outcome.status == "error":
+                    self.log("e", f"scene {scene.id}: {outcome.error}")
+                    self.workflow(scene, ok=False)
+                    reports.append(SceneReport(scene.id, "error", error=outcome.error))
+                    continue
+                result = map_scene(
+                    self.store.get(scene.id, model_id), self.vocab, bank, list(studios)
+                )
+                report = self.apply(scene, result, studios)
+                self.workflow(scene, ok=True)
+            except StashError as exc:
+                self.log("e", f"scene {scene.id}: {exc}")
+                report = SceneReport(scene.id, "error", error=str(exc))
+            reports.append(report)
+            progress(0.9 + 0.1 * (i + 1) / len(scenes))
+        return reports
+
+    def undo(self, scenes: list[StashScene]) -> int:
+        """Remove every tag and marker stashtag added (the user's stay)."""
+        changed = 0
+        for scene in scenes:
+            ours = self._applied(scene.id) & set(scene.tags)
+            markers = [
+                m["id"]
+                for m in self.client.scene_markers(scene.id)
+                if m["title"].startswith(MARKER_PREFIX)
+            ]
+            if self.settings.dry_run or not (ours or markers):
+                changed += bool(ours or markers)
+                continue
+            self.client.update_scene_tags([scene.id], sorted(ours), "REMOVE")
+            self._record(scene.id, ours, applied=False)
+            self.client.destroy_markers(markers)
+            changed += 1
+        return changed
+
+
+def run_sync(
+    sync: StashSync,
+    selection: str,
+    force: bool = False,
+    progress: Callable[[float], None] | None = None,
+) -> list[SceneReport]:
+    return asyncio.run(sync.run(sync.scenes(selection), force, progress))

@@ -1,0 +1,197 @@
+"""Stash integration against the fake Stash server (real HTTP) and the real Triton fixture."""
+
+import asyncio
+import copy
+
+import pytest
+
+from stashtag.client.stash import StashClient, StashConnection, StashError
+from stashtag.client.stash_sync import (
+    DONE_TAG,
+    ERROR_TAG,
+    MARKER_PREFIX,
+    QUEUE_TAG,
+    StashSync,
+    SyncSettings,
+)
+from stashtag.client.store import Store
+from stashtag.client.vocabulary import load_vocabulary
+from stashtag.samples import encode_jpeg, sprite_sheet, sprite_vtt
+from tests.fakestash import FakeScene, FakeStash, serve
+
+API_KEY = "k3y"
+
+
+def sprite_pair(seed: int, oshash: str) -> tuple[bytes, str]:
+    sheet = sprite_sheet(seed=seed)[: 3 * 90, : 3 * 160]
+    cues = [c for c in sprite_vtt(f"{oshash}_sprite.jpg", 30.0).split("\n\n")[1:] if c.strip()]
+    keep = [
+        c for c in cues if int(c.split("=")[1].split(",")[0]) < 480 and int(c.split(",")[1]) < 270
+    ]
+    return encode_jpeg(sheet), "WEBVTT\n\n" + "\n".join(keep)
+
+
+@pytest.fixture()
+def stash():
+    fake = FakeStash(API_KEY)
+    queue = fake.add_tag(QUEUE_TAG)
+    user_beach = fake.add_tag("Beach", aliases=["seaside"])  # the user's own tag
+    fake.add_studio("Stashtag Demo")
+    for i in range(1, 5):
+        oshash = f"{i:016x}"
+        scene = fake.add_scene(
+            FakeScene(str(i), f"Scene {i}", f"/nowhere/scene{i}.mp4", oshash, duration=30.0)
+        )
+        data = sprite_pair(i, oshash)
+        if i == 4:
+            scene.pending_sprite = data  # exists only after metadataGenerate
+        else:
+            scene.sprite, scene.vtt = data
+        if i <= 3:
+            scene.tag_ids.append(queue)
+    fake.scenes["1"].tag_ids.append(user_beach)
+    fake.markers["900"] = {
+        "id": "900",
+        "scene_id": "1",
+        "title": "my favourite bit",
+        "seconds": 3.0,
+        "end_seconds": 9.0,
+        "primary_tag_id": user_beach,
+        "tag_ids": [],
+    }
+    server, url = serve(fake)
+    yield fake, url
+    server.shutdown()
+
+
+def make_sync(url, store, triton, **kw) -> StashSync:
+    conn = StashConnection(url, API_KEY, timeout_s=2.0, attempts=4)
+    settings = SyncSettings(triton.options.grpc_url, ocr_frames="none", **kw)
+    return StashSync(StashClient(conn), store, load_vocabulary(), settings)
+
+
+def state(fake: FakeStash) -> dict:
+    return {
+        "tags": {k: list(v.tag_ids) for k, v in fake.scenes.items()},
+        "markers": copy.deepcopy(fake.markers),
+        "studios": {k: v.studio_id for k, v in fake.scenes.items()},
+    }
+
+
+def names(fake: FakeStash, scene_id: str) -> set[str]:
+    return {fake.tags[t]["name"] for t in fake.scenes[scene_id].tag_ids}
+
+
+def run(sync: StashSync, selection: str):
+    return asyncio.run(sync.run(sync.scenes(selection)))
+
+
+def test_queued_scenes_tagged_users_tags_untouched_and_rerun_is_idempotent(stash, triton, tmp_path):
+    fake, url = stash
+    with Store(tmp_path / "s.db") as store:
+        sync = make_sync(url, store, triton)
+        reports = run(sync, "queued")
+        assert [r.status for r in reports] == ["tagged"] * 3
+        for sid in "123":
+            got = names(fake, sid)
+            assert DONE_TAG in got and QUEUE_TAG not in got
+            assert len(got) > 2  # random weights: some vocabulary tags fire
+        assert "Beach" in names(fake, "1")  # the user's tag stays
+        assert "900" in fake.markers  # the user's marker stays
+        assert names(fake, "4") == set()  # not queued: untouched
+        created = [t for t in fake.tags.values() if t["description"] == "Created by stashtag"]
+        ai = fake.tag_by_name("AI")["id"]
+        vocab_tags = [t for t in created if t["name"] not in (DONE_TAG, ERROR_TAG, "AI")]
+        assert vocab_tags and all(
+            t["parent_ids"] == [ai] and t["ignore_auto_tag"] for t in vocab_tags
+        )
+        ours = [m for m in fake.markers.values() if m["title"].startswith(MARKER_PREFIX)]
+        before = state(fake)
+        mutations = fake.mutations
+        reports = run(sync, "id:1,2,3")
+        assert state(fake) == before  # nothing changed
+        assert len(
+            [m for m in fake.markers.values() if m["title"].startswith(MARKER_PREFIX)]
+        ) == len(ours)
+        assert all(not r.added and not r.removed for r in reports)
+        assert fake.mutations - mutations <= 2 * 3  # only the idempotent workflow ADD/REMOVE
+
+
+def test_never_replaces_scene_tags(stash, triton, tmp_path):
+    fake, url = stash
+    with Store(tmp_path / "s.db") as store:
+        run(make_sync(url, store, triton), "queued")
+    assert not any("sceneUpdate" in r and "tag_ids" in r for r in fake.requests)
+    assert all("SET" not in r for r in fake.requests)
+
+
+def test_dry_run_writes_nothing(stash, triton, tmp_path):
+    fake, url = stash
+    before = state(fake)
+    with Store(tmp_path / "s.db") as store:
+        reports = run(make_sync(url, store, triton, dry_run=True), "queued")
+    assert fake.mutations == 0 and state(fake) == before
+    assert all(r.status == "dry-run" and r.added for r in reports)
+
+
+def test_missing_sprite_queues_generation_then_succeeds(stash, triton, tmp_path):
+    fake, url = stash
+    with Store(tmp_path / "s.db") as store:
+        sync = make_sync(url, store, triton)
+        first = run(sync, "id:4")
+        assert first[0].status == "error" and "sprite generation was queued" in first[0].error
+        assert ERROR_TAG in names(fake, "4")
+        assert fake.jobs and fake.jobs[-1]["sceneIDs"] == ["4"] and fake.jobs[-1]["sprites"]
+        second = run(sync, "id:4")
+        assert second[0].status == "tagged"
+        assert ERROR_TAG not in names(fake, "4") and DONE_TAG in names(fake, "4")
+
+
+def test_stash_500s_and_timeouts_are_retried(stash, triton, tmp_path):
+    fake, url = stash
+    fake.faults.fail_next = 3
+    fake.faults.delay_next, fake.faults.delay_s = 1, 3.0  # over the 2 s client timeout
+    with Store(tmp_path / "s.db") as store:
+        reports = run(make_sync(url, store, triton), "queued")
+    assert [r.status for r in reports] == ["tagged"] * 3
+
+
+def test_interrupted_write_resumes_without_duplicates(stash, triton, tmp_path):
+    fake, url = stash
+    fake.faults.fail_mutations_after = 6  # Stash starts failing writes mid-run
+    with Store(tmp_path / "s.db") as store:
+        sync = make_sync(url, store, triton)
+        first = run(sync, "queued")
+        assert any(r.status == "error" for r in first)
+        fake.faults.fail_mutations_after = None
+        second = run(sync, "queued")
+        assert [r.status for r in second] == ["tagged"] * len(second)
+    for sid in "123":
+        tags = fake.scenes[sid].tag_ids
+        assert len(tags) == len(set(tags))
+        keys = [(m["title"], m["seconds"]) for m in fake.markers.values() if m["scene_id"] == sid]
+        assert len(keys) == len(set(keys)), "duplicated markers"
+        assert QUEUE_TAG not in names(fake, sid) and DONE_TAG in names(fake, sid)
+
+
+def test_undo_removes_only_stashtags_work(stash, triton, tmp_path):
+    fake, url = stash
+    with Store(tmp_path / "s.db") as store:
+        sync = make_sync(url, store, triton)
+        run(sync, "queued")
+        sync.undo(sync.scenes("all"))
+    assert "Beach" in names(fake, "1") and "900" in fake.markers
+    assert not any(m["title"].startswith(MARKER_PREFIX) for m in fake.markers.values())
+    ai_children = {t["id"] for t in fake.tags.values() if t["parent_ids"]}
+    assert not any(set(s.tag_ids) & ai_children for s in fake.scenes.values())
+
+
+def test_exact_tag_lookup_and_auth(stash):
+    _fake, url = stash
+    client = StashClient(StashConnection(url, API_KEY))
+    assert client.find_tag("SEASIDE")["name"] == "Beach"  # aliases, case-insensitive
+    assert client.find_tag("Beac_") is None  # EQUALS is LIKE on the server: checked exactly here
+    with pytest.raises(StashError, match="401"):
+        StashClient(StashConnection(url, "wrong")).find_tag("Beach")
+    with pytest.raises(StashError, match="Cannot query field"):
+        client.gql("query { findScenes { count duration } }")

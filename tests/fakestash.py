@@ -1,0 +1,468 @@
+"""A fake Stash server over real HTTP for tests: GraphQL (graphql-core) + sprite/VTT files.
+
+It follows the real schema's names and semantics that stashtag relies on (../shared/stash-api.md):
+``sceneUpdate`` replaces tags, ``bulkSceneUpdate`` has ADD/REMOVE/SET, tag names are unique
+case-insensitively across names *and* aliases, ``EQUALS`` behaves like SQL LIKE (case-insensitive,
+``%``/``_`` wildcards), ``Scene`` has no ``duration`` (it lives on ``files``), sprite URLs 404
+until ``metadataGenerate`` ran, ``ApiKey`` auth, and unknown fields are errors (GraphQL
+validation). Faults can be injected: HTTP 500s, delays, dropped connections.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from graphql import build_schema, graphql_sync
+
+SDL = """
+scalar Map
+enum CriterionModifier { EQUALS NOT_EQUALS GREATER_THAN LESS_THAN IS_NULL NOT_NULL
+  INCLUDES_ALL INCLUDES EXCLUDES MATCHES_REGEX NOT_MATCHES_REGEX BETWEEN NOT_BETWEEN }
+enum BulkUpdateIdMode { SET ADD REMOVE }
+enum SortDirectionEnum { ASC DESC }
+
+input FindFilterType { q: String page: Int per_page: Int sort: String direction: SortDirectionEnum }
+input StringCriterionInput { value: String! modifier: CriterionModifier! }
+input HierarchicalMultiCriterionInput { value: [ID!] modifier: CriterionModifier! depth: Int
+  excludes: [ID!] }
+input SceneFilterType { tags: HierarchicalMultiCriterionInput id: Int }
+input TagFilterType { name: StringCriterionInput aliases: StringCriterionInput }
+input StudioFilterType { name: StringCriterionInput }
+input SceneMarkerFilterType { scenes: HierarchicalMultiCriterionInput }
+
+type VideoFile { id: ID! path: String! basename: String! duration: Float! width: Int! height: Int!
+  frame_rate: Float! fingerprint(type: String!): String }
+type ScenePathsType { screenshot: String preview: String stream: String webp: String vtt: String
+  sprite: String }
+type Tag { id: ID! name: String! aliases: [String!]! ignore_auto_tag: Boolean!
+  description: String parents: [Tag!]! }
+type Studio { id: ID! name: String! aliases: [String!]! }
+type SceneMarker { id: ID! scene: Scene! title: String! seconds: Float! end_seconds: Float
+  primary_tag: Tag! tags: [Tag!]! }
+type Scene { id: ID! title: String files: [VideoFile!]! paths: ScenePathsType! tags: [Tag!]!
+  studio: Studio scene_markers: [SceneMarker!]! }
+type FindScenesResultType { count: Int! scenes: [Scene!]! }
+type FindTagsResultType { count: Int! tags: [Tag!]! }
+type FindStudiosResultType { count: Int! studios: [Studio!]! }
+type FindSceneMarkersResultType { count: Int! scene_markers: [SceneMarker!]! }
+type ConfigGeneralResult { apiKey: String! }
+type ConfigResult { general: ConfigGeneralResult! plugins(include: [ID!]): Map! }
+type Version { version: String }
+
+input TagCreateInput { name: String! description: String aliases: [String!]
+  ignore_auto_tag: Boolean parent_ids: [ID!] }
+input SceneUpdateInput { id: ID! title: String tag_ids: [ID!] studio_id: ID }
+input BulkUpdateIds { ids: [ID!] mode: BulkUpdateIdMode! }
+input BulkSceneUpdateInput { ids: [ID!] tag_ids: BulkUpdateIds studio_id: ID }
+input SceneMarkerCreateInput { title: String! seconds: Float! end_seconds: Float scene_id: ID!
+  primary_tag_id: ID! tag_ids: [ID!] }
+input GenerateMetadataInput { sprites: Boolean previews: Boolean sceneIDs: [ID!]
+  overwrite: Boolean }
+
+type Query {
+  findScenes(scene_filter: SceneFilterType, filter: FindFilterType, scene_ids: [Int!]):
+    FindScenesResultType!
+  findScene(id: ID!): Scene
+  findTags(tag_filter: TagFilterType, filter: FindFilterType): FindTagsResultType!
+  findStudios(studio_filter: StudioFilterType, filter: FindFilterType): FindStudiosResultType!
+  findSceneMarkers(scene_marker_filter: SceneMarkerFilterType, filter: FindFilterType):
+    FindSceneMarkersResultType!
+  configuration: ConfigResult!
+  version: Version!
+}
+type Mutation {
+  tagCreate(input: TagCreateInput!): Tag
+  sceneUpdate(input: SceneUpdateInput!): Scene
+  bulkSceneUpdate(input: BulkSceneUpdateInput!): [Scene!]
+  sceneMarkerCreate(input: SceneMarkerCreateInput!): SceneMarker
+  sceneMarkerDestroy(id: ID!): Boolean!
+  sceneMarkersDestroy(ids: [ID!]!): Boolean!
+  metadataGenerate(input: GenerateMetadataInput!): ID!
+}
+"""
+
+
+class GraphQLError(Exception):
+    pass
+
+
+def like(pattern: str, value: str) -> bool:
+    """SQL LIKE, case-insensitive: what Stash's EQUALS does."""
+    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL) is not None
+
+
+@dataclass
+class FakeScene:
+    id: str
+    title: str
+    path: str
+    oshash: str
+    duration: float
+    width: int = 1280
+    height: int = 720
+    tag_ids: list[str] = field(default_factory=list)
+    studio_id: str | None = None
+    sprite: bytes | None = None  # served only once generated
+    vtt: str | None = None
+    pending_sprite: tuple[bytes, str] | None = None  # what metadataGenerate will produce
+
+
+@dataclass
+class Faults:
+    fail_next: int = 0  # answer the next N GraphQL requests with HTTP 500
+    delay_next: int = 0  # delay the next N GraphQL requests by ``delay_s``
+    delay_s: float = 0.0
+    drop_next: int = 0  # close the connection without answering
+    fail_mutations_after: int | None = None  # 500 on every mutation after this many
+
+
+class FakeStash:
+    """In-memory Stash state + the GraphQL resolvers."""
+
+    def __init__(self, api_key: str = "secret") -> None:
+        self.api_key = api_key
+        self.scenes: dict[str, FakeScene] = {}
+        self.tags: dict[str, dict] = {}
+        self.studios: dict[str, dict] = {}
+        self.markers: dict[str, dict] = {}
+        self.plugin_settings: dict[str, dict] = {}
+        self.jobs: list[dict] = []
+        self.requests: list[str] = []  # operation names / first words, for assertions
+        self.mutations = 0
+        self.faults = Faults()
+        self.lock = threading.RLock()
+        self._ids = 100
+        self.schema = build_schema(SDL)
+        self.base_url = ""
+
+    # --- state helpers ------------------------------------------------------------------------
+    def next_id(self) -> str:
+        self._ids += 1
+        return str(self._ids)
+
+    def add_tag(self, name: str, aliases=(), parent_ids=(), ignore_auto_tag=False) -> str:
+        self._check_unique(name, aliases)
+        tid = self.next_id()
+        self.tags[tid] = {
+            "id": tid,
+            "name": name,
+            "aliases": list(aliases),
+            "ignore_auto_tag": ignore_auto_tag,
+            "description": None,
+            "parent_ids": list(parent_ids),
+        }
+        return tid
+
+    def _check_unique(self, name: str, aliases) -> None:
+        taken = {n.casefold() for t in self.tags.values() for n in [t["name"], *t["aliases"]]}
+        for n in [name, *aliases]:
+            if n.casefold() in taken:
+                raise GraphQLError(f"tag with name '{n}' already exists")
+
+    def add_studio(self, name: str) -> str:
+        sid = self.next_id()
+        self.studios[sid] = {"id": sid, "name": name, "aliases": []}
+        return sid
+
+    def add_scene(self, scene: FakeScene) -> FakeScene:
+        self.scenes[scene.id] = scene
+        return scene
+
+    def tag_by_name(self, name: str) -> dict | None:
+        return next(
+            (t for t in self.tags.values() if t["name"].casefold() == name.casefold()), None
+        )
+
+    # --- serialisation --------------------------------------------------------------------------
+    def _tag(self, tid: str) -> dict:
+        t = self.tags[tid]
+        return {**t, "parents": [self._tag(p) for p in t["parent_ids"] if p in self.tags]}
+
+    def _scene(self, s: FakeScene) -> dict:
+        base = f"{self.base_url}/scene/{s.oshash}"
+        return {
+            "id": s.id,
+            "title": s.title,
+            "files": [
+                {
+                    "id": f"f{s.id}",
+                    "path": s.path,
+                    "basename": Path(s.path).name,
+                    "duration": s.duration,
+                    "width": s.width,
+                    "height": s.height,
+                    "frame_rate": 25.0,
+                    "fingerprint": lambda info, type: s.oshash if type == "oshash" else None,
+                }
+            ],
+            # URLs exist even when the files were never generated (as in Stash)
+            "paths": {
+                "sprite": f"{base}_sprite.jpg",
+                "vtt": f"{base}_thumbs.vtt",
+                "screenshot": f"{base}.jpg",
+                "preview": None,
+                "stream": None,
+                "webp": None,
+            },
+            "tags": [self._tag(t) for t in s.tag_ids if t in self.tags],
+            "studio": self.studios.get(s.studio_id) if s.studio_id else None,
+            "scene_markers": lambda info: [
+                self._marker(m) for m in self.markers.values() if m["scene_id"] == s.id
+            ],
+        }
+
+    def _marker(self, m: dict) -> dict:
+        return {
+            **m,
+            "scene": lambda info: self._scene(self.scenes[m["scene_id"]]),
+            "primary_tag": self._tag(m["primary_tag_id"]),
+            "tags": [self._tag(t) for t in m["tag_ids"]],
+        }
+
+    @staticmethod
+    def _page(items: list, flt: dict | None) -> list:
+        flt = flt or {}
+        per_page = flt.get("per_page", 25)
+        if per_page == -1:
+            return items
+        page = max(1, flt.get("page", 1))
+        return items[(page - 1) * per_page : page * per_page]
+
+    # --- resolvers ----------------------------------------------------------------------------
+    def findScenes(self, info, scene_filter=None, filter=None, scene_ids=None):
+        scenes = sorted(self.scenes.values(), key=lambda s: int(s.id))
+        crit = (scene_filter or {}).get("tags")
+        if crit:
+            want = set(crit.get("value") or [])
+            mod = crit["modifier"]
+            if mod == "INCLUDES":
+                scenes = [s for s in scenes if want & set(s.tag_ids)]
+            elif mod == "EXCLUDES":
+                scenes = [s for s in scenes if not want & set(s.tag_ids)]
+            elif mod == "INCLUDES_ALL":
+                scenes = [s for s in scenes if want <= set(s.tag_ids)]
+            elif mod == "IS_NULL":
+                scenes = [s for s in scenes if not s.tag_ids]
+            else:
+                raise GraphQLError(f"modifier {mod} not supported for tags")
+        if scene_ids:
+            scenes = [s for s in scenes if int(s.id) in scene_ids]
+        return {
+            "count": len(scenes),
+            "scenes": [self._scene(s) for s in self._page(scenes, filter)],
+        }
+
+    def findScene(self, info, id):
+        s = self.scenes.get(id)
+        return self._scene(s) if s else None
+
+    def findTags(self, info, tag_filter=None, filter=None):
+        tags = list(self.tags.values())
+        crit = (tag_filter or {}).get("name")
+        if crit:
+            if crit["modifier"] != "EQUALS":
+                raise GraphQLError("only EQUALS is supported by the fake")
+            # Stash matches names and aliases with LIKE for name EQUALS
+            tags = [
+                t for t in tags if any(like(crit["value"], n) for n in [t["name"], *t["aliases"]])
+            ]
+        return {"count": len(tags), "tags": [self._tag(t["id"]) for t in self._page(tags, filter)]}
+
+    def findStudios(self, info, studio_filter=None, filter=None):
+        studios = list(self.studios.values())
+        crit = (studio_filter or {}).get("name")
+        if crit:
+            studios = [s for s in studios if like(crit["value"], s["name"])]
+        return {"count": len(studios), "studios": self._page(studios, filter)}
+
+    def findSceneMarkers(self, info, scene_marker_filter=None, filter=None):
+        markers = list(self.markers.values())
+        crit = (scene_marker_filter or {}).get("scenes")
+        if crit:
+            markers = [m for m in markers if m["scene_id"] in set(crit.get("value") or [])]
+        return {
+            "count": len(markers),
+            "scene_markers": [self._marker(m) for m in self._page(markers, filter)],
+        }
+
+    def configuration(self, info):
+        return {
+            "general": {"apiKey": self.api_key},
+            "plugins": lambda info, include=None: {
+                k: v for k, v in self.plugin_settings.items() if not include or k in include
+            },
+        }
+
+    def version(self, info):
+        return {"version": "v0.28.1-fake"}
+
+    def tagCreate(self, info, input):
+        for p in input.get("parent_ids") or []:
+            if p not in self.tags:
+                raise GraphQLError(f"parent tag {p} not found")
+        tid = self.add_tag(
+            input["name"],
+            input.get("aliases") or [],
+            input.get("parent_ids") or [],
+            bool(input.get("ignore_auto_tag")),
+        )
+        self.tags[tid]["description"] = input.get("description")
+        return self._tag(tid)
+
+    def _scene_or_fail(self, sid: str) -> FakeScene:
+        if sid not in self.scenes:
+            raise GraphQLError(f"scene {sid} not found")
+        return self.scenes[sid]
+
+    def sceneUpdate(self, info, input):
+        s = self._scene_or_fail(input["id"])
+        if "tag_ids" in input:
+            s.tag_ids = list(dict.fromkeys(input["tag_ids"]))  # replaces every tag
+        if "studio_id" in input:
+            s.studio_id = input["studio_id"]
+        if "title" in input:
+            s.title = input["title"]
+        return self._scene(s)
+
+    def bulkSceneUpdate(self, info, input):
+        scenes = [self._scene_or_fail(i) for i in input.get("ids") or []]
+        upd = input.get("tag_ids")
+        for s in scenes:
+            if upd:
+                ids = [i for i in upd.get("ids") or []]
+                for i in ids:
+                    if i not in self.tags:
+                        raise GraphQLError(f"tag {i} not found")
+                if upd["mode"] == "SET":
+                    s.tag_ids = list(dict.fromkeys(ids))
+                elif upd["mode"] == "ADD":
+                    s.tag_ids = list(dict.fromkeys([*s.tag_ids, *ids]))
+                else:
+                    s.tag_ids = [t for t in s.tag_ids if t not in ids]
+            if "studio_id" in input:
+                s.studio_id = input["studio_id"]
+        return [self._scene(s) for s in scenes]
+
+    def sceneMarkerCreate(self, info, input):
+        self._scene_or_fail(input["scene_id"])
+        if input["primary_tag_id"] not in self.tags:
+            raise GraphQLError("primary tag not found")
+        mid = self.next_id()
+        self.markers[mid] = {
+            "id": mid,
+            "scene_id": input["scene_id"],
+            "title": input["title"],
+            "seconds": input["seconds"],
+            "end_seconds": input.get("end_seconds"),
+            "primary_tag_id": input["primary_tag_id"],
+            "tag_ids": list(input.get("tag_ids") or []),
+        }
+        return self._marker(self.markers[mid])
+
+    def sceneMarkerDestroy(self, info, id):
+        return self.markers.pop(id, None) is not None
+
+    def sceneMarkersDestroy(self, info, ids):
+        return all([self.markers.pop(i, None) is not None for i in ids])
+
+    def metadataGenerate(self, info, input):
+        job = self.next_id()
+        self.jobs.append({"id": job, **input})
+        if input.get("sprites"):
+            for sid in input.get("sceneIDs") or list(self.scenes):
+                s = self.scenes.get(sid)
+                if s and s.pending_sprite and s.sprite is None:
+                    s.sprite, s.vtt = s.pending_sprite
+        return job
+
+    # --- execution ----------------------------------------------------------------------------
+    def execute(self, query: str, variables: dict | None) -> dict:
+        with self.lock:
+            is_mutation = query.lstrip().startswith("mutation")
+            result = graphql_sync(self.schema, query, root_value=self, variable_values=variables)
+            if is_mutation:
+                self.mutations += 1
+            out: dict = {"data": result.data}
+            if result.errors:
+                out["errors"] = [{"message": e.message, "path": e.path} for e in result.errors]
+            return out
+
+
+class _Handler(BaseHTTPRequestHandler):
+    stash: FakeStash
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    def _authorised(self) -> bool:
+        if self.headers.get("ApiKey") == self.stash.api_key:
+            return True
+        self.send_response(401)
+        self.end_headers()
+        return False
+
+    def _send(self, code: int, body: bytes, ctype: str) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        if self.path != "/graphql" or not self._authorised():
+            return
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        f, query = self.stash.faults, body.get("query", "")
+        self.stash.requests.append(query.split("{")[0].strip() or query[:40])
+        is_mutation = query.lstrip().startswith("mutation")
+        with self.stash.lock:
+            if f.drop_next > 0:
+                f.drop_next -= 1
+                self.close_connection = True
+                self.connection.close()
+                return
+            fail = f.fail_next > 0 or (
+                is_mutation
+                and f.fail_mutations_after is not None
+                and self.stash.mutations >= f.fail_mutations_after
+            )
+            if f.fail_next > 0:
+                f.fail_next -= 1
+            delay = f.delay_s if f.delay_next > 0 else 0.0
+            if f.delay_next > 0:
+                f.delay_next -= 1
+        if delay:
+            time.sleep(delay)
+        if fail:
+            self._send(500, b'{"errors":[{"message":"internal error"}]}', "application/json")
+            return
+        out = self.stash.execute(query, body.get("variables"))
+        self._send(200, json.dumps(out).encode(), "application/json")
+
+    def do_GET(self) -> None:
+        if not self._authorised():
+            return
+        m = re.fullmatch(r"/scene/([0-9a-f]+)_(sprite\.jpg|thumbs\.vtt)", self.path)
+        scene = next((s for s in self.stash.scenes.values() if m and s.oshash == m.group(1)), None)
+        if scene is None or scene.sprite is None:
+            self._send(404, b"not found", "text/plain")
+        elif m.group(2) == "sprite.jpg":
+            self._send(200, scene.sprite, "image/jpeg")
+        else:
+            self._send(200, scene.vtt.encode(), "text/vtt")
+
+
+def serve(stash: FakeStash) -> tuple[ThreadingHTTPServer, str]:
+    """Start the fake on a free loopback port; returns the server and its base URL."""
+    handler = type("Handler", (_Handler,), {"stash": stash})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    stash.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, stash.base_url
