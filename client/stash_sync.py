@@ -302,6 +302,52 @@ class StashSync:
             progress(0.9 + 0.1 * (i + 1) / len(scenes))
         return reports
 
+    def _store_model_id(self) -> str:
+        ids = self.store.model_ids()
+        if len(ids) != 1:
+            raise StashError(f"the store holds {len(ids)} model ids {ids}: tag scenes first")
+        return ids[0]
+
+    def retag(
+        self, scenes: list[StashScene], progress: Callable[[float], None] | None = None
+    ) -> list[SceneReport]:
+        """Re-apply tags from stored embeddings with the current vocabulary: no GPU."""
+        from stashtag.client.textbank import cached_text_bank
+
+        model_id = self._store_model_id()
+        bank = cached_text_bank(self.store, model_id, self.vocab)
+        studios = self.client.studios() if self.settings.studio else {}
+        reports = []
+        for i, scene in enumerate(scenes):
+            record = self.store.get(scene.id, model_id)
+            if record is None:
+                reports.append(SceneReport(scene.id, "skipped", error="not tagged yet"))
+                continue
+            result = map_scene(record, self.vocab, bank, list(studios))
+            try:
+                reports.append(self.apply(scene, result, studios))
+            except StashError as exc:
+                reports.append(SceneReport(scene.id, "error", error=str(exc)))
+            if progress:
+                progress((i + 1) / len(scenes))
+        return reports
+
+    def duplicates(self, tag_name: str):
+        """Find duplicate pairs in the store and tag both scenes of each with ``tag_name``."""
+        from stashtag.client.similarity import find_duplicates
+
+        pairs = find_duplicates(self.store, self._store_model_id())
+        if pairs and not self.settings.dry_run:
+            tag = self.tags.get(tag_name, self.parent)
+            for d in pairs:
+                for sid in (d.a, d.b):
+                    self._record(sid, {tag}, applied=True)
+                self.client.update_scene_tags([d.a, d.b], [tag], "ADD")
+        return pairs
+
+    def missing_sprites(self, scenes: list[StashScene]) -> list[str]:
+        return [s.id for s in scenes if not s.sprite_url or self.client.fetch(s.sprite_url) is None]
+
     def undo(self, scenes: list[StashScene]) -> int:
         """Remove every tag and marker stashtag added (the user's stay)."""
         changed = 0

@@ -23,6 +23,8 @@ app = typer.Typer(
 )
 repo_app = typer.Typer(help="Build and check Triton model repositories.", no_args_is_help=True)
 app.add_typer(repo_app, name="repo")
+plugin_app = typer.Typer(help="The Stash plugin.", no_args_is_help=True)
+app.add_typer(plugin_app, name="plugin")
 console = Console(stderr=True)
 
 PresetOpt = Annotated[
@@ -553,6 +555,25 @@ def stash(
     )
     if errors:
         raise typer.Exit(2)
+
+
+@plugin_app.command("build")
+def plugin_build(
+    out: Annotated[Path, typer.Option(help="Folder to serve as a Stash plugin source.")] = Path(
+        "dist/plugin"
+    ),
+) -> None:
+    """Build the plugin zip and the index.yml of a Stash plugin source."""
+    from stashtag.pluginpkg import build
+
+    try:
+        archive, index = build(out)
+    except (ValueError, OSError) as exc:
+        _fail(exc)
+    console.print(
+        f"wrote {archive} and {index}: serve {out} over HTTP and add "
+        f"<url>/index.yml in Stash → Settings → Plugins → Available plugins"
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -2,6 +2,10 @@
 
 import asyncio
 import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -195,3 +199,81 @@ def test_exact_tag_lookup_and_auth(stash):
         StashClient(StashConnection(url, "wrong")).find_tag("Beach")
     with pytest.raises(StashError, match="Cannot query field"):
         client.gql("query { findScenes { count duration } }")
+
+
+def plugin_input(url: str, args: dict) -> str:
+    host, port = url.removeprefix("http://").split(":")
+    return json.dumps(
+        {
+            "server_connection": {
+                "Scheme": "http",
+                "Host": host,
+                "Port": int(port),
+                "ApiKey": API_KEY,
+                "PluginDir": ".",
+            },
+            "args": args,
+        }
+    )
+
+
+def run_plugin(tmp_path, url: str, args: dict) -> tuple[int, dict, list[tuple[str, str]]]:
+    """Run plugin/stashtag_plugin.py exactly as Stash does: stdin JSON, stderr log, stdout JSON."""
+    entry = Path(__file__).resolve().parents[2] / "plugin" / "stashtag_plugin.py"
+    proc = subprocess.run(
+        [sys.executable, str(entry)],
+        input=plugin_input(url, args),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        check=False,
+    )
+    logs = [
+        (line[1], line[3:])
+        for line in proc.stderr.splitlines()
+        if line.startswith("\x01") and line[2] == "\x02"
+    ]
+    return proc.returncode, json.loads(proc.stdout.strip().splitlines()[-1]), logs
+
+
+def test_plugin_entry_as_stash_runs_it(stash, triton, tmp_path):
+    fake, url = stash
+    fake.plugin_settings["stashtag"] = {
+        "endpoints": triton.options.grpc_url,
+        "storePath": str(tmp_path / "p.db"),
+    }
+    code, result, logs = run_plugin(tmp_path, url, {"task": "tag", "scenes": "queued"})
+    assert code == 0 and result["error"] is None, (result, logs)
+    assert result["output"]["tagged"] == 3
+    levels = {level for level, _ in logs}
+    assert "p" in levels and "i" in levels
+    fractions = [float(msg) for level, msg in logs if level == "p"]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert DONE_TAG in names(fake, "1")
+
+    # hook: a new scene is queued
+    code, result, _ = run_plugin(
+        tmp_path, url, {"hookContext": {"id": "4", "type": "Scene.Create.Post"}}
+    )
+    assert code == 0 and QUEUE_TAG in names(fake, "4")
+
+    # retag from cache: no Triton needed
+    fake.plugin_settings["stashtag"]["endpoints"] = "127.0.0.1:1"
+    code, result, logs = run_plugin(tmp_path, url, {"task": "retag", "scenes": "all"})
+    assert code == 0, (result, logs)
+    assert sum(r["status"] == "tagged" for r in result["output"]["reports"]) == 3
+
+    code, result, _ = run_plugin(tmp_path, url, {"task": "duplicates"})
+    assert code == 0 and isinstance(result["output"]["duplicates"], list)
+    code, result, _ = run_plugin(tmp_path, url, {"task": "generate"})
+    assert code == 0 and result["output"]["generate"] == ["4"] and fake.jobs[-1]["sprites"]
+
+    code, result, _ = run_plugin(tmp_path, url, {"task": "undo"})
+    assert code == 0 and result["output"]["undone"] == 3
+    assert not any(m["title"].startswith(MARKER_PREFIX) for m in fake.markers.values())
+
+
+def test_plugin_reports_unreachable_stash(tmp_path):
+    code, result, logs = run_plugin(tmp_path, "http://127.0.0.1:9", {"task": "tag"})
+    assert code == 1 and "Stash" in result["error"] and any(lv == "e" for lv, _ in logs)

@@ -1,0 +1,109 @@
+"""The Stash plugin: read Stash's stdin JSON, run a task or hook, log with Stash's protocol.
+
+Stash starts the plugin with ``{"server_connection": {...}, "args": {...}}`` on stdin; log lines
+go to stderr as ``\\x01<level>\\x02<message>`` (level ``p`` reports task progress 0..1) and the
+result is one JSON object ``{"output": ..., "error": ...}`` on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from stashtag.client.stash import StashClient, StashConnection
+from stashtag.client.stash_sync import QUEUE_TAG, StashSync, SyncSettings, run_sync
+from stashtag.client.store import Store
+from stashtag.client.vocabulary import load_vocabulary
+from stashtag.errors import StashtagError
+
+PLUGIN_ID = "stashtag"
+DUPLICATE_TAG = "AI_Duplicate"
+
+
+def log(level: str, message: str) -> None:
+    for line in str(message).splitlines() or [""]:
+        sys.stderr.write(f"\x01{level}\x02{line}\n")
+    sys.stderr.flush()
+
+
+def progress(fraction: float) -> None:
+    log("p", f"{min(max(fraction, 0.0), 1.0):.3f}")
+
+
+def settings_from(config: dict) -> SyncSettings:
+    return SyncSettings(
+        endpoints=config.get("endpoints") or "127.0.0.1:8001",
+        mode="suggest" if config.get("suggestMode") else "apply",
+        parent_tag=config.get("parentTag") or "",
+        markers=not config.get("noMarkers", False),
+        studio=not config.get("noStudio", False),
+        overwrite_studio=bool(config.get("overwriteStudio")),
+        dry_run=bool(config.get("dryRun")),
+    )
+
+
+def run_task(sync: StashSync, args: dict, config: dict) -> dict:
+    task = args.get("task", "tag")
+    hook = args.get("hookContext")
+    if hook:
+        scene_id = str(hook.get("id"))
+        if config.get("tagOnCreate"):
+            reports = run_sync(sync, f"id:{scene_id}", progress=progress)
+            return {"hook": hook.get("type"), "reports": [asdict(r) for r in reports]}
+        if not sync.settings.dry_run:
+            sync.client.update_scene_tags([scene_id], [sync.tags.get(QUEUE_TAG)], "ADD")
+        return {"hook": hook.get("type"), "queued": scene_id}
+    if task == "tag":
+        reports = run_sync(sync, args.get("scenes", "queued"), progress=progress)
+        errors = [r for r in reports if r.status == "error"]
+        for r in errors:
+            log("e", f"scene {r.scene_id}: {r.error}")
+        log("i", f"{len(reports) - len(errors)} scene(s) tagged, {len(errors)} error(s)")
+        return {
+            "tagged": len(reports) - len(errors),
+            "errors": len(errors),
+            "reports": [asdict(r) for r in reports],
+        }
+    if task == "retag":
+        reports = sync.retag(sync.scenes(args.get("scenes", "all")), progress=progress)
+        return {"retagged": len(reports), "reports": [asdict(r) for r in reports]}
+    if task == "duplicates":
+        pairs = sync.duplicates(DUPLICATE_TAG)
+        for d in pairs:
+            log("i", f"duplicate: scene {d.a} ≡ scene {d.b} ({d.aligned:.0%} frames aligned)")
+        return {"duplicates": [asdict(d) for d in pairs]}
+    if task == "generate":
+        missing = sync.missing_sprites(sync.scenes("all"))
+        if missing and not sync.settings.dry_run:
+            sync.client.generate_sprites(missing)
+        log("i", f"sprite generation requested for {len(missing)} scene(s)")
+        return {"generate": missing}
+    if task == "undo":
+        changed = sync.undo(sync.scenes("all"))
+        log("i", f"removed stashtag's tags and markers from {changed} scene(s)")
+        return {"undone": changed}
+    raise StashtagError(f"unknown task {task!r}")
+
+
+def main(stdin: str) -> int:
+    """Run one plugin invocation; returns the process exit code."""
+    try:
+        payload = json.loads(stdin or "{}")
+        conn = StashConnection.from_plugin(payload.get("server_connection") or {})
+        client = StashClient(conn)
+        config = client.plugin_settings(PLUGIN_ID)
+        plugin_dir = Path((payload.get("server_connection") or {}).get("PluginDir") or ".")
+        store_path = Path(config.get("storePath") or plugin_dir / "stashtag.db")
+        vocab = load_vocabulary(config.get("vocabulary") or None)
+        with Store(store_path) as store:
+            sync = StashSync(client, store, vocab, settings_from(config), log)
+            output = run_task(sync, payload.get("args") or {}, config)
+        progress(1.0)
+        print(json.dumps({"output": output, "error": None}))
+        return 0
+    except (StashtagError, ValueError, OSError) as exc:
+        log("e", str(exc))
+        print(json.dumps({"output": None, "error": str(exc)}))
+        return 1

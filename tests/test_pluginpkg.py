@@ -1,0 +1,48 @@
+"""The Stash plugin package: manifest keys Stash accepts, zip and index.yml for a source."""
+
+import hashlib
+import zipfile
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from stashtag.cli import app
+from stashtag.pluginpkg import PLUGIN_DIR, check_manifest
+
+
+def test_build_zip_and_index(tmp_path):
+    result = CliRunner().invoke(app, ["plugin", "build", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    index = yaml.safe_load((tmp_path / "index.yml").read_text())
+    entry = index[0]
+    assert {"id", "name", "version", "date", "path", "sha256", "requires"} <= set(entry)
+    archive = tmp_path / entry["path"]
+    assert hashlib.sha256(archive.read_bytes()).hexdigest() == entry["sha256"]
+    names = zipfile.ZipFile(archive).namelist()
+    assert sorted(names) == ["stashtag.yml", "stashtag_plugin.py"]
+
+
+def test_manifest_is_what_stash_accepts():
+    manifest = yaml.safe_load((PLUGIN_DIR / "stashtag.yml").read_text())
+    check_manifest(manifest)
+    assert manifest["exec"][1] == "{pluginDir}/stashtag_plugin.py"
+    assert manifest["interface"] == "raw"
+    tasks = {t["defaultArgs"]["task"] for t in manifest["tasks"]}
+    assert tasks == {"tag", "retag", "duplicates", "generate", "undo"}
+    assert manifest["hooks"][0]["triggeredBy"] == ["Scene.Create.Post"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda m: m.update(colour="red"), "keys Stash does not accept"),
+        (lambda m: m.update(version="1.0"), "x.y.z"),
+        (lambda m: m["settings"]["endpoints"].update(type="LIST"), "type must be"),
+    ],
+)
+def test_bad_manifest(edit, message):
+    manifest = yaml.safe_load((PLUGIN_DIR / "stashtag.yml").read_text())
+    edit(manifest)
+    with pytest.raises(ValueError, match=message):
+        check_manifest(manifest)
