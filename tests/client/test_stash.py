@@ -277,3 +277,34 @@ def test_plugin_entry_as_stash_runs_it(stash, triton, tmp_path):
 def test_plugin_reports_unreachable_stash(tmp_path):
     code, result, logs = run_plugin(tmp_path, "http://127.0.0.1:9", {"task": "tag"})
     assert code == 1 and "Stash" in result["error"] and any(lv == "e" for lv, _ in logs)
+
+
+def test_incorrect_feedback_recorded_and_shell_command(stash, triton, tmp_path):
+    from typer.testing import CliRunner
+
+    from stashtag.cli import app
+
+    fake, url = stash
+    db = tmp_path / "cli.db"
+    args = [
+        "stash",
+        "--url",
+        url,
+        "--api-key",
+        API_KEY,
+        "--triton",
+        triton.options.grpc_url,
+        "--store",
+        str(db),
+        "--scenes",
+        "queued",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert DONE_TAG in names(fake, "2")
+    fake.scenes["2"].tag_ids.append(fake.add_tag("AI_Incorrect"))
+    result = CliRunner().invoke(app, [*args[:-1], "id:2"])
+    assert result.exit_code == 0, result.output
+    with Store(db) as store:
+        rows = store.db.execute("SELECT scene_id, tags FROM stash_feedback").fetchall()
+    assert rows and rows[0][0] == "2" and rows[0][1]  # stashtag's tags on it, kept as negatives
