@@ -113,3 +113,14 @@ def write_sample_library(directory: Path) -> tuple[Path, list[str]]:
         write_test_video(directory / "clip.mp4", seconds=3.0)
     (directory / "watermark.jpg").write_bytes(encode_jpeg(text_frame(DEMO_STUDIO.upper())))
     return directory, [DEMO_STUDIO, "Another Studio"]
+
+
+def stash_sprite_from_video(video: Path, sprite_name: str) -> tuple[bytes, str]:
+    """What Stash's generator makes of a video: 81 frames of 160 px in a 9×9 sheet + its VTT."""
+    from stashtag.client.video import grab_frames, tile
+
+    frames, times = grab_frames(Path(video), SPRITE_COLS * SPRITE_ROWS, FRAME_W)
+    sheet, _ = tile(frames)
+    h = frames[0].shape[0]
+    duration = float(times[1] * len(times)) if len(times) > 1 else 0.0
+    return encode_jpeg(sheet), sprite_vtt(sprite_name, duration, FRAME_W, h)

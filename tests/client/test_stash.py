@@ -35,8 +35,18 @@ def sprite_pair(seed: int, oshash: str) -> tuple[bytes, str]:
     return encode_jpeg(sheet), "WEBVTT\n\n" + "\n".join(keep)
 
 
+@pytest.fixture(scope="module")
+def video_sprite(tmp_path_factory) -> tuple[bytes, str]:
+    """Scene 4's sprite as Stash would generate it from its (synthetic) video."""
+    from stashtag.client.video import write_test_video
+    from stashtag.samples import stash_sprite_from_video
+
+    video = write_test_video(tmp_path_factory.mktemp("video") / "v.mp4", seconds=6.0)
+    return stash_sprite_from_video(video, f"{4:016x}_sprite.jpg")
+
+
 @pytest.fixture()
-def stash():
+def stash(video_sprite):
     fake = FakeStash(API_KEY)
     queue = fake.add_tag(QUEUE_TAG)
     user_beach = fake.add_tag("Beach", aliases=["seaside"])  # the user's own tag
@@ -46,11 +56,10 @@ def stash():
         scene = fake.add_scene(
             FakeScene(str(i), f"Scene {i}", f"/nowhere/scene{i}.mp4", oshash, duration=30.0)
         )
-        data = sprite_pair(i, oshash)
         if i == 4:
-            scene.pending_sprite = data  # exists only after metadataGenerate
+            scene.pending_sprite = video_sprite  # exists only after metadataGenerate
         else:
-            scene.sprite, scene.vtt = data
+            scene.sprite, scene.vtt = sprite_pair(i, oshash)
         if i <= 3:
             scene.tag_ids.append(queue)
     fake.scenes["1"].tag_ids.append(user_beach)
@@ -149,6 +158,8 @@ def test_missing_sprite_queues_generation_then_succeeds(stash, triton, tmp_path)
         second = run(sync, "id:4")
         assert second[0].status == "tagged"
         assert ERROR_TAG not in names(fake, "4") and DONE_TAG in names(fake, "4")
+        record = store.get("4", store.model_ids()[0])
+        assert record.frames == 81 and record.time_basis == "duration"  # Stash's 9×9 sprite
 
 
 def test_stash_500s_and_timeouts_are_retried(stash, triton, tmp_path):
