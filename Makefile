@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean bench
 
 $(BIN)/stashtag: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ demo: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# Regenerates docs/benchmarks/ (small preset, random weights; about 10 minutes on 2 cores).
+bench: install
+	$(BIN)/stashtag repo build --preset small --random-weights --out repos/small-python-ort
+	$(BIN)/stashtag bench --repo repos/small-python-ort --preset small --sprites 4 --repeats 3 \
+		--sweep 1,4,16 --out docs/benchmarks/small-cpu
 
 lint: install
 	$(BIN)/ruff check .

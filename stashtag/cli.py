@@ -557,6 +557,44 @@ def stash(
         raise typer.Exit(2)
 
 
+@app.command()
+def bench(
+    repo: Annotated[Path, typer.Option(help="Exported repository to benchmark.")] = Path(
+        "repos/tiny-python-ort"
+    ),
+    preset: PresetOpt = "tiny",
+    sprites: Annotated[int, typer.Option(help="Sprite sheets (81 frames) per variant.")] = 8,
+    repeats: Annotated[int, typer.Option(help="Interleaved rounds.")] = 3,
+    sweep: Annotated[str, typer.Option(help="In-flight requests to sweep.")] = "1,2,4,8,16",
+    eager: Annotated[bool, typer.Option("--eager/--no-eager", help="Eager PyTorch baseline.")] = (
+        True
+    ),
+    out: Annotated[Path, typer.Option(help="Folder for bench.json and bench.md.")] = Path(
+        "runs/bench"
+    ),
+) -> None:
+    """Measure the pipeline against baselines (eager PyTorch, ORT, Triton ±batching) in one run."""
+    from stashtag.bench import run_bench, to_markdown, write_report
+    from stashtag.presets import get_preset
+    from stashtag.repository import missing_files, specs_for
+
+    try:
+        p = get_preset(preset)
+        missing = missing_files(repo, specs_for(repo, p), "python-ort")
+        if missing:
+            raise StashtagError(
+                f"{repo} is incomplete ({missing[0]} …): run `stashtag repo build"
+                f" --preset {preset} --out {repo}` first"
+            )
+        points = tuple(int(c) for c in sweep.split(",") if c.strip())
+        report = run_bench(repo, p, sprites, repeats, points, eager, log=console.print)
+    except (StashtagError, ValueError) as exc:
+        _fail(exc)
+    json_path, md_path = write_report(report, out)
+    typer.echo(to_markdown(report))
+    console.print(f"wrote {json_path} and {md_path}")
+
+
 @plugin_app.command("build")
 def plugin_build(
     out: Annotated[Path, typer.Option(help="Folder to serve as a Stash plugin source.")] = Path(

@@ -40,6 +40,7 @@ class Batching:
     max_batch_size: int
     preferred: tuple[int, ...] = ()
     max_queue_delay_us: int = 2000
+    dynamic: bool = True  # False: each request runs alone (the benchmark's baseline)
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ def model_config(spec: ModelSpec, target: Target) -> mc.ModelConfig:
     else:
         raise ValueError(f"unknown target {target!r}")
 
-    if spec.batching and spec.kind != "ensemble":
+    if spec.batching and spec.batching.dynamic and spec.kind != "ensemble":
         db = cfg.dynamic_batching
         db.preferred_batch_size.extend(spec.batching.preferred)
         db.max_queue_delay_microseconds = spec.batching.max_queue_delay_us
