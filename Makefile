@@ -11,7 +11,7 @@ PIP := $(BIN)/python -m pip
 $(BIN)/stashtag: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -c constraints.txt -e ".[serve,export,paddle,video,dev]"
+	$(PIP) install --quiet -c constraints.txt -e ".[serve,export,paddle,video,bench,dev]"
 	touch $@
 
 install: $(BIN)/stashtag

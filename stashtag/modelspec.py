@@ -8,7 +8,7 @@ config, and the client takes tensor names from here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from stashtag.presets import Preset
@@ -41,6 +41,54 @@ class Batching:
     preferred: tuple[int, ...] = ()
     max_queue_delay_us: int = 2000
     dynamic: bool = True  # False: each request runs alone (the benchmark's baseline)
+
+
+# Models that see every frame of a request; `Tuning` applies to these (instances also to the
+# decoder, which feeds them).
+FRAME_MODELS = ("clip_image", "yolo", "yolo_post", "dinov2")
+TUNED_INSTANCES = ("preprocess", "clip_image", "yolo", "dinov2")
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Dynamic-batching and instance settings chosen by ``stashtag bench --tune``."""
+
+    max_queue_delay_us: int = 2000
+    max_batch_size: int = MAX_FRAMES_PER_REQUEST
+    preferred: tuple[int, ...] = (16, 32, 64)
+    instances: int = 1
+
+    def __post_init__(self) -> None:
+        if self.max_batch_size < MAX_FRAMES_PER_REQUEST:
+            raise ValueError(
+                f"tuning: max_batch_size {self.max_batch_size} is below the"
+                f" {MAX_FRAMES_PER_REQUEST} frames one request may carry"
+            )
+        if self.instances < 1 or self.max_queue_delay_us < 0:
+            raise ValueError("tuning: instances must be ≥ 1 and max_queue_delay_us ≥ 0")
+        if any(not 0 < p <= self.max_batch_size for p in self.preferred):
+            raise ValueError(
+                f"tuning: preferred sizes {self.preferred} must lie in 1..{self.max_batch_size}"
+            )
+
+    def apply(self, specs: list[ModelSpec]) -> list[ModelSpec]:
+        """``specs`` with these settings on the frame models."""
+        out = []
+        for s in specs:
+            if s.name in FRAME_MODELS and s.batching:
+                s = replace(
+                    s,
+                    batching=replace(
+                        s.batching,
+                        max_batch_size=self.max_batch_size,
+                        preferred=self.preferred,
+                        max_queue_delay_us=self.max_queue_delay_us,
+                    ),
+                )
+            if s.name in TUNED_INSTANCES:
+                s = replace(s, instances=self.instances)
+            out.append(s)
+        return out
 
 
 @dataclass(frozen=True)
@@ -96,7 +144,8 @@ def _image_tensor(size: int) -> Tensor:
 def build_specs(preset: Preset, instances: int = 1) -> list[ModelSpec]:
     """Describe every model of ``preset``'s repository, in dependency order."""
     clip, yolo, dino = preset.clip, preset.yolo, preset.dinov2
-    frames = Batching(MAX_FRAMES_PER_REQUEST, preferred=(16, 32, 64), max_queue_delay_us=2000)
+    default = Tuning()
+    frames = Batching(default.max_batch_size, default.preferred, default.max_queue_delay_us)
     sprite_in = (Tensor("jpeg", "UINT8", (-1,)), Tensor("rects", "INT32", (-1, 4)))
     det_dims = (YOLO_MAX_DETECTIONS, 6)
     specs = [

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
-from stashtag.modelspec import ModelSpec, Target, build_specs, weights_file
+from stashtag.modelspec import ModelSpec, Target, Tuning, build_specs, weights_file
 from stashtag.presets import Preset
 from stashtag.repoconfig import render_config, shim_module
 
@@ -25,11 +25,36 @@ def uses_python(spec: ModelSpec, target: Target) -> bool:
     return spec.kind == "python" or (spec.kind == "onnx" and target == "python-ort")
 
 
+TUNING_FILE = "tuning.json"
+
+
+def read_tuning(repo: Path) -> Tuning | None:
+    """The settings ``stashtag bench --tune`` saved in ``repo``, if any."""
+    path = Path(repo) / TUNING_FILE
+    if not path.is_file():
+        return None
+    try:
+        raw = json.loads(path.read_text())
+        return Tuning(**{**raw, "preferred": tuple(raw.get("preferred", ()))})
+    except (json.JSONDecodeError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: {exc} (delete it to go back to the defaults)") from None
+
+
+def save_tuning(repo: Path, tuning: Tuning) -> Path:
+    path = Path(repo) / TUNING_FILE
+    path.write_text(json.dumps(asdict(tuning), indent=2) + "\n")
+    return path
+
+
 def specs_for(repo: Path, preset: Preset, instances: int = 1) -> list[ModelSpec]:
-    """The preset's specs, with what is only known after export filled in: CLIP's logit scale
-    and a ``model_id`` on ``tagger`` that changes whenever any exported weights change (clients
-    key their embedding stores by it)."""
+    """The preset's specs, with what is only known after export filled in: CLIP's logit scale,
+    a ``model_id`` on ``tagger`` that changes whenever any exported weights change (clients
+    key their embedding stores by it) and the repository's saved tuning (which wins over
+    ``instances``)."""
     specs = build_specs(preset, instances)
+    tuning = read_tuning(repo)
+    if tuning:
+        specs = tuning.apply(specs)
     metas = {m: Path(repo) / m / "1" / "meta.json" for m in ("clip_image", "yolo", "dinov2")}
     if not all(p.is_file() for p in metas.values()):
         return specs

@@ -1,14 +1,24 @@
-"""A small run of `stashtag bench`: every section produces sane numbers and files (no timing
+"""Small runs of `stashtag bench`: every section produces sane numbers and files (no timing
 asserts: the machine is noisy, timings are for the report)."""
 
 import json
+from dataclasses import replace
 
-from stashtag.bench import run_bench, write_report
+import pytest
+
+from stashtag.bench import compare, run_bench, tune, write_report
+from stashtag.bench.measure import bench_sprites
+from stashtag.bench.report import NULL, PLAIN_FRAMES, dynamic_frames
+from stashtag.bench.triton_runs import derived_repo
+from stashtag.modelspec import Tuning
 from stashtag.presets import get_preset
+from stashtag.repoconfig import parse_config
+from stashtag.repository import TUNING_FILE, read_tuning
 
 
-def test_bench_sections_and_files(tiny_repo, tmp_path):
-    report = run_bench(
+@pytest.fixture(scope="module")
+def report(tiny_repo):
+    return run_bench(
         tiny_repo,
         get_preset("tiny"),
         sprites=2,
@@ -17,28 +27,113 @@ def test_bench_sections_and_files(tiny_repo, tmp_path):
         eager=True,
         log=lambda _m: None,
         grid=3,
+        frame_limit=6,
+        clients=2,
+        client_concurrency=2,
+        null_loops=3,
     )
-    names = [v.name for v in report.variants]
-    assert names == [
+
+
+def test_every_variant_measured(report):
+    assert [v.name for v in report.variants] == [
         "onnxruntime in-process (batch = sprite)",
         "eager pytorch, one frame at a time",
         "triton, no dynamic batching, 1 in flight",
         "triton, dynamic batching, 1 in flight",
         "triton, dynamic batching, 2 in flight",
+        PLAIN_FRAMES,
+        dynamic_frames(2),
+        NULL,
     ]
     for v in report.variants:
         assert v.fps_median > 0 and v.fps_min <= v.fps_median <= v.fps_max
     triton = [v for v in report.variants if v.name.startswith("triton")]
     assert all(v.mean_batch and 1 <= v.mean_batch <= 18 for v in triton)
     assert all(v.latency_ms["p50"] <= v.latency_ms["p99"] for v in triton)
+    assert all(v.latencies_ms == sorted(v.latencies_ms) and v.latencies_ms for v in triton)
     # one request in flight: no request waits behind another, so none takes the whole run
     sequential = triton[0]
     run_ms = 1000 * report.sprites * report.frames_per_request / sequential.fps_median
     assert sequential.latency_ms["p99"] < 0.8 * run_ms
     assert all(v.client_cpu_ms_per_frame is not None for v in triton)
+    assert all(v.server_cpu_pct is not None and v.server_cpu_pct > 0 for v in triton)
+    # per-frame requests carry one frame each: never a batch above the requests in flight
+    by = {v.name: v for v in report.variants}
+    assert by[PLAIN_FRAMES].mean_batch == 1
+    assert 1 <= by[dynamic_frames(2)].mean_batch <= 2
+
+
+def test_client_alone_and_several_clients(report):
+    null = next(v for v in report.variants if v.name == NULL)
+    assert null.mean_batch is None  # no model ran
+    assert 0 < null.client_cpu_ms_per_frame < 50
+    c = report.clients
+    assert c.clients == 2 and len(c.client_fps) == 2 and all(f > 0 for f in c.client_fps)
+    # the run's aggregate can't exceed the sum of the clients' own rates
+    assert 0 < c.aggregate_fps <= sum(c.client_fps) * 1.01
+    assert abs(sum(c.shares) / len(c.shares) - 1) < 0.5
+    assert c.aggregate_vs_peak == pytest.approx(c.aggregate_fps / c.single_client_peak_fps, 0.02)
+
+
+def test_ratios_targets_and_files(report, tmp_path):
     assert report.frames_per_request == 9 and 1000 < report.bytes_per_frame < 10_000
-    assert len(report.ratios) == 3 and all(r > 0 for r in report.ratios.values())
+    assert len(report.ratios) == 4 and all(r > 0 for r in report.ratios.values())
     assert report.library_10k_minutes > 0 and report.weights == "random"
-    json_path, md_path = write_report(report, tmp_path)
-    assert json.loads(json_path.read_text())["preset"] == "tiny"
-    assert "| variant | frames/s" in md_path.read_text()
+    names = [t["target"] for t in report.targets]
+    assert len(names) == 8 and all(isinstance(t["met"], bool) for t in report.targets)
+    paths = write_report(report, tmp_path)
+    assert sorted(p.name for p in paths) == [
+        "bench.json",
+        "bench.md",
+        "latency_cdf.png",
+        "throughput.png",
+    ]
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths if p.suffix == ".png")
+    data = json.loads((tmp_path / "bench.json").read_text())
+    assert data["preset"] == "tiny" and data["clients"]["clients"] == 2
+    md = (tmp_path / "bench.md").read_text()
+    assert "| variant | frames/s" in md and "## Targets" in md and "throughput.png" in md
+
+
+def test_compare_reports_the_change(report):
+    previous = json.loads(json.dumps({"preset": "tiny", "variants": [], "ratios": {}}))
+    previous["variants"] = [
+        {"name": v.name, "fps_median": v.fps_median / 2} for v in report.variants[:2]
+    ] + [{"name": "gone variant", "fps_median": 1.0}]
+    text = compare(previous, report)
+    assert text.count("+100.0 %") == 2
+    assert "Not measured this time: gone variant" in text
+
+
+def test_tune_writes_the_best_settings(tiny_repo, tmp_path):
+    preset = get_preset("tiny")
+    repo = derived_repo(tiny_repo, tmp_path / "repo", preset, lambda specs: specs)
+    result = tune(
+        repo,
+        preset,
+        bench_sprites(2, grid=3),
+        concurrency=2,
+        axes={"max_queue_delay_us": [500], "instances": [2]},
+        log=lambda _m: None,
+    )
+    assert len(result.trials) == 3 and all(t["fps"] > 0 for t in result.trials)
+    assert result.chosen in [t["settings"] for t in result.trials]
+    assert result.chosen_fps == max(
+        t["fps"] for t in result.trials if t["settings"] == result.chosen
+    )
+    saved = read_tuning(repo)
+    assert saved == Tuning(**{**result.chosen, "preferred": tuple(result.chosen["preferred"])})
+    cfg = parse_config((repo / "clip_image" / "config.pbtxt").read_text())
+    assert cfg.instance_group[0].count == saved.instances
+    assert cfg.dynamic_batching.max_queue_delay_microseconds == saved.max_queue_delay_us
+
+
+def test_tuning_file_errors_are_clear(tmp_path):
+    (tmp_path / TUNING_FILE).write_text('{"max_batch_size": 16}')
+    with pytest.raises(ValueError, match=r"tuning.json: tuning: max_batch_size 16 is below"):
+        read_tuning(tmp_path)
+    (tmp_path / TUNING_FILE).write_text('{"delay": 1}')
+    with pytest.raises(ValueError, match="delete it to go back to the defaults"):
+        read_tuning(tmp_path)
+    with pytest.raises(ValueError, match="preferred sizes"):
+        replace(Tuning(), preferred=(256,))

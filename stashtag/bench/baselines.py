@@ -1,0 +1,101 @@
+"""In-process baselines: eager PyTorch one frame at a time, ONNX Runtime one sprite per batch."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from stashtag.bench.measure import Request, Sample
+from stashtag.modelspec import YOLO_MAX_DETECTIONS
+from stashtag.presets import Preset
+
+Runner = Callable[[Request], int]
+
+
+def _frames(request: Request) -> list[np.ndarray]:
+    from stashtag.processing.image import crop_frames, decode_image
+
+    return crop_frames(decode_image(request[0], 10**8), request[1])
+
+
+def eager_torch_runner(preset: Preset) -> Runner:
+    """Random-weight framework models run one frame at a time (PyTorch eager), as existing
+    Stash taggers do."""
+    import torch
+
+    from stashtag.export.clip import create_model as clip_model
+    from stashtag.export.dinov2 import create_model as dino_model
+    from stashtag.export.yolo import create_model as yolo_model
+    from stashtag.processing.image import letterbox_batch, prepare
+    from stashtag.processing.yolo import postprocess_batch
+
+    clip, yolo, dino = (
+        clip_model(preset.clip, True),
+        yolo_model(preset.yolo, True),
+        dino_model(preset.dinov2, True),
+    )
+
+    def norm(x: np.ndarray, mean, std) -> torch.Tensor:
+        t = torch.from_numpy(x).float() / 255
+        return (t - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+
+    def run(request: Request) -> int:
+        frames = _frames(request)
+        with torch.no_grad():
+            for f in frames:
+                clip.encode_image(
+                    norm(
+                        prepare([f], preset.clip.image_size, "crop"),
+                        preset.clip.mean,
+                        preset.clip.std,
+                    )
+                )
+                boxed, geo = letterbox_batch([f], preset.yolo.image_size)
+                raw = yolo(torch.from_numpy(boxed).float() / 255)[0].numpy()
+                postprocess_batch(raw, geo, 0.25, 0.45, YOLO_MAX_DETECTIONS)
+                dino(
+                    pixel_values=norm(
+                        prepare([f], preset.dinov2.image_size, "squash"),
+                        preset.dinov2.mean,
+                        preset.dinov2.std,
+                    )
+                )
+        return len(frames)
+
+    return run
+
+
+def ort_runner(repo: Path, preset: Preset) -> Runner:
+    """The exported graphs in-process with ONNX Runtime, one request (sprite) per batch."""
+    from stashtag.processing.image import letterbox_batch, prepare
+    from stashtag.processing.yolo import postprocess_batch
+    from stashtag.serving.runtime import make_session
+
+    sessions = {
+        m: make_session(Path(repo) / m / "1" / "model.onnx", device="cpu")
+        for m in ("clip_image", "yolo", "dinov2")
+    }
+
+    def run(request: Request) -> int:
+        frames = _frames(request)
+        sessions["clip_image"].run(None, {"image": prepare(frames, preset.clip.image_size, "crop")})
+        boxed, geo = letterbox_batch(frames, preset.yolo.image_size)
+        raw = sessions["yolo"].run(None, {"image": boxed})[0]
+        postprocess_batch(raw, geo, 0.25, 0.45, YOLO_MAX_DETECTIONS)
+        sessions["dinov2"].run(None, {"image": prepare(frames, preset.dinov2.image_size, "squash")})
+        return len(frames)
+
+    return run
+
+
+def time_inprocess(run: Runner, requests: list[Request]) -> Sample:
+    start, lat = time.perf_counter(), []
+    frames = 0
+    for r in requests:
+        t = time.perf_counter()
+        frames += run(r)
+        lat.append(time.perf_counter() - t)
+    return Sample(frames, time.perf_counter() - start, lat)

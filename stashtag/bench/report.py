@@ -1,0 +1,293 @@
+"""The benchmark report: JSON, Markdown, PNG plots, the issue's targets, and the change against
+an earlier run."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from stashtag.bench.measure import VariantResult
+from stashtag.bench.triton_runs import ClientsResult
+
+LIBRARY_SCENES = 10_000
+FRAMES_PER_SCENE = 81
+
+EAGER = "eager pytorch, one frame at a time"
+ORT = "onnxruntime in-process (batch = sprite)"
+PLAIN = "triton, no dynamic batching, 1 in flight"
+PLAIN_FRAMES = "triton, no dynamic batching, per-frame requests, 1 in flight"
+NULL = "client alone (trivial server model)"
+
+
+DYNAMIC = "triton, dynamic batching"
+
+
+def dynamic(concurrency: int) -> str:
+    return f"{DYNAMIC}, {concurrency} in flight"
+
+
+def dynamic_frames(concurrency: int) -> str:
+    return f"triton, dynamic batching, per-frame requests, {concurrency} in flight"
+
+
+@dataclass
+class BenchReport:
+    preset: str
+    weights: str
+    machine: dict
+    sprites: int
+    frames_per_request: int
+    bytes_per_frame: float
+    variants: list[VariantResult]
+    ratios: dict[str, float]
+    library_10k_minutes: float
+    clients: ClientsResult | None = None
+    targets: list[dict] = field(default_factory=list)  # {"target", "value", "met"}
+    tuning: dict | None = None
+
+
+def _by_name(variants: list[VariantResult]) -> dict[str, VariantResult]:
+    return {v.name: v for v in variants}
+
+
+def best_dynamic(variants: list[VariantResult], per_frame: bool = False) -> VariantResult | None:
+    pool = [
+        v
+        for v in variants
+        if v.name.startswith("triton, dynamic batching") and ("per-frame" in v.name) == per_frame
+    ]
+    return max(pool, key=lambda v: v.fps_median) if pool else None
+
+
+def ratios(variants: list[VariantResult]) -> dict[str, float]:
+    """Rates of the best Triton setting against each baseline of the same run."""
+    by = _by_name(variants)
+    out: dict[str, float] = {}
+
+    def put(label: str, a: VariantResult | None, b_name: str) -> None:
+        b = by.get(b_name)
+        if a and b and b.fps_median:
+            out[label] = round(a.fps_median / b.fps_median, 2)
+
+    best, best_frames = best_dynamic(variants), best_dynamic(variants, per_frame=True)
+    if best:
+        put(f"{best.name} / eager pytorch", best, EAGER)
+        put(f"{best.name} / no dynamic batching", best, PLAIN)
+    if best_frames:
+        put(f"{best_frames.name} / no dynamic batching, per-frame", best_frames, PLAIN_FRAMES)
+    put("triton 1 in flight / onnxruntime in-process", by.get(dynamic(1)), ORT)
+    return out
+
+
+def targets(report: BenchReport) -> list[dict]:
+    """The issue's targets, each with the measured value and whether it was met."""
+    by, r = _by_name(report.variants), report.ratios
+    rows: list[dict] = []
+
+    def add(target: str, value: float | None, met: bool | None) -> None:
+        if value is not None:
+            rows.append({"target": target, "value": value, "met": met})
+
+    def ratio_like(prefix: str, suffix: str) -> float | None:
+        return next((v for k, v in r.items() if k.startswith(prefix) and k.endswith(suffix)), None)
+
+    eager = ratio_like("triton, dynamic batching", "/ eager pytorch")
+    add("dynamic batching ≥ 1.5× eager PyTorch", eager, eager is not None and eager >= 1.5)
+    plain = ratio_like("triton, dynamic batching", "/ no dynamic batching")
+    add("dynamic batching ≥ 1.3× no batching (sprite requests)", plain, (plain or 0) >= 1.3)
+    frames = ratio_like("triton, dynamic batching, per-frame", "per-frame")
+    add("dynamic batching ≥ 1.3× no batching (per-frame requests)", frames, (frames or 0) >= 1.3)
+    ort = r.get("triton 1 in flight / onnxruntime in-process")
+    add("Triton overhead ≤ 10 % vs ORT in-process (ratio ≥ 0.9)", ort, (ort or 0) >= 0.9)
+    null = by.get(NULL)
+    cpu = null.client_cpu_ms_per_frame if null else None
+    add("client ≤ 0.2 ms CPU per frame (trivial server)", cpu, cpu is not None and cpu <= 0.2)
+    add("≤ 6 KB per frame on the wire", report.bytes_per_frame, report.bytes_per_frame <= 6000)
+    if report.clients:
+        c = report.clients
+        add(
+            f"{c.clients} clients: aggregate ≥ 90 % of single-client peak",
+            c.aggregate_vs_peak,
+            c.aggregate_vs_peak >= 0.9,
+        )
+        worst = max(abs(s - 1) for s in c.shares)
+        add(
+            f"{c.clients} clients: each within ±20 % of a fair share", round(worst, 2), worst <= 0.2
+        )
+    return rows
+
+
+def library_minutes(fps: float) -> float:
+    return round(LIBRARY_SCENES * FRAMES_PER_SCENE / fps / 60, 1) if fps else 0.0
+
+
+def to_markdown(report: BenchReport, plots: list[str] | None = None) -> str:
+    m = report.machine
+    lines = [
+        f"# stashtag bench — preset `{report.preset}` ({report.weights} weights)",
+        "",
+        f"Machine: {m['cpus']} CPUs, {m['platform']}, Python {m['python']}"
+        f"{', ' + m['gpu'] if m.get('gpu') else ''}. {report.sprites} sprite sheets × "
+        f"{report.frames_per_request} frames per variant and round; medians of "
+        f"{report.variants[0].repeats} interleaved rounds (min–max). Random weights run as fast as"
+        " real ones; the rates, not the outputs, are what this measures.",
+        "",
+        "| variant | frames/s | min–max | p50 / p95 / p99 ms per request | mean batch |"
+        " client CPU ms/frame | server CPU % |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for v in report.variants:
+        lat = " / ".join(str(v.latency_ms.get(f"p{q}", "–")) for q in (50, 95, 99))
+        lines.append(
+            f"| {v.name} | {v.fps_median} | {v.fps_min}–{v.fps_max} | {lat} | "
+            f"{v.mean_batch or '–'} | {v.client_cpu_ms_per_frame or '–'} |"
+            f" {v.server_cpu_pct if v.server_cpu_pct is not None else '–'} |"
+        )
+    lines += ["", "| ratio (same run) | value |", "|---|---|"]
+    lines += [f"| {k} | {v}× |" for k, v in report.ratios.items()]
+    if report.clients:
+        c = report.clients
+        lines += [
+            "",
+            f"## {c.clients} clients at once ({c.concurrency} in flight each, separate processes)",
+            "",
+            f"Aggregate {c.aggregate_fps} frames/s = {c.aggregate_vs_peak}× the single-client peak"
+            f" ({c.single_client_peak_fps}). Each client's rate: "
+            + ", ".join(
+                f"{f} ({s}× fair share)" for f, s in zip(c.client_fps, c.shares, strict=True)
+            )
+            + ".",
+        ]
+    if report.targets:
+        lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
+        lines += [
+            f"| {t['target']} | {t['value']} | {'yes' if t['met'] else '**no**'} |"
+            for t in report.targets
+        ]
+    if report.tuning:
+        t = report.tuning
+        lines += [
+            "",
+            f"## Tuning ({t['concurrency']} in flight)",
+            "",
+            f"Start {t['start']} at {t['start_fps']} frames/s → chose {t['chosen']} at"
+            f" {t['chosen_fps']} frames/s ({len(t['trials'])} trials"
+            f"{', written to the repository' if t['written'] else ''}).",
+        ]
+    lines += [
+        "",
+        f"Bytes per frame on the wire: {report.bytes_per_frame} (sprite JPEG + rectangles).",
+        f"A {LIBRARY_SCENES:,}-scene library at {FRAMES_PER_SCENE} frames per scene at the best "
+        f"measured rate: **{report.library_10k_minutes} minutes**.",
+    ]
+    for p in plots or []:
+        lines += ["", f"![{Path(p).stem}]({Path(p).name})"]
+    return "\n".join(lines) + "\n"
+
+
+def plot(report: BenchReport, out: Path) -> list[Path]:
+    """Throughput vs concurrency and the latency CDF as PNGs; [] without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    by = _by_name(report.variants)
+    sweep = sorted(
+        (
+            v
+            for v in report.variants
+            if v.name.startswith("triton, dynamic batching") and v.concurrency
+        ),
+        key=lambda v: (("per-frame" in v.name), v.concurrency),
+    )
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for per_frame, style in ((False, "o-"), (True, "s--")):
+        pts = [v for v in sweep if ("per-frame" in v.name) == per_frame]
+        if pts:
+            ax.errorbar(
+                [v.concurrency for v in pts],
+                [v.fps_median for v in pts],
+                yerr=[
+                    [v.fps_median - v.fps_min for v in pts],
+                    [v.fps_max - v.fps_median for v in pts],
+                ],
+                fmt=style,
+                capsize=3,
+                label="dynamic batching" + (", per-frame requests" if per_frame else ", sprites"),
+            )
+    for name, color in ((EAGER, "tab:red"), (ORT, "tab:green"), (PLAIN, "tab:gray")):
+        if name in by:
+            ax.axhline(by[name].fps_median, color=color, linestyle=":", label=name)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("requests in flight")
+    ax.set_ylabel("frames / s")
+    ax.set_title(f"Throughput vs concurrency — {report.preset}")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    paths = [out / "throughput.png"]
+    fig.savefig(paths[0], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for v in report.variants:
+        if v.latencies_ms:
+            n = len(v.latencies_ms)
+            ax.step(v.latencies_ms, [(i + 1) / n for i in range(n)], where="post", label=v.name)
+    ax.set_xscale("log")
+    ax.set_xlabel("latency per request (ms)")
+    ax.set_ylabel("fraction of requests")
+    ax.set_title("Latency CDF")
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    paths.append(out / "latency_cdf.png")
+    fig.savefig(paths[1], dpi=110)
+    plt.close(fig)
+    return paths
+
+
+def compare(previous: dict, report: BenchReport) -> str:
+    """Markdown lines: each variant's and ratio's change since ``previous`` (a bench.json)."""
+    old = {v["name"]: v for v in previous.get("variants", [])}
+    lines = [
+        f"## Change against the earlier run ({previous.get('preset', '?')} preset)",
+        "",
+        "| | before | now | change |",
+        "|---|---|---|---|",
+    ]
+
+    def row(label: str, a: float | None, b: float | None, unit: str = "") -> None:
+        if a is None or b is None:
+            return
+        change = f"{(b - a) / a * 100:+.1f} %" if a else "–"
+        lines.append(f"| {label} | {a}{unit} | {b}{unit} | {change} |")
+
+    for v in report.variants:
+        row(v.name + " (frames/s)", old.get(v.name, {}).get("fps_median"), v.fps_median)
+    for k, v in report.ratios.items():
+        row(k, previous.get("ratios", {}).get(k), v, "×")
+    row(
+        "10k-scene library (minutes)",
+        previous.get("library_10k_minutes"),
+        report.library_10k_minutes,
+    )
+    gone = sorted(set(old) - {v.name for v in report.variants})
+    if gone:
+        lines += ["", "Not measured this time: " + ", ".join(gone) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: BenchReport, out: Path, previous: dict | None = None) -> list[Path]:
+    """bench.json, bench.md and the plots in ``out``; returns the paths written."""
+    out.mkdir(parents=True, exist_ok=True)
+    pngs = plot(report, out)
+    json_path, md_path = out / "bench.json", out / "bench.md"
+    json_path.write_text(json.dumps(asdict(report), indent=2) + "\n")
+    text = to_markdown(report, [str(p) for p in pngs])
+    if previous is not None:
+        text += "\n" + compare(previous, report)
+    md_path.write_text(text)
+    return [json_path, md_path, *pngs]

@@ -1,0 +1,162 @@
+"""One benchmark run: every variant on the same frames, interleaved and repeated.
+
+1. eager PyTorch, one frame at a time (what existing Stash taggers do);
+2. ONNX Runtime in-process, one sprite (81 frames) per batch;
+3. Triton without dynamic batching, one request at a time;
+4. Triton with dynamic batching over a concurrency sweep — with sprite requests, and with
+   per-frame requests (single images, hook-triggered frames), where merging matters most;
+5. K client processes on one server: aggregate rate and each client's share;
+6. the client alone against a trivial server model: client CPU per frame and its ceiling.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+from stashtag.bench import report as rep
+from stashtag.bench.baselines import eager_torch_runner, ort_runner, time_inprocess
+from stashtag.bench.measure import Sample, bench_sprites, bytes_per_frame, frame_requests, summarize
+from stashtag.bench.triton_runs import (
+    derived_repo,
+    null_tagger,
+    several_clients,
+    tree_cpu_seconds,
+    triton_sample,
+    without_dynamic_batching,
+)
+from stashtag.presets import Preset
+
+
+def run_bench(
+    repo: Path,
+    preset: Preset,
+    sprites: int = 8,
+    repeats: int = 3,
+    sweep: tuple[int, ...] = (1, 2, 4, 8, 16),
+    eager: bool = True,
+    log: Callable[[str], None] = print,
+    grid: int = 9,
+    frame_limit: int = 81,
+    clients: int = 4,
+    client_concurrency: int = 4,
+    null_loops: int = 20,
+    tune: bool = False,
+) -> rep.BenchReport:
+    """Measure every variant ``repeats`` times, interleaved, on the same sprites.
+
+    ``frame_limit`` single-frame requests (0: skip), ``clients`` processes at once (0 or 1:
+    skip), the trivial-model run sent ``null_loops`` times over (0: skip), and with ``tune``
+    the settings search of :mod:`stashtag.bench.tuning`, written into ``repo``.
+    """
+    from stashtag.server import ServerOptions, TritonServer, free_port
+
+    data = bench_sprites(sprites, grid)
+    frames = frame_requests(data, frame_limit) if frame_limit else []
+    samples: dict[str, list[Sample]] = {}
+    concurrency: dict[str, int] = {}
+    runners: dict[str, Callable] = {rep.ORT: ort_runner(repo, preset)}
+    if eager:
+        runners[rep.EAGER] = eager_torch_runner(preset)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+
+        def options(path: Path, name: str) -> ServerOptions:
+            return ServerOptions(
+                path, free_port(), free_port(), free_port(), log_file=tmp_path / f"{name}.log"
+            )
+
+        batching = options(repo, "batching")
+        plain = options(
+            derived_repo(repo, tmp_path / "plain", preset, without_dynamic_batching), "plain"
+        )
+        null = options(derived_repo(repo, tmp_path / "null", preset, null_tagger), "null")
+        with TritonServer(batching) as srv, TritonServer(plain) as plain_srv:
+
+            def measure(name: str, server, url: str, requests, c: int, loops: int = 1) -> None:
+                cpu = tree_cpu_seconds(server.process.pid)
+                s = triton_sample(url, requests, c, loops)
+                after = tree_cpu_seconds(server.process.pid)
+                s.server_cpu_s = after - cpu if cpu is not None and after is not None else None
+                samples.setdefault(name, []).append(s)
+                concurrency[name] = c
+
+            for run in runners.values():  # warm-up
+                run(data[0])
+            triton_sample(batching.grpc_url, data[:2], 2)
+            triton_sample(plain.grpc_url, data[:1], 1)
+            for r in range(repeats):
+                log(f"round {r + 1}/{repeats}")
+                for name, run in runners.items():
+                    samples.setdefault(name, []).append(time_inprocess(run, data))
+                measure(rep.PLAIN, plain_srv, plain.grpc_url, data, 1)
+                for c in sweep:
+                    measure(rep.dynamic(c), srv, batching.grpc_url, data, c)
+                if frames:
+                    measure(rep.PLAIN_FRAMES, plain_srv, plain.grpc_url, frames, 1)
+                    measure(
+                        rep.dynamic_frames(max(sweep)), srv, batching.grpc_url, frames, max(sweep)
+                    )
+            variants = [summarize(n, s, concurrency.get(n)) for n, s in samples.items()]
+            best = rep.best_dynamic(variants)
+            clients_result = None
+            if clients > 1:
+                log(f"{clients} clients at once")
+                clients_result = several_clients(
+                    batching.grpc_url, data, clients, client_concurrency, best.fps_median
+                )
+        if null_loops:
+            log("client alone against a trivial server model")
+            with TritonServer(null) as null_srv:
+                triton_sample(null.grpc_url, data, max(sweep))  # warm-up
+                null_samples = []
+                for _ in range(repeats):
+                    cpu = tree_cpu_seconds(null_srv.process.pid)
+                    s = triton_sample(null.grpc_url, data, max(sweep), null_loops)
+                    after = tree_cpu_seconds(null_srv.process.pid)
+                    s.server_cpu_s = after - cpu if None not in (cpu, after) else None
+                    null_samples.append(s)
+            variants.append(summarize(rep.NULL, null_samples, max(sweep)))
+    tuning = None
+    if tune:
+        from stashtag.bench.tuning import tune as run_tune
+
+        log("tuning")
+        tuning = asdict(run_tune(repo, preset, data, best.concurrency or max(sweep), log=log))
+    meta = json.loads((Path(repo) / "clip_image" / "1" / "meta.json").read_text())
+    report = rep.BenchReport(
+        preset=preset.name,
+        weights=meta.get("weights", "?"),
+        machine=machine(),
+        sprites=sprites,
+        frames_per_request=len(data[0][1]),
+        bytes_per_frame=bytes_per_frame(data),
+        variants=variants,
+        ratios=rep.ratios(variants),
+        library_10k_minutes=rep.library_minutes(best.fps_median),
+        clients=clients_result,
+        tuning=tuning,
+    )
+    report.targets = rep.targets(report)
+    return report
+
+
+def machine() -> dict:
+    info = {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            info["gpu"] = torch.cuda.get_device_name(0)
+    except ImportError:
+        pass
+    return info

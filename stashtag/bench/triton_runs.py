@@ -1,0 +1,201 @@
+"""Benchmark variants that go through Triton: derived repositories, timed request runs, several
+clients at once, and the server's CPU use."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from stashtag.bench.measure import Request, Sample
+from stashtag.modelspec import Batching, ModelSpec
+from stashtag.presets import Preset
+
+TAGGER = "tagger"
+
+
+# --- repositories derived from the one under test -----------------------------------------------
+
+
+def derived_repo(
+    src: Path, dst: Path, preset: Preset, change: Callable[[list[ModelSpec]], list[ModelSpec]]
+) -> Path:
+    """A repository at ``dst`` with ``src``'s weights (linked, not copied) and configs from
+    ``change(specs)``."""
+    from stashtag.repository import specs_for, write_configs
+
+    specs = change(specs_for(src, preset))
+    names = {s.name for s in specs}
+    for model_dir in Path(src).iterdir():
+        if model_dir.name not in names or not (model_dir / "1").is_dir():
+            continue
+        (dst / model_dir.name / "1").mkdir(parents=True, exist_ok=True)
+        for f in (model_dir / "1").iterdir():
+            link = dst / model_dir.name / "1" / f.name
+            if f.name != "model.py" and not link.exists():
+                link.symlink_to(f.resolve())
+    write_configs(dst, specs, "python-ort")
+    return dst
+
+
+def without_dynamic_batching(specs: list[ModelSpec]) -> list[ModelSpec]:
+    """Every model runs each request alone (baseline 3)."""
+    return [
+        replace(s, batching=replace(s.batching, dynamic=False))
+        if isinstance(s.batching, Batching)
+        else s
+        for s in specs
+    ]
+
+
+def null_tagger(specs: list[ModelSpec]) -> list[ModelSpec]:
+    """Only a ``tagger`` that answers zeros: the client measured alone (variant 6)."""
+    tagger = next(s for s in specs if s.name == TAGGER)
+    return [
+        replace(
+            tagger, kind="python", module="stashtag.serving.null_model", steps=(), batching=None
+        )
+    ]
+
+
+# --- timed runs ---------------------------------------------------------------------------------
+
+
+def _clip_batches(url: str) -> tuple[int, int] | None:
+    """(inferences, executions) of ``clip_image`` so far; None on a server without it."""
+    import tritonclient.grpc as grpcclient
+    from tritonclient.utils import InferenceServerException
+
+    try:
+        stats = grpcclient.InferenceServerClient(url).get_inference_statistics(
+            "clip_image", as_json=True
+        )["model_stats"][0]
+    except InferenceServerException:
+        return None
+    return int(stats.get("inference_count", 0)), int(stats.get("execution_count", 0))
+
+
+async def _send_all(url: str, requests: list[Request], concurrency: int, lat: list[float]) -> None:
+    from stashtag.client.pipeline import TAGGER_OUTPUTS
+    from stashtag.client.transport import EndpointPool, parse_endpoints
+
+    slots = asyncio.Semaphore(concurrency)
+    async with EndpointPool(parse_endpoints(url), concurrency) as pool:
+
+        async def one(request: Request) -> None:
+            async with slots:  # latency from send to answer, not time queued in the client
+                t = time.perf_counter()
+                await pool.infer(
+                    TAGGER,
+                    {"jpeg": np.frombuffer(request[0], np.uint8), "rects": request[1]},
+                    TAGGER_OUTPUTS,
+                )
+                lat.append(time.perf_counter() - t)
+
+        await asyncio.gather(*(one(r) for r in requests))
+
+
+def triton_sample(url: str, requests: list[Request], concurrency: int, loops: int = 1) -> Sample:
+    """Send ``requests`` (``loops`` times over) with ``concurrency`` in flight."""
+    lat: list[float] = []
+    before = _clip_batches(url)
+    work = requests * loops
+    cpu, start = time.process_time(), time.perf_counter()
+    asyncio.run(_send_all(url, work, concurrency, lat))
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    mean_batch = None
+    if before is not None:
+        frames = sum(len(r[1]) for r in work)
+        for _ in range(20):  # Triton's statistics can trail the last response
+            after = _clip_batches(url) or before
+            if after[0] - before[0] >= frames:
+                break
+            time.sleep(0.1)
+        executions = after[1] - before[1]
+        mean_batch = round((after[0] - before[0]) / executions, 2) if executions else None
+    return Sample(sum(len(r[1]) for r in work), seconds, lat, cpu, mean_batch)
+
+
+# --- several clients at once (variant 5) ---------------------------------------------------------
+
+
+@dataclass
+class ClientsResult:
+    clients: int
+    concurrency: int  # in flight per client
+    aggregate_fps: float
+    single_client_peak_fps: float
+    aggregate_vs_peak: float
+    client_fps: list[float]
+    shares: list[float]  # each client's rate / (aggregate / clients); 1.0 is perfectly fair
+
+
+def _client_process(url, requests, concurrency, barrier, results) -> None:
+    lat: list[float] = []
+    barrier.wait()
+    start = time.time()
+    asyncio.run(_send_all(url, requests, concurrency, lat))
+    results.put((sum(len(r[1]) for r in requests), start, time.time()))
+
+
+def several_clients(
+    url: str, requests: list[Request], clients: int, concurrency: int, peak_fps: float
+) -> ClientsResult:
+    """``clients`` separate processes (like separate Stash instances) send the same work at
+    once; aggregate rate over the whole run and each client's own rate."""
+    ctx = mp.get_context("spawn")
+    barrier, results = ctx.Barrier(clients), ctx.Queue()
+    procs = [
+        ctx.Process(target=_client_process, args=(url, requests, concurrency, barrier, results))
+        for _ in range(clients)
+    ]
+    for p in procs:
+        p.start()
+    done = [results.get(timeout=3600) for _ in procs]
+    for p in procs:
+        p.join()
+    first, last = min(d[1] for d in done), max(d[2] for d in done)
+    aggregate = sum(d[0] for d in done) / (last - first)
+    rates = [d[0] / (d[2] - d[1]) for d in done]
+    return ClientsResult(
+        clients,
+        concurrency,
+        round(aggregate, 2),
+        round(peak_fps, 2),
+        round(aggregate / peak_fps, 2) if peak_fps else 0.0,
+        [round(r, 2) for r in rates],
+        [round(r / (aggregate / clients), 2) for r in rates],
+    )
+
+
+# --- server CPU ---------------------------------------------------------------------------------
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds used so far by ``pid`` and its descendants (Linux /proc); None elsewhere."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    try:
+        stats = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    except OSError:
+        return None
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, (ppid, _) in stats.items():
+            if ppid == parent and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    return sum(stats[p][1] for p in tree if p in stats) / tick if pid in stats else None
