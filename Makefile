@@ -23,11 +23,13 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-# Regenerates docs/benchmarks/ (small preset, random weights; about 10 minutes on 2 cores).
+# Regenerates docs/benchmarks/small-cpu (small preset, random weights, tuned; about 35 minutes
+# on 2 cores), reporting the change against the committed report.
 bench: install
 	$(BIN)/stashtag repo build --preset small --random-weights --out repos/small-python-ort
 	$(BIN)/stashtag bench --repo repos/small-python-ort --preset small --sprites 4 --repeats 3 \
-		--sweep 1,4,16 --out docs/benchmarks/small-cpu
+		--sweep 1,4,16 --tune --compare docs/benchmarks/small-cpu/bench.json \
+		--out docs/benchmarks/small-cpu
 
 lint: install
 	$(BIN)/ruff check .

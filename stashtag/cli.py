@@ -588,6 +588,7 @@ def bench(
             " REPO (tuning.json + configs).",
         ),
     ] = False,
+    tune_repeats: Annotated[int, typer.Option(help="Runs per tuning trial (median).")] = 2,
     compare: Annotated[
         Path | None, typer.Option(help="An earlier bench.json: report the change against it.")
     ] = None,
@@ -635,6 +636,7 @@ def bench(
             client_concurrency=client_concurrency,
             null_loops=null_loops,
             tune=tune,
+            tune_repeats=tune_repeats,
         )
     except (StashtagError, ValueError) as exc:
         _fail(exc)

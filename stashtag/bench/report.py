@@ -153,7 +153,8 @@ def to_markdown(report: BenchReport, plots: list[str] | None = None) -> str:
             f"## {c.clients} clients at once ({c.concurrency} in flight each, separate processes)",
             "",
             f"Aggregate {c.aggregate_fps} frames/s = {c.aggregate_vs_peak}× the single-client peak"
-            f" ({c.single_client_peak_fps}). Each client's rate: "
+            f" ({c.single_client_peak_fps}), mean server batch {c.mean_batch or '–'}."
+            " Each client's rate: "
             + ", ".join(
                 f"{f} ({s}× fair share)" for f, s in zip(c.client_fps, c.shares, strict=True)
             )

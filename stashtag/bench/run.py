@@ -47,12 +47,14 @@ def run_bench(
     client_concurrency: int = 4,
     null_loops: int = 20,
     tune: bool = False,
+    tune_repeats: int = 2,
 ) -> rep.BenchReport:
     """Measure every variant ``repeats`` times, interleaved, on the same sprites.
 
     ``frame_limit`` single-frame requests (0: skip), ``clients`` processes at once (0 or 1:
     skip), the trivial-model run sent ``null_loops`` times over (0: skip), and with ``tune``
-    the settings search of :mod:`stashtag.bench.tuning`, written into ``repo``.
+    the settings search of :mod:`stashtag.bench.tuning` (``tune_repeats`` runs per trial),
+    written into ``repo``.
     """
     from stashtag.server import ServerOptions, TritonServer, free_port
 
@@ -127,7 +129,9 @@ def run_bench(
         from stashtag.bench.tuning import tune as run_tune
 
         log("tuning")
-        tuning = asdict(run_tune(repo, preset, data, best.concurrency or max(sweep), log=log))
+        tuning = asdict(
+            run_tune(repo, preset, data, best.concurrency or max(sweep), tune_repeats, log=log)
+        )
     meta = json.loads((Path(repo) / "clip_image" / "1" / "meta.json").read_text())
     report = rep.BenchReport(
         preset=preset.name,

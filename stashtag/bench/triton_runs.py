@@ -133,7 +133,10 @@ class ClientsResult:
     single_client_peak_fps: float
     aggregate_vs_peak: float
     client_fps: list[float]
-    shares: list[float]  # each client's rate / (aggregate / clients); 1.0 is perfectly fair
+    # each client's rate over its own run / the clients' mean rate; 1.0 is perfectly fair (the
+    # same work finished at the same time)
+    shares: list[float]
+    mean_batch: float | None = None
 
 
 def _client_process(url, requests, concurrency, barrier, results) -> None:
@@ -155,11 +158,16 @@ def several_clients(
         ctx.Process(target=_client_process, args=(url, requests, concurrency, barrier, results))
         for _ in range(clients)
     ]
+    before = _clip_batches(url)
     for p in procs:
         p.start()
     done = [results.get(timeout=3600) for _ in procs]
     for p in procs:
         p.join()
+    after = _clip_batches(url)
+    mean_batch = None
+    if before and after and after[1] > before[1]:
+        mean_batch = round((after[0] - before[0]) / (after[1] - before[1]), 2)
     first, last = min(d[1] for d in done), max(d[2] for d in done)
     aggregate = sum(d[0] for d in done) / (last - first)
     rates = [d[0] / (d[2] - d[1]) for d in done]
@@ -170,7 +178,8 @@ def several_clients(
         round(peak_fps, 2),
         round(aggregate / peak_fps, 2) if peak_fps else 0.0,
         [round(r, 2) for r in rates],
-        [round(r / (aggregate / clients), 2) for r in rates],
+        [round(r / (sum(rates) / clients), 2) for r in rates],
+        mean_batch,
     )
 
 
