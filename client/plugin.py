@@ -41,6 +41,8 @@ def settings_from(config: dict) -> SyncSettings:
         studio=not config.get("noStudio", False),
         overwrite_studio=bool(config.get("overwriteStudio")),
         dry_run=bool(config.get("dryRun")),
+        server_key=config.get("serverKey") or None,
+        tls_ca=config.get("tlsCa") or None,
     )
 
 
@@ -98,7 +100,10 @@ def main(stdin: str) -> int:
         store_path = Path(config.get("storePath") or plugin_dir / "stashtag.db")
         vocab = load_vocabulary(config.get("vocabulary") or None)
         with Store(store_path) as store:
-            sync = StashSync(client, store, vocab, settings_from(config), log)
+            settings = settings_from(config)
+            # a hook tags one scene while the user waits: ahead of other instances' bulk jobs
+            settings.interactive = bool((payload.get("args") or {}).get("hookContext"))
+            sync = StashSync(client, store, vocab, settings, log)
             output = run_task(sync, payload.get("args") or {}, config)
         progress(1.0)
         print(json.dumps({"output": output, "error": None}))

@@ -30,7 +30,7 @@ from stashtag.client.pipeline import SceneOutcome, TagRun, server_model_id
 from stashtag.client.sources import SceneSource
 from stashtag.client.store import Store
 from stashtag.client.textbank import cached_text_bank, fetch_text_bank
-from stashtag.client.transport import EndpointPool, RetryPolicy, parse_endpoints
+from stashtag.client.transport import EndpointPool, RetryPolicy, ServerAccess, parse_endpoints
 from stashtag.client.vocabulary import Vocabulary
 
 
@@ -63,6 +63,7 @@ class TagOptions:
     ocr_frames: str = "ends:4"
     force: bool = False  # re-send scenes already in the store
     quiet: bool = False
+    access: ServerAccess = field(default_factory=ServerAccess)
 
 
 def _progress(console: Console, quiet: bool) -> Progress:
@@ -93,7 +94,9 @@ async def tag_sources(
     stats = RunStats(scenes=len(sources))
     policy = RetryPolicy(attempts=options.attempts, timeout_s=options.timeout_s)
     start_wall, start_cpu = time.perf_counter(), time.process_time()
-    async with EndpointPool(parse_endpoints(options.url), options.max_in_flight, policy) as pool:
+    async with EndpointPool(
+        parse_endpoints(options.url), options.max_in_flight, policy, options.access
+    ) as pool:
         model_id = await server_model_id(pool)
         bank = await fetch_text_bank(pool, store, model_id, vocab)
         with _progress(console, options.quiet) as progress:

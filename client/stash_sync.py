@@ -20,9 +20,10 @@ from stashtag.client.sources import SceneSource, sprite_frames
 from stashtag.client.stash import StashClient, StashError, StashScene
 from stashtag.client.store import Store
 from stashtag.client.textbank import fetch_text_bank
-from stashtag.client.transport import EndpointPool, RetryPolicy, parse_endpoints
+from stashtag.client.transport import EndpointPool, RetryPolicy, ServerAccess, parse_endpoints
 from stashtag.client.vocabulary import Vocabulary
 from stashtag.errors import InputError
+from stashtag.protocol import PRIORITY_BULK, PRIORITY_INTERACTIVE
 
 MARKER_PREFIX = "[AI] "
 QUEUE_TAG, DONE_TAG, ERROR_TAG, INCORRECT_TAG = (
@@ -58,6 +59,14 @@ class SyncSettings:
     dry_run: bool = False
     max_in_flight: int = 8
     ocr_frames: str = "ends:4"
+    server_key: str | None = None  # for a guarded Triton (else STASHTAG_SERVER_KEY)
+    tls_ca: str | None = None  # PEM CA of a TLS Triton (else STASHTAG_TLS_CA)
+    interactive: bool = False  # hooks: served before other instances' bulk jobs
+
+    @property
+    def access(self) -> ServerAccess:
+        priority = PRIORITY_INTERACTIVE if self.interactive else PRIORITY_BULK
+        return ServerAccess.from_env(self.server_key, self.tls_ca, priority=priority)
 
 
 @dataclass
@@ -260,7 +269,10 @@ class StashSync:
         to_generate: list[str] = []
         policy = RetryPolicy(attempts=6, timeout_s=120)
         async with EndpointPool(
-            parse_endpoints(self.settings.endpoints), self.settings.max_in_flight, policy
+            parse_endpoints(self.settings.endpoints),
+            self.settings.max_in_flight,
+            policy,
+            self.settings.access,
         ) as pool:
             model_id = await server_model_id(pool)
             bank = await fetch_text_bank(pool, self.store, model_id, self.vocab)

@@ -10,13 +10,16 @@ Errors the server reports about a request itself (bad image, bad rectangles) are
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from stashtag.errors import StashtagError
+from stashtag.protocol import GRPC_KEY_HEADER, KEY_ENV, KEY_HEADER, TLS_CA_ENV
 
 # gRPC codes that say "this endpoint, now" rather than "this request".
 RETRYABLE = {
@@ -36,6 +39,56 @@ class RequestError(StashtagError):
 
 class TransportError(StashtagError):
     """No endpoint could serve the request within the retry budget."""
+
+
+class AccessError(StashtagError):
+    """The server refused us: missing or wrong key, or a TLS mismatch; retrying would not help."""
+
+
+@dataclass(frozen=True)
+class ServerAccess:
+    """How to reach a guarded server: its key (a header), TLS, and this client's priority."""
+
+    key: str | None = None
+    tls: bool = False
+    ca_file: Path | None = None  # PEM roots to trust, for self-signed servers
+    priority: int = 0  # 0: the server's default (bulk)
+
+    @classmethod
+    def from_env(cls, key: str | None = None, ca_file: str | Path | None = None, **kw):
+        """Explicit values win over ``STASHTAG_SERVER_KEY`` / ``STASHTAG_TLS_CA``."""
+        key = key or os.environ.get(KEY_ENV) or None
+        ca = ca_file or os.environ.get(TLS_CA_ENV) or None
+        return cls(key=key, ca_file=Path(ca) if ca else None, **kw)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """gRPC metadata carrying the key."""
+        return {GRPC_KEY_HEADER: self.key} if self.key else {}
+
+    def client_args(self, url: str) -> tuple[str, dict]:
+        """The address without a ``grpcs://`` prefix and the tritonclient TLS keyword args."""
+        tls = self.tls or self.ca_file is not None or url.startswith("grpcs://")
+        url = url.removeprefix("grpcs://").removeprefix("grpc://")
+        if not tls:
+            return url, {}
+        args: dict = {"ssl": True}
+        if self.ca_file is not None:
+            try:
+                args["root_certificates"] = str(Path(self.ca_file).resolve(strict=True))
+            except OSError:
+                raise AccessError(f"TLS CA file {self.ca_file} does not exist") from None
+        return url, args
+
+
+def access_problem(message: str) -> str | None:
+    """Why a server error is about access rather than the endpoint's health, if it is."""
+    low = message.lower()
+    if "restricted" in low or KEY_HEADER in low:
+        return f"the server wants a valid key in the {KEY_HEADER!r} header ({KEY_ENV}): {message}"
+    if "ssl" in low or "handshake" in low or "certificate" in low:
+        return f"TLS failed (grpcs:// endpoint and {TLS_CA_ENV} must match the server): {message}"
+    return None
 
 
 @dataclass
@@ -97,11 +150,12 @@ class EndpointPool:
         endpoints: list[Endpoint],
         max_in_flight: int = 16,
         policy: RetryPolicy | None = None,
-        headers: dict[str, str] | None = None,
+        access: ServerAccess | None = None,
     ) -> None:
         self.endpoints = endpoints
         self.policy = policy or RetryPolicy()
-        self.headers = headers or {}
+        self.access = access or ServerAccess()
+        self.headers = self.access.headers
         self._slots = asyncio.Semaphore(max_in_flight)
         self.max_in_flight = max_in_flight
 
@@ -109,8 +163,13 @@ class EndpointPool:
         import tritonclient.grpc.aio as grpcaio
 
         for ep in self.endpoints:
-            ep.client = grpcaio.InferenceServerClient(ep.url)
+            url, tls = self.access.client_args(ep.url)
+            ep.client = grpcaio.InferenceServerClient(url, **tls)
         await asyncio.gather(*(self._probe(ep) for ep in self.endpoints))
+        refused = [ep.last_error for ep in self.endpoints if access_problem(ep.last_error)]
+        if refused and not any(ep.healthy for ep in self.endpoints):
+            await self.__aexit__()
+            raise AccessError(access_problem(refused[0]))
         return self
 
     async def __aexit__(self, *exc) -> None:
@@ -170,9 +229,13 @@ class EndpointPool:
                         outputs=[_requested(o) for o in outputs],
                         client_timeout=self.policy.timeout_s,
                         headers=self.headers,
+                        priority=self.access.priority,
                     )
                 except InferenceServerException as exc:
                     code = str(exc.status() or "").removeprefix("StatusCode.")
+                    problem = access_problem(exc.message() or "")
+                    if problem:
+                        raise AccessError(f"{ep.url}: {problem}") from None
                     if code not in RETRYABLE:
                         raise RequestError(exc.message() or str(exc)) from None
                     last = f"{ep.url}: {code} {exc.message()}"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stashtag.client.transport import make_inputs
+from stashtag.client.transport import ServerAccess, make_inputs
 
 
 @dataclass(frozen=True)
@@ -30,13 +30,17 @@ class TextLine:
 class TritonClient:
     """A thin synchronous client for one endpoint: smoke tests and scripts (runs use the pool)."""
 
-    def __init__(self, url: str, timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, url: str, timeout_s: float = 60.0, access: ServerAccess | None = None
+    ) -> None:
         import tritonclient.grpc as grpcclient
 
         self._grpc = grpcclient
         self.url = url
         self.timeout_s = timeout_s
-        self.client = grpcclient.InferenceServerClient(url)
+        self.access = access or ServerAccess()
+        address, tls = self.access.client_args(url)
+        self.client = grpcclient.InferenceServerClient(address, **tls)
 
     def _infer(self, model: str, inputs: dict[str, np.ndarray], outputs: list[str]) -> dict:
         g = self._grpc
@@ -45,6 +49,8 @@ class TritonClient:
             make_inputs(inputs),
             outputs=[g.InferRequestedOutput(n) for n in outputs],
             client_timeout=self.timeout_s,
+            headers=self.access.headers,
+            priority=self.access.priority,
         )
         return {n: result.as_numpy(n) for n in outputs}
 
@@ -77,4 +83,4 @@ class TritonClient:
         ]
 
     def ready(self) -> bool:
-        return self.client.is_server_ready()
+        return self.client.is_server_ready(headers=self.access.headers)

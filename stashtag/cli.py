@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from stashtag.errors import StashtagError
 from stashtag.modelspec import TARGETS
+from stashtag.protocol import KEY_ENV, TLS_CA_ENV
 
 app = typer.Typer(
     help="Tag Stash video libraries with CLIP, YOLOv8, PP-OCR and DINOv2 served by Triton.",
@@ -31,6 +32,36 @@ PresetOpt = Annotated[
     str, typer.Option(help="Model preset: small (CPU), large (GPU), tiny (tests).")
 ]
 RepoOpt = Annotated[Path, typer.Option("--repo", help="Model repository folder.")]
+
+ServerKeyOpt = Annotated[
+    str,
+    typer.Option(
+        "--server-key",
+        envvar=KEY_ENV,
+        show_default=False,
+        help="Key of a guarded Triton server (stashtag serve --key).",
+    ),
+]
+TlsCaOpt = Annotated[
+    Path | None,
+    typer.Option("--tls-ca", envvar=TLS_CA_ENV, help="PEM CA to trust for a TLS Triton server."),
+]
+PriorityOpt = Annotated[
+    bool,
+    typer.Option(
+        "--interactive/--bulk", help="Ask the server to serve these requests before bulk jobs."
+    ),
+]
+
+
+def _access(server_key: str, tls_ca: Path | None, interactive: bool = False):
+    from stashtag.client.transport import ServerAccess
+    from stashtag.protocol import PRIORITY_BULK, PRIORITY_INTERACTIVE
+
+    priority = PRIORITY_INTERACTIVE if interactive else PRIORITY_BULK
+    return ServerAccess.from_env(server_key or None, tls_ca, priority=priority)
+
+
 RandomOpt = Annotated[
     bool,
     typer.Option(
@@ -156,11 +187,47 @@ def serve(
     address: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     log_file: Annotated[Path | None, typer.Option(help="Triton's log file.")] = None,
     verbose: Annotated[int, typer.Option(help="Triton log verbosity.")] = 0,
+    key: Annotated[
+        str,
+        typer.Option(
+            envvar=KEY_ENV,
+            show_default=False,
+            help="Shared-server key: clients must send it (stashtag-key header) for admin"
+            " calls (repository, config, statistics, shared memory, logging, trace).",
+        ),
+    ] = "",
+    key_inference: Annotated[
+        bool, typer.Option(help="Require the key for inference and metadata too.")
+    ] = False,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="PEM certificate: gRPC over TLS (HTTP stays on loopback).")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="PEM private key of --tls-cert.")] = None,
 ) -> None:
-    """Start the bundled Triton server on a repository until Ctrl-C / SIGTERM."""
+    """Start the bundled Triton server on a repository until Ctrl-C / SIGTERM.
+
+    Remote model loading is always off (--model-control-mode=none): no client can make the
+    server load code.
+    """
     from stashtag.server import ServerOptions, TritonServer
 
-    opts = ServerOptions(repo, grpc_port, http_port, metrics_port, address, log_file, verbose)
+    if key_inference and not key:
+        _fail(StashtagError("--key-inference needs --key (or STASHTAG_SERVER_KEY)"))
+    if (tls_cert is None) != (tls_key is None):
+        _fail(StashtagError("TLS needs both --tls-cert and --tls-key"))
+    opts = ServerOptions(
+        repo,
+        grpc_port,
+        http_port,
+        metrics_port,
+        address,
+        log_file,
+        verbose,
+        key=key or None,
+        key_inference=key_inference,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+    )
     server = TritonServer(opts)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -170,8 +237,9 @@ def serve(
             server.wait_ready()
         console.print(
             f"[green]Triton ready[/green] in {time.perf_counter() - start:.1f} s — "
-            f"gRPC {opts.grpc_url}  HTTP {opts.http_url}  metrics {opts.metrics_url}  "
-            f"(log {server.log_path})"
+            f"gRPC {'grpcs://' if opts.tls else ''}{opts.grpc_url}  HTTP {opts.http_url}  "
+            f"metrics {opts.metrics_url}  (log {server.log_path})"
+            + ("  · key required" if opts.key else "")
         )
         while server.process and server.process.poll() is None:
             time.sleep(0.5)
@@ -191,16 +259,18 @@ def smoke(
         Path | None, typer.Option(help="Sprite JPEG (default: bundled sample).")
     ] = None,
     vtt: Annotated[Path | None, typer.Option(help="Its thumbnails VTT.")] = None,
+    server_key: ServerKeyOpt = "",
+    tls_ca: TlsCaOpt = None,
 ) -> None:
     """Send a sprite sheet through the ensemble, OCR and CLIP text; print what came back."""
     try:
-        report = _smoke(url, sprite, vtt)
+        report = _smoke(url, sprite, vtt, _access(server_key, tls_ca, interactive=True))
     except (StashtagError, OSError) as exc:
         _fail(exc)
     typer.echo(json.dumps(report, indent=2))
 
 
-def _smoke(url: str, sprite: Path | None, vtt: Path | None) -> dict:
+def _smoke(url: str, sprite: Path | None, vtt: Path | None, access=None) -> dict:
     import numpy as np
 
     from stashtag.client.sprites import parse_vtt, rects_array
@@ -211,7 +281,7 @@ def _smoke(url: str, sprite: Path | None, vtt: Path | None) -> dict:
         sprite, vtt = write_sample(Path("runs") / "sample")
     vtt = vtt or sprite.with_name(sprite.name.replace("_sprite.jpg", "_thumbs.vtt"))
     rects = rects_array(parse_vtt(vtt.read_text(), str(vtt)))
-    client = TritonClient(url)
+    client = TritonClient(url, access=access)
     start = time.perf_counter()
     frames = client.tag_frames(sprite.read_bytes(), rects)
     tag_s = time.perf_counter() - start
@@ -331,6 +401,9 @@ def tag(
     video_width: Annotated[int, typer.Option(help="Width of video frames (px).")] = 320,
     force: Annotated[bool, typer.Option(help="Re-send scenes already in the store.")] = False,
     quiet: QuietOpt = False,
+    server_key: ServerKeyOpt = "",
+    tls_ca: TlsCaOpt = None,
+    interactive: PriorityOpt = False,
 ) -> None:
     """Tag files and folders (no Stash needed); resumes from the store."""
     from stashtag.client.runner import TagOptions, run_tag
@@ -345,7 +418,13 @@ def tag(
                 f"no videos, images or sprite sheets under {', '.join(map(str, paths))}"
             )
         options = TagOptions(
-            url, in_flight, timeout, ocr_frames=ocr_frames, force=force, quiet=quiet
+            url,
+            in_flight,
+            timeout,
+            ocr_frames=ocr_frames,
+            force=force,
+            quiet=quiet,
+            access=_access(server_key, tls_ca, interactive),
         )
         results, stats = run_tag(sources, store, vocab, options, _studios(studios), console)
     except (StashtagError, ValueError, OSError) as exc:
@@ -418,6 +497,8 @@ def search(
     store: StoreOpt = Path("stashtag.db"),
     limit: Annotated[int, typer.Option(help="How many scenes.")] = 10,
     model_id: ModelIdOpt = None,
+    server_key: ServerKeyOpt = "",
+    tls_ca: TlsCaOpt = None,
 ) -> None:
     """Rank stored scenes by CLIP similarity to a text query (best frame and its time)."""
     import asyncio
@@ -427,7 +508,8 @@ def search(
     from stashtag.client.transport import EndpointPool, parse_endpoints
 
     async def embed(db, mid):
-        async with EndpointPool(parse_endpoints(url), 1) as pool:
+        access = _access(server_key, tls_ca, interactive=True)
+        async with EndpointPool(parse_endpoints(url), 1, access=access) as pool:
             return (await embed_prompts(pool, db, mid, [query]))[query]
 
     try:
@@ -512,6 +594,9 @@ def stash(
     dry_run: Annotated[bool, typer.Option(help="Report what would change; write nothing.")] = False,
     undo: Annotated[bool, typer.Option(help="Remove stashtag's tags and markers instead.")] = False,
     force: Annotated[bool, typer.Option(help="Re-run inference for stored scenes.")] = False,
+    server_key: ServerKeyOpt = "",
+    tls_ca: TlsCaOpt = None,
+    interactive: PriorityOpt = False,
 ) -> None:
     """Tag scenes of a Stash library from the shell (the plugin runs the same code)."""
     from stashtag.client.stash import StashClient, StashConnection
@@ -526,6 +611,9 @@ def stash(
         studio=studio,
         overwrite_studio=overwrite_studio,
         dry_run=dry_run,
+        server_key=server_key or None,
+        tls_ca=str(tls_ca) if tls_ca else None,
+        interactive=interactive,
     )
     try:
         with Store(store) as db:

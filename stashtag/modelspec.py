@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from stashtag.presets import Preset
+from stashtag.protocol import PRIORITY_LEVELS
 
 Target = Literal["python-ort", "onnxruntime", "tensorrt"]
 TARGETS: tuple[str, ...] = ("python-ort", "onnxruntime", "tensorrt")
@@ -41,6 +42,8 @@ class Batching:
     preferred: tuple[int, ...] = ()
     max_queue_delay_us: int = 2000
     dynamic: bool = True  # False: each request runs alone (the benchmark's baseline)
+    # Queues with this many priority levels (0: one FIFO queue); see stashtag.protocol.
+    priority_levels: int = 0
 
 
 # Models that see every frame of a request; `Tuning` applies to these (instances also to the
@@ -145,7 +148,12 @@ def build_specs(preset: Preset, instances: int = 1) -> list[ModelSpec]:
     """Describe every model of ``preset``'s repository, in dependency order."""
     clip, yolo, dino = preset.clip, preset.yolo, preset.dinov2
     default = Tuning()
-    frames = Batching(default.max_batch_size, default.preferred, default.max_queue_delay_us)
+    frames = Batching(
+        default.max_batch_size,
+        default.preferred,
+        default.max_queue_delay_us,
+        priority_levels=PRIORITY_LEVELS,
+    )
     sprite_in = (Tensor("jpeg", "UINT8", (-1,)), Tensor("rects", "INT32", (-1, 4)))
     det_dims = (YOLO_MAX_DETECTIONS, 6)
     specs = [

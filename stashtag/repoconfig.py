@@ -69,6 +69,9 @@ def model_config(spec: ModelSpec, target: Target) -> mc.ModelConfig:
         db = cfg.dynamic_batching
         db.preferred_batch_size.extend(spec.batching.preferred)
         db.max_queue_delay_microseconds = spec.batching.max_queue_delay_us
+        if spec.batching.priority_levels:
+            db.priority_levels = spec.batching.priority_levels
+            db.default_priority_level = spec.batching.priority_levels  # unmarked = bulk
     for key, value in sorted(params.items()):
         cfg.parameters[key].string_value = value
     return cfg

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stashtag.errors import ServeError
+from stashtag.protocol import KEY_HEADER
 
 READY_TIMEOUT_S = 300.0
 
@@ -39,6 +40,21 @@ class ServerOptions:
     log_file: Path | None = None
     verbose: int = 0
     extra_args: list[str] = field(default_factory=list)
+    # Shared-server guards: the key protects the admin protocols (and inference with
+    # key_inference); TLS covers gRPC, so HTTP and metrics then stay on loopback.
+    key: str | None = None
+    key_inference: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None
+
+    @property
+    def side_address(self) -> str:
+        """Where HTTP and metrics listen: Triton has no TLS there, so loopback under TLS."""
+        return "127.0.0.1" if self.tls else self.address
 
     @property
     def grpc_url(self) -> str:
@@ -46,11 +62,48 @@ class ServerOptions:
 
     @property
     def http_url(self) -> str:
-        return f"http://{self.address}:{self.http_port}"
+        return f"http://{self.side_address}:{self.http_port}"
 
     @property
     def metrics_url(self) -> str:
-        return f"http://{self.address}:{self.metrics_port}/metrics"
+        return f"http://{self.side_address}:{self.metrics_port}/metrics"
+
+    def guard_args(self) -> list[str]:
+        """Triton flags for the key and TLS."""
+        args = []
+        if self.key:
+            protocols = ",".join(
+                ADMIN_PROTOCOLS + (INFERENCE_PROTOCOLS if self.key_inference else ())
+            )
+            args += [
+                f"--grpc-restricted-protocol={protocols}:{KEY_HEADER}={self.key}",
+                f"--http-restricted-api={protocols}:{KEY_HEADER}={self.key}",
+            ]
+        if self.tls:
+            if self.tls_key is None:
+                raise ServeError("TLS needs both a certificate and its private key")
+            for label, f in (("certificate", self.tls_cert), ("key", self.tls_key)):
+                if not Path(f).is_file():
+                    raise ServeError(f"TLS {label} file {f} does not exist")
+            args += [
+                "--grpc-use-ssl=true",
+                f"--grpc-server-cert={Path(self.tls_cert).resolve()}",
+                f"--grpc-server-key={Path(self.tls_key).resolve()}",
+            ]
+        return args
+
+
+# What the key guards: everything but health and metadata (and, with key_inference, inference
+# and metadata too). Health stays open for load balancers and readiness probes.
+ADMIN_PROTOCOLS = (
+    "model-repository",
+    "model-config",
+    "statistics",
+    "shared-memory",
+    "logging",
+    "trace",
+)
+INFERENCE_PROTOCOLS = ("inference", "metadata")
 
 
 def pytriton_server_dir() -> Path:
@@ -132,12 +185,13 @@ class TritonServer:
             "--model-control-mode=none",  # no remote model loading: no remote code execution
             f"--grpc-address={o.address}",
             f"--grpc-port={o.grpc_port}",
-            f"--http-address={o.address}",
+            f"--http-address={o.side_address}",
             f"--http-port={o.http_port}",
-            f"--metrics-address={o.address}",
+            f"--metrics-address={o.side_address}",
             f"--metrics-port={o.metrics_port}",
             "--allow-metrics=true",
             f"--log-verbose={o.verbose}",
+            *o.guard_args(),
             *o.extra_args,
         ]
 
@@ -145,13 +199,13 @@ class TritonServer:
         o = self.options
         if not (Path(o.repo) / "tagger" / "config.pbtxt").is_file():
             raise ServeError(f"{o.repo} is not a stashtag repository: run `stashtag repo build`")
-        for label, port in (
-            ("gRPC", o.grpc_port),
-            ("HTTP", o.http_port),
-            ("metrics", o.metrics_port),
+        for label, address, port in (
+            ("gRPC", o.address, o.grpc_port),
+            ("HTTP", o.side_address, o.http_port),
+            ("metrics", o.side_address, o.metrics_port),
         ):
-            if not port_free(o.address, port):
-                raise ServeError(f"{label} port {o.address}:{port} is already in use; pick another")
+            if not port_free(address, port):
+                raise ServeError(f"{label} port {address}:{port} is already in use; pick another")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the server
         self.process = subprocess.Popen(
