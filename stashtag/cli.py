@@ -137,15 +137,46 @@ def repo_build(
     random_weights: RandomOpt = False,
     only: Annotated[str, typer.Option(help=ONLY_HELP)] = "",
     fp16: Fp16Opt = False,
+    max_pixels: Annotated[
+        int | None, typer.Option(help="Refuse images over this many pixels (default 40 M).")
+    ] = None,
+    max_frames: Annotated[
+        int | None, typer.Option(help="Refuse requests with more frames (default 128).")
+    ] = None,
+    max_image_mb: Annotated[
+        float | None, typer.Option(help="Refuse encoded images over this size (default 32).")
+    ] = None,
 ) -> None:
-    """Write configs (from the model specs) and, unless --no-export, the weights."""
+    """Write configs (from the model specs) and, unless --no-export, the weights.
+
+    Request limits given here are saved in the repository and kept by later builds."""
+    from dataclasses import replace
+
     from stashtag.presets import get_preset
-    from stashtag.repository import missing_files, specs_for, write_configs
+    from stashtag.repository import (
+        missing_files,
+        read_limits,
+        save_limits,
+        specs_for,
+        write_configs,
+    )
 
     _check_target(target)
     try:
         if export_models:
             _export(preset, out, random_weights, only, target, fp16)
+        changes = {
+            k: v
+            for k, v in (
+                ("max_pixels", max_pixels),
+                ("max_frames", max_frames),
+                ("max_encoded_bytes", int(max_image_mb * 2**20) if max_image_mb else None),
+            )
+            if v is not None
+        }
+        if changes:
+            out.mkdir(parents=True, exist_ok=True)
+            save_limits(out, replace(read_limits(out), **changes))
         specs = specs_for(out, get_preset(preset), instances)
         written = write_configs(out, specs, target)
     except (StashtagError, ValueError, KeyError) as exc:

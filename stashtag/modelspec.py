@@ -21,6 +21,8 @@ TARGETS: tuple[str, ...] = ("python-ort", "onnxruntime", "tensorrt")
 MAX_FRAMES_PER_REQUEST = 128
 # Decompression-bomb guard for the encoded images the server accepts.
 DEFAULT_MAX_PIXELS = 40_000_000
+# A Stash sprite sheet is ~0.3 MB; a 4K frame as JPEG a few MB.
+DEFAULT_MAX_ENCODED_BYTES = 32 << 20
 YOLO_MAX_DETECTIONS = 100
 OCR_REC_HEIGHT = 48
 
@@ -46,6 +48,28 @@ class Batching:
     priority_levels: int = 0
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one request may carry; the server refuses more with an error naming the limit."""
+
+    max_pixels: int = DEFAULT_MAX_PIXELS  # decoded image (decompression bombs)
+    max_frames: int = MAX_FRAMES_PER_REQUEST  # rectangles per request
+    max_encoded_bytes: int = DEFAULT_MAX_ENCODED_BYTES  # the encoded image itself
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_frames <= MAX_FRAMES_PER_REQUEST:
+            raise ValueError(f"max_frames must lie in 1..{MAX_FRAMES_PER_REQUEST}")
+        if self.max_pixels < 1 or self.max_encoded_bytes < 1:
+            raise ValueError("max_pixels and max_encoded_bytes must be ≥ 1")
+
+    def parameters(self) -> dict[str, str]:
+        return {
+            "max_pixels": str(self.max_pixels),
+            "max_frames": str(self.max_frames),
+            "max_encoded_bytes": str(self.max_encoded_bytes),
+        }
+
+
 # Models that see every frame of a request; `Tuning` applies to these (instances also to the
 # decoder, which feeds them).
 FRAME_MODELS = ("clip_image", "yolo", "yolo_post", "dinov2")
@@ -64,14 +88,14 @@ class Tuning:
     def __post_init__(self) -> None:
         if self.max_batch_size < MAX_FRAMES_PER_REQUEST:
             raise ValueError(
-                f"tuning: max_batch_size {self.max_batch_size} is below the"
+                f"max_batch_size {self.max_batch_size} is below the"
                 f" {MAX_FRAMES_PER_REQUEST} frames one request may carry"
             )
         if self.instances < 1 or self.max_queue_delay_us < 0:
-            raise ValueError("tuning: instances must be ≥ 1 and max_queue_delay_us ≥ 0")
+            raise ValueError("instances must be ≥ 1 and max_queue_delay_us ≥ 0")
         if any(not 0 < p <= self.max_batch_size for p in self.preferred):
             raise ValueError(
-                f"tuning: preferred sizes {self.preferred} must lie in 1..{self.max_batch_size}"
+                f"preferred sizes {self.preferred} must lie in 1..{self.max_batch_size}"
             )
 
     def apply(self, specs: list[ModelSpec]) -> list[ModelSpec]:
@@ -144,8 +168,11 @@ def _image_tensor(size: int) -> Tensor:
     return Tensor("image", "UINT8", (3, size, size))
 
 
-def build_specs(preset: Preset, instances: int = 1) -> list[ModelSpec]:
+def build_specs(
+    preset: Preset, instances: int = 1, limits: Limits | None = None
+) -> list[ModelSpec]:
     """Describe every model of ``preset``'s repository, in dependency order."""
+    limits = limits or Limits()
     clip, yolo, dino = preset.clip, preset.yolo, preset.dinov2
     default = Tuning()
     frames = Batching(
@@ -177,8 +204,7 @@ def build_specs(preset: Preset, instances: int = 1) -> list[ModelSpec]:
                 "yolo_resize": "letterbox",
                 "dino_size": str(dino.image_size),
                 "dino_resize": "squash",
-                "max_pixels": str(DEFAULT_MAX_PIXELS),
-                "max_frames": str(MAX_FRAMES_PER_REQUEST),
+                **limits.parameters(),
             },
         ),
         ModelSpec(
@@ -298,8 +324,7 @@ def build_specs(preset: Preset, instances: int = 1) -> list[ModelSpec]:
             ),
             calls=("ocr_det", "ocr_rec"),
             parameters={
-                "max_pixels": str(DEFAULT_MAX_PIXELS),
-                "max_frames": str(MAX_FRAMES_PER_REQUEST),
+                **limits.parameters(),
                 "det_limit_side": "736",
                 "det_threshold": "0.3",
                 "box_threshold": "0.5",

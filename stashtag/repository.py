@@ -8,7 +8,7 @@ import json
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from stashtag.modelspec import ModelSpec, Target, Tuning, build_specs, weights_file
+from stashtag.modelspec import Limits, ModelSpec, Target, Tuning, build_specs, weights_file
 from stashtag.presets import Preset
 from stashtag.repoconfig import render_config, shim_module
 
@@ -25,33 +25,71 @@ def uses_python(spec: ModelSpec, target: Target) -> bool:
     return spec.kind == "python" or (spec.kind == "onnx" and target == "python-ort")
 
 
-TUNING_FILE = "tuning.json"
+# Settings of a repository that outlive `repo build`: the request limits and bench --tune's
+# batching choice. Configs are regenerated from the specs plus these.
+SETTINGS_FILE = "stashtag-settings.json"
+
+
+def _read_settings(repo: Path) -> dict:
+    path = Path(repo) / SETTINGS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not JSON ({exc}); fix or delete it") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected an object with 'tuning' and/or 'limits'")
+    return data
+
+
+def _save_setting(repo: Path, section: str, value: dict) -> Path:
+    data = _read_settings(repo)
+    data[section] = value
+    path = Path(repo) / SETTINGS_FILE
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path
+
+
+def _section(repo: Path, section: str, cls):
+    raw = _read_settings(repo).get(section)
+    if raw is None:
+        return None
+    try:
+        if "preferred" in raw:
+            raw = {**raw, "preferred": tuple(raw["preferred"])}
+        return cls(**raw)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{Path(repo) / SETTINGS_FILE}: {section}: {exc} (delete the section to go back to"
+            " the defaults)"
+        ) from None
 
 
 def read_tuning(repo: Path) -> Tuning | None:
-    """The settings ``stashtag bench --tune`` saved in ``repo``, if any."""
-    path = Path(repo) / TUNING_FILE
-    if not path.is_file():
-        return None
-    try:
-        raw = json.loads(path.read_text())
-        return Tuning(**{**raw, "preferred": tuple(raw.get("preferred", ()))})
-    except (json.JSONDecodeError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: {exc} (delete it to go back to the defaults)") from None
+    """The batching settings ``stashtag bench --tune`` saved in ``repo``, if any."""
+    return _section(repo, "tuning", Tuning)
 
 
 def save_tuning(repo: Path, tuning: Tuning) -> Path:
-    path = Path(repo) / TUNING_FILE
-    path.write_text(json.dumps(asdict(tuning), indent=2) + "\n")
-    return path
+    return _save_setting(repo, "tuning", asdict(tuning))
+
+
+def read_limits(repo: Path) -> Limits:
+    """The request limits saved by ``repo build --max-…`` (defaults otherwise)."""
+    return _section(repo, "limits", Limits) or Limits()
+
+
+def save_limits(repo: Path, limits: Limits) -> Path:
+    return _save_setting(repo, "limits", asdict(limits))
 
 
 def specs_for(repo: Path, preset: Preset, instances: int = 1) -> list[ModelSpec]:
     """The preset's specs, with what is only known after export filled in: CLIP's logit scale,
     a ``model_id`` on ``tagger`` that changes whenever any exported weights change (clients
-    key their embedding stores by it) and the repository's saved tuning (which wins over
-    ``instances``)."""
-    specs = build_specs(preset, instances)
+    key their embedding stores by it), and the repository's saved limits and tuning (which
+    wins over ``instances``)."""
+    specs = build_specs(preset, instances, read_limits(repo))
     tuning = read_tuning(repo)
     if tuning:
         specs = tuning.apply(specs)

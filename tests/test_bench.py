@@ -13,7 +13,7 @@ from stashtag.bench.triton_runs import derived_repo
 from stashtag.modelspec import Tuning
 from stashtag.presets import get_preset
 from stashtag.repoconfig import parse_config
-from stashtag.repository import TUNING_FILE, read_tuning
+from stashtag.repository import SETTINGS_FILE, read_tuning
 
 
 @pytest.fixture(scope="module")
@@ -129,11 +129,11 @@ def test_tune_writes_the_best_settings(tiny_repo, tmp_path):
 
 
 def test_tuning_file_errors_are_clear(tmp_path):
-    (tmp_path / TUNING_FILE).write_text('{"max_batch_size": 16}')
-    with pytest.raises(ValueError, match=r"tuning.json: tuning: max_batch_size 16 is below"):
+    (tmp_path / SETTINGS_FILE).write_text('{"tuning": {"max_batch_size": 16}}')
+    with pytest.raises(ValueError, match=r"settings\.json: tuning: max_batch_size 16 is below"):
         read_tuning(tmp_path)
-    (tmp_path / TUNING_FILE).write_text('{"delay": 1}')
-    with pytest.raises(ValueError, match="delete it to go back to the defaults"):
+    (tmp_path / SETTINGS_FILE).write_text('{"tuning": {"delay": 1}}')
+    with pytest.raises(ValueError, match="delete the section to go back to the defaults"):
         read_tuning(tmp_path)
     with pytest.raises(ValueError, match="preferred sizes"):
         replace(Tuning(), preferred=(256,))

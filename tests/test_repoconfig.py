@@ -81,3 +81,27 @@ def test_tensorrt_target_plans_only_fixed_shape_graphs():
     }
     assert platforms["ocr_det"] == platforms["ocr_rec"] == "onnxruntime_onnx"
     assert platforms["preprocess"] == ""  # python backend
+
+
+def test_limits_are_saved_and_kept_by_later_builds(tmp_path):
+    from typer.testing import CliRunner
+
+    from stashtag.cli import app
+    from stashtag.repository import SETTINGS_FILE
+
+    repo = tmp_path / "repo"
+    build = ["repo", "build", "--preset", "tiny", "--no-export", "--out", str(repo)]
+    runner = CliRunner()
+    result = runner.invoke(app, [*build, "--max-frames", "81", "--max-image-mb", "1"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, build)  # no limits given: the saved ones stay
+    assert result.exit_code == 0, result.output
+    for model in ("preprocess", "ocr"):
+        cfg = parse_config((repo / model / "config.pbtxt").read_text())
+        assert cfg.parameters["max_frames"].string_value == "81"
+        assert cfg.parameters["max_encoded_bytes"].string_value == str(1 << 20)
+        assert cfg.parameters["max_pixels"].string_value == "40000000"
+    (repo / SETTINGS_FILE).write_text('{"limits": {"max_frames": 0}}')
+    result = runner.invoke(app, build)
+    assert result.exit_code != 0
+    assert "limits: max_frames must lie in 1..128" in result.output

@@ -10,7 +10,7 @@ import numpy as np
 
 from stashtag.modelspec import OCR_REC_HEIGHT
 from stashtag.processing import ocr
-from stashtag.serving.preprocess_model import decode_frames
+from stashtag.serving.preprocess_model import decode_frames, request_limits
 from stashtag.serving.triton_io import ModelArgs, bls, per_request
 
 CHARSET_FILE = "charset.txt"
@@ -20,8 +20,7 @@ REC_CHUNK = 32
 class TritonPythonModel:
     def initialize(self, args: dict) -> None:
         self.args = a = ModelArgs(args)
-        self.max_pixels = a.param("max_pixels", int)
-        self.max_frames = a.param("max_frames", int)
+        self.limits = request_limits(a)
         self.det = ocr.DetParams(
             limit_side=a.param("det_limit_side", int),
             threshold=a.param("det_threshold", float),
@@ -56,7 +55,7 @@ class TritonPythonModel:
 
     def _handle(self, request) -> dict:
         # PP-OCR was trained on BGR frames (cv2.imread order).
-        frames = [f[:, :, ::-1] for f in decode_frames(request, self.max_pixels, self.max_frames)]
+        frames = [f[:, :, ::-1] for f in decode_frames(request, self.limits)]
         boxes, frame_ids, crops = [], [], []
         for i, (frame_boxes, _) in enumerate(self._detect(frames)):
             for box in frame_boxes:

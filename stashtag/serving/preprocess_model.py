@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from stashtag.errors import InputError
+from stashtag.modelspec import Limits
 from stashtag.processing.image import (
     check_rects,
     crop_frames,
@@ -15,14 +17,13 @@ from stashtag.serving.triton_io import ModelArgs, encoded_bytes, get_input, per_
 class TritonPythonModel:
     def initialize(self, args: dict) -> None:
         self.args = a = ModelArgs(args)
-        self.max_pixels = a.param("max_pixels", int)
-        self.max_frames = a.param("max_frames", int)
+        self.limits = request_limits(a)
         self.clip = (a.param("clip_size", int), a.param("clip_resize"))
         self.yolo_size = a.param("yolo_size", int)
         self.dino = (a.param("dino_size", int), a.param("dino_resize"))
 
     def _handle(self, request) -> dict:
-        frames = decode_frames(request, self.max_pixels, self.max_frames)
+        frames = decode_frames(request, self.limits)
         yolo, letterbox = letterbox_batch(frames, self.yolo_size)
         return {
             "clip_image": prepare(frames, *self.clip),
@@ -35,8 +36,21 @@ class TritonPythonModel:
         return per_request(self.args.name, requests, self._handle)
 
 
-def decode_frames(request, max_pixels: int, max_frames: int):
-    """Decode a request's ``jpeg`` and cut out its ``rects`` (RGB frames)."""
-    image = decode_image(encoded_bytes(request), max_pixels)
-    rects = check_rects(get_input(request, "rects"), image.shape[1], image.shape[0], max_frames)
-    return crop_frames(image, rects)
+def request_limits(args: ModelArgs) -> Limits:
+    return Limits(
+        args.param("max_pixels", int),
+        args.param("max_frames", int),
+        args.param("max_encoded_bytes", int),
+    )
+
+
+def decode_frames(request, limits: Limits):
+    """Decode a request's ``jpeg`` and cut out its ``rects`` (RGB frames), within ``limits``."""
+    data = encoded_bytes(request)
+    if len(data) > limits.max_encoded_bytes:
+        raise InputError(
+            f"encoded image is {len(data)} bytes, over the limit of {limits.max_encoded_bytes}"
+        )
+    image = decode_image(data, limits.max_pixels)
+    rects = get_input(request, "rects")
+    return crop_frames(image, check_rects(rects, image.shape[1], image.shape[0], limits.max_frames))

@@ -38,3 +38,19 @@ def test_pixel_bomb_refused_before_decoding(client):
     with pytest.raises(InferenceServerException, match="over the limit"):
         client.tag_frames(big, np.array([[0, 0, 10, 10]], np.int32))
     client.tag_frames(_jpeg(), FULL)
+
+
+def test_request_limits(client):
+    """Oversized encoded images and too many frames are refused, naming the limit."""
+    from stashtag.modelspec import Limits
+
+    limits = Limits()
+    padded = _jpeg() + b"\0" * limits.max_encoded_bytes
+    with pytest.raises(InferenceServerException, match=f"{len(padded)} bytes, over the limit"):
+        client.tag_frames(padded, FULL)
+    with pytest.raises(InferenceServerException, match=f"limit of {limits.max_encoded_bytes}"):
+        client.read_text(padded, FULL)
+    too_many = np.repeat(FULL, limits.max_frames + 1, axis=0)
+    with pytest.raises(InferenceServerException, match=f"over the limit of {limits.max_frames}"):
+        client.tag_frames(_jpeg(), too_many)
+    client.tag_frames(_jpeg(), FULL)
