@@ -29,6 +29,18 @@ class StashError(StashtagError):
     """Stash refused a request or could not be reached; the message says which and why."""
 
 
+class StashUncertain(StashError):
+    """A create may or may not have been applied: the answer was lost."""
+
+
+def _surely_unsent(exc: Exception) -> bool:
+    """Whether a failed request never reached Stash (so re-sending can't apply it twice)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    text = repr(exc)
+    return "NewConnectionError" in text or "Connection refused" in text
+
+
 @dataclass(frozen=True)
 class StashConnection:
     url: str  # http://host:port (no /graphql)
@@ -93,13 +105,18 @@ class StashClient:
         if conn.session_cookie:
             self.session.cookies.set("session", conn.session_cookie)
 
-    def _post(self, fn, what: str):
+    def _post(self, fn, what: str, idempotent: bool = True):
         last = ""
         for attempt in range(self.conn.attempts):
             try:
                 response = fn()
             except (requests.ConnectionError, requests.Timeout) as exc:
                 last = f"{exc.__class__.__name__}: {exc}"
+                if not idempotent and not _surely_unsent(exc):
+                    raise StashUncertain(
+                        f"{what}: the connection failed after the request was sent ({last});"
+                        " whether Stash applied it is unknown"
+                    ) from None
             else:
                 if response.status_code == 401:
                     raise StashError(f"{what}: 401 unauthorised: check the Stash API key")
@@ -109,8 +126,11 @@ class StashClient:
             time.sleep(random.uniform(0, min(8.0, 0.25 * 2**attempt)))
         raise StashError(f"{what}: Stash did not answer after {self.conn.attempts} tries ({last})")
 
-    def gql(self, query: str, variables: dict | None = None) -> dict:
-        """Run one GraphQL operation; errors in the answer raise :class:`StashError`."""
+    def gql(self, query: str, variables: dict | None = None, idempotent: bool = True) -> dict:
+        """Run one GraphQL operation; errors in the answer raise :class:`StashError`.
+
+        A non-idempotent mutation (a create) is not re-sent once it may have reached Stash:
+        :class:`StashUncertain` tells the caller to look before trying again."""
         name = query.split("(")[0].split("{")[0].strip() or "query"
         response = self._post(
             lambda: self.session.post(
@@ -119,6 +139,7 @@ class StashClient:
                 timeout=self.conn.timeout_s,
             ),
             f"Stash {name}",
+            idempotent,
         )
         try:
             body = response.json()
@@ -209,6 +230,7 @@ class StashClient:
                     "parent_ids": [parent_id] if parent_id else [],
                 }
             },
+            idempotent=False,
         )
         return data["tagCreate"]
 
@@ -239,6 +261,7 @@ class StashClient:
                     "tag_ids": [],
                 }
             },
+            idempotent=False,
         )
         return data["sceneMarkerCreate"]["id"]
 

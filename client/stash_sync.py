@@ -13,11 +13,12 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from stashtag.client.mapping import SceneResult, map_scene
 from stashtag.client.pipeline import SceneOutcome, TagRun, server_model_id
 from stashtag.client.sources import SceneSource, sprite_frames
-from stashtag.client.stash import StashClient, StashError, StashScene
+from stashtag.client.stash import StashClient, StashError, StashScene, StashUncertain
 from stashtag.client.store import Store
 from stashtag.client.textbank import fetch_text_bank
 from stashtag.client.transport import EndpointPool, RetryPolicy, ServerAccess, parse_endpoints
@@ -26,6 +27,7 @@ from stashtag.errors import InputError
 from stashtag.protocol import PRIORITY_BULK, PRIORITY_INTERACTIVE
 
 MARKER_PREFIX = "[AI] "
+T = TypeVar("T")
 QUEUE_TAG, DONE_TAG, ERROR_TAG, INCORRECT_TAG = (
     "AI_TagMe",
     "AI_Tagged",
@@ -96,7 +98,10 @@ class TagRegistry:
             if self.dry_run:
                 return f"dry-run:{name}"
             parent_id = self.get(parent) if parent else None
-            tag = self.client.create_tag(name, parent_id, DESCRIPTION)
+            tag = create_once(
+                lambda: self.client.create_tag(name, parent_id, DESCRIPTION),
+                lambda: self.client.find_tag(name),
+            )
         if tag is None:
             return None
         self.cache[key] = tag["id"]
@@ -220,8 +225,25 @@ class StashSync:
 
     def _sync_markers(self, scene: StashScene, desired: set[tuple[str, float, float]]) -> int:
         """Make stashtag's markers on the scene equal ``desired``; the user's are not touched."""
+        ours = self._our_markers(scene.id)
+        self.client.destroy_markers([mid for key, mid in ours.items() if key not in desired])
+        for key in sorted(desired - set(ours)):
+            self._create_marker(scene.id, key)
+        return len(desired)
+
+    def _create_marker(self, scene_id: str, key: tuple[str, float, float]) -> str:
+        tag, start, end = key
+        name, parent = self.tag_name(tag)
+        tag_id = self.tags.get(name, parent)
+        return create_once(
+            lambda: self.client.create_marker(scene_id, tag_id, MARKER_PREFIX + tag, start, end),
+            lambda: self._our_markers(scene_id).get(key),
+        )
+
+    def _our_markers(self, scene_id: str) -> dict[tuple[str, float, float], str]:
+        """stashtag's markers on a scene: (tag, start, end) → marker id."""
         ours = {}
-        for m in self.client.scene_markers(scene.id):
+        for m in self.client.scene_markers(scene_id):
             if m["title"].startswith(MARKER_PREFIX):
                 key = (
                     m["title"][len(MARKER_PREFIX) :],
@@ -229,13 +251,7 @@ class StashSync:
                     round(m["end_seconds"] or m["seconds"], 2),
                 )
                 ours[key] = m["id"]
-        self.client.destroy_markers([mid for key, mid in ours.items() if key not in desired])
-        for tag, start, end in sorted(desired - set(ours)):
-            name, parent = self.tag_name(tag)
-            self.client.create_marker(
-                scene.id, self.tags.get(name, parent), MARKER_PREFIX + tag, start, end
-            )
-        return len(desired)
+        return ours
 
     def workflow(self, scene: StashScene, ok: bool) -> None:
         if self.settings.dry_run:
@@ -378,6 +394,20 @@ class StashSync:
             self.client.destroy_markers(markers)
             changed += 1
         return changed
+
+
+def create_once(create: Callable[[], T], find: Callable[[], T | None], tries: int = 3) -> T:
+    """Create something exactly once even when Stash's answer to the create is lost: look
+    for it before sending the create again."""
+    for _ in range(tries):
+        try:
+            return create()
+        except StashUncertain as exc:
+            last = exc
+            found = find()
+            if found is not None:
+                return found
+    raise StashError(f"{last} (still missing after {tries} tries)")
 
 
 def run_sync(

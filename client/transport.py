@@ -136,6 +136,9 @@ class RetryPolicy:
     max_delay_s: float = 20.0
     cooldown_s: float = 5.0  # a failed endpoint is probed again after this
     timeout_s: float = 120.0  # per request
+    # While no endpoint is healthy (a server restarting), wait this long before giving up;
+    # waiting spends no attempts, so a bulk job rides out a restart.
+    max_outage_s: float = 300.0
 
     def delay(self, attempt: int) -> float:
         """Exponential backoff with full jitter."""
@@ -166,10 +169,16 @@ class EndpointPool:
             url, tls = self.access.client_args(ep.url)
             ep.client = grpcaio.InferenceServerClient(url, **tls)
         await asyncio.gather(*(self._probe(ep) for ep in self.endpoints))
-        refused = [ep.last_error for ep in self.endpoints if access_problem(ep.last_error)]
-        if refused and not any(ep.healthy for ep in self.endpoints):
+        if not any(ep.healthy for ep in self.endpoints):
+            # Down at the start is a setup problem, reported now; an outage mid-run is waited out.
             await self.__aexit__()
-            raise AccessError(access_problem(refused[0]))
+            refused = [ep.last_error for ep in self.endpoints if access_problem(ep.last_error)]
+            if refused:
+                raise AccessError(access_problem(refused[0]))
+            raise TransportError(
+                "no Triton server reachable: "
+                + "; ".join(f"{ep.url}: {ep.last_error or 'not ready'}" for ep in self.endpoints)
+            )
         return self
 
     async def __aexit__(self, *exc) -> None:
@@ -216,11 +225,18 @@ class EndpointPool:
 
         async with self._slots:
             last = "no endpoint was healthy"
-            for attempt in range(self.policy.attempts):
+            attempt, outage_since = 0, None
+            while attempt < self.policy.attempts:
                 ep = await self._pick()
                 if ep is None:
-                    await asyncio.sleep(self.policy.delay(attempt) + self.policy.cooldown_s / 2)
+                    outage_since = outage_since or time.monotonic()
+                    if time.monotonic() - outage_since > self.policy.max_outage_s:
+                        last = f"no endpoint healthy for {self.policy.max_outage_s:.0f} s ({last})"
+                        break
+                    await asyncio.sleep(min(self.policy.cooldown_s, 1.0) * random.uniform(0.5, 1))
                     continue
+                outage_since = None
+                attempt += 1
                 ep.in_flight += 1
                 try:
                     result = await ep.client.infer(
@@ -246,9 +262,7 @@ class EndpointPool:
                     ep.in_flight -= 1
                 ep.served += 1
                 return {name: result.as_numpy(name) for name in outputs}
-            raise TransportError(
-                f"{model}: gave up after {self.policy.attempts} attempts; last error: {last}"
-            )
+            raise TransportError(f"{model}: gave up after {attempt} attempt(s); last error: {last}")
 
 
 def make_inputs(arrays: dict[str, np.ndarray]) -> list:

@@ -120,7 +120,27 @@ class Faults:
     delay_next: int = 0  # delay the next N GraphQL requests by ``delay_s``
     delay_s: float = 0.0
     drop_next: int = 0  # close the connection without answering
+    drop_after_next: int = 0  # run the next N mutations, then close without answering
+    drop_after_match: str = ""  # ... only mutations whose text contains this
     fail_mutations_after: int | None = None  # 500 on every mutation after this many
+    # A flaky Stash for a whole run: every Nth request gets the next fault of ``cycle``.
+    every: int = 0
+    cycle: tuple[str, ...] = ("500", "drop", "drop_after", "delay")
+    seen: int = 0
+    injected: dict[str, int] = field(default_factory=dict)
+
+    def periodic(self, is_mutation: bool) -> str | None:
+        """The fault for this request under ``every``/``cycle`` (drop_after: mutations only)."""
+        if not self.every:
+            return None
+        self.seen += 1
+        if self.seen % self.every:
+            return None
+        kind = self.cycle[(self.seen // self.every) % len(self.cycle)]
+        if kind == "drop_after" and not is_mutation:
+            kind = "drop"
+        self.injected[kind] = self.injected.get(kind, 0) + 1
+        return kind
 
 
 class FakeStash:
@@ -423,28 +443,44 @@ class _Handler(BaseHTTPRequestHandler):
         self.stash.requests.append(query.split("{")[0].strip() or query[:40])
         is_mutation = query.lstrip().startswith("mutation")
         with self.stash.lock:
-            if f.drop_next > 0:
-                f.drop_next -= 1
-                self.close_connection = True
-                self.connection.close()
+            kind = f.periodic(is_mutation)
+            if kind == "drop" or f.drop_next > 0:
+                if kind != "drop":
+                    f.drop_next -= 1
+                self._drop()
                 return
-            fail = f.fail_next > 0 or (
-                is_mutation
-                and f.fail_mutations_after is not None
-                and self.stash.mutations >= f.fail_mutations_after
+            fail = (
+                kind == "500"
+                or f.fail_next > 0
+                or (
+                    is_mutation
+                    and f.fail_mutations_after is not None
+                    and self.stash.mutations >= f.fail_mutations_after
+                )
             )
             if f.fail_next > 0:
                 f.fail_next -= 1
-            delay = f.delay_s if f.delay_next > 0 else 0.0
+            delay = f.delay_s if f.delay_next > 0 or kind == "delay" else 0.0
             if f.delay_next > 0:
                 f.delay_next -= 1
+            targeted = is_mutation and f.drop_after_next > 0 and f.drop_after_match in query
+            drop_after = targeted or (is_mutation and kind == "drop_after")
+            if targeted:
+                f.drop_after_next -= 1
         if delay:
             time.sleep(delay)
         if fail:
             self._send(500, b'{"errors":[{"message":"internal error"}]}', "application/json")
             return
         out = self.stash.execute(query, body.get("variables"))
+        if drop_after:  # applied, but the answer is lost
+            self._drop()
+            return
         self._send(200, json.dumps(out).encode(), "application/json")
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        self.connection.close()
 
     def do_GET(self) -> None:
         if not self._authorised():

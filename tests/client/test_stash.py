@@ -189,6 +189,31 @@ def test_interrupted_write_resumes_without_duplicates(stash, triton, tmp_path):
         assert QUEUE_TAG not in names(fake, sid) and DONE_TAG in names(fake, sid)
 
 
+def test_lost_answers_to_creates_do_not_duplicate(stash, triton, tmp_path):
+    """Stash applies a create but the answer is lost: stashtag looks before re-sending."""
+    fake, url = stash
+    fake.faults.drop_after_next = 4  # the first writes: tagCreate (AI, AI_Tagged, …)
+    with Store(tmp_path / "s.db") as store:
+        reports = run(make_sync(url, store, triton), "queued")
+    assert [r.status for r in reports] == ["tagged"] * 3
+    names_seen = [t["name"].casefold() for t in fake.tags.values()]
+    assert len(names_seen) == len(set(names_seen)), "a tag was created twice"
+    for sid in "123":
+        keys = [(m["title"], m["seconds"]) for m in fake.markers.values() if m["scene_id"] == sid]
+        assert len(keys) == len(set(keys)), "duplicated markers"
+    # and with lost answers on marker creates in particular
+    with Store(tmp_path / "s2.db") as store:
+        for m in [m for m in fake.markers.values() if m["title"].startswith(MARKER_PREFIX)]:
+            del fake.markers[m["id"]]
+        fake.faults.drop_after_next, fake.faults.drop_after_match = 3, "sceneMarkerCreate"
+        reports = run(make_sync(url, store, triton), "id:1,2,3")
+    assert all(r.status == "tagged" for r in reports)
+    assert fake.faults.drop_after_next == 0, "the marker creates never lost an answer"
+    for sid in "123":
+        keys = [(m["title"], m["seconds"]) for m in fake.markers.values() if m["scene_id"] == sid]
+        assert len(keys) == len(set(keys)), "duplicated markers"
+
+
 def test_undo_removes_only_stashtags_work(stash, triton, tmp_path):
     fake, url = stash
     with Store(tmp_path / "s.db") as store:
