@@ -138,6 +138,8 @@ def sprite_frames(
     vtt: Path | str,
 ) -> SceneFrames:
     """Check a sprite's VTT against its JPEG header and build the scene's frames."""
+    if not data:
+        raise InputError(f"{sprite}: empty sprite (0 bytes)")
     try:
         text = vtt_bytes.decode("utf-8")
     except UnicodeDecodeError:

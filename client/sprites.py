@@ -34,13 +34,23 @@ def parse_vtt(text: str, source: str = "<vtt>") -> list[SpriteCue]:
     for n, line in enumerate(lines, start=1):
         m = _CUE.match(line.strip())
         if not m:
+            if "-->" in line:  # a cue timing we can't read (negative, NaN, malformed)
+                raise InputError(f"{source}:{n}: unreadable cue timing {line.strip()[:60]!r}")
             continue
         ref = lines[n].strip() if n < len(lines) else ""
         xywh = _XYWH.search(ref)
         if not xywh:
             raise InputError(f"{source}:{n + 1}: cue has no #xywh= rectangle: {ref[:60]!r}")
         g = m.groups()
-        cues.append(SpriteCue(_seconds(*g[:4]), _seconds(*g[4:]), tuple(map(int, xywh.groups()))))
+        start, end = _seconds(*g[:4]), _seconds(*g[4:])
+        if end < start:
+            raise InputError(
+                f"{source}:{n}: cue ends ({end:.3f} s) before it starts ({start:.3f} s)"
+            )
+        rect = tuple(map(int, xywh.groups()))
+        if rect[2] == 0 or rect[3] == 0:
+            raise InputError(f"{source}:{n + 1}: cue rectangle {rect} is empty")
+        cues.append(SpriteCue(start, end, rect))
     if not cues:
         raise InputError(f"{source}: no cues found")
     return cues

@@ -151,13 +151,14 @@ class StashSync:
                     scene.id, sprite, vtt, scene.duration, scene.sprite_url, scene.vtt_url
                 )
             to_generate.append(scene.id)
+            missing = "sprite" if sprite is None else f"thumbnails VTT ({scene.vtt_url})"
             if scene.path and Path(scene.path).is_file():
                 from stashtag.client.video import load_video
 
                 return load_video(scene.id, Path(scene.path), 81, 320)
             raise InputError(
-                f"scene {scene.id} ({scene.title or scene.path}): no sprite yet and the video "
-                "file is not readable here; sprite generation was queued"
+                f"scene {scene.id} ({scene.title or scene.path}): no {missing} yet and the "
+                "video file is not readable here; sprite generation was queued"
             )
 
         return SceneSource(scene.id, "stash", Path(scene.path or scene.id), loader=load)

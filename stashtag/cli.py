@@ -146,6 +146,15 @@ def repo_build(
     max_image_mb: Annotated[
         float | None, typer.Option(help="Refuse encoded images over this size (default 32).")
     ] = None,
+    gpus: Annotated[
+        str | None,
+        typer.Option(
+            help="GPUs for the graph models, e.g. 0,1 (instances on each); 'none' resets."
+        ),
+    ] = None,
+    if_missing: Annotated[
+        bool, typer.Option(help="Export only when weights are missing (containers on restart).")
+    ] = False,
 ) -> None:
     """Write configs (from the model specs) and, unless --no-export, the weights.
 
@@ -156,6 +165,7 @@ def repo_build(
     from stashtag.repository import (
         missing_files,
         read_limits,
+        save_gpus,
         save_limits,
         specs_for,
         write_configs,
@@ -163,8 +173,15 @@ def repo_build(
 
     _check_target(target)
     try:
-        if export_models:
+        complete = not missing_files(out, specs_for(out, get_preset(preset)), target)
+        if export_models and not (if_missing and complete):
             _export(preset, out, random_weights, only, target, fp16)
+        elif export_models:
+            console.print(f"{out} already has every file {target} needs: not exporting")
+        if gpus is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            ids = () if gpus.strip().lower() == "none" else _gpu_list(gpus)
+            save_gpus(out, ids)
         changes = {
             k: v
             for k, v in (
@@ -185,6 +202,16 @@ def repo_build(
     missing = missing_files(out, specs, target)
     if missing:
         console.print("[yellow]still missing (run with --export):[/yellow] " + ", ".join(missing))
+
+
+def _gpu_list(text: str) -> tuple[int, ...]:
+    try:
+        ids = tuple(int(g) for g in text.split(",") if g.strip())
+    except ValueError:
+        raise StashtagError(f"--gpus {text!r}: give GPU numbers like 0,1 (or 'none')") from None
+    if not ids or min(ids) < 0 or len(set(ids)) != len(ids):
+        raise StashtagError(f"--gpus {text!r}: give distinct GPU numbers like 0,1")
+    return ids
 
 
 @repo_app.command("check")
@@ -231,9 +258,22 @@ def serve(
         bool, typer.Option(help="Require the key for inference and metadata too.")
     ] = False,
     tls_cert: Annotated[
-        Path | None, typer.Option(help="PEM certificate: gRPC over TLS (HTTP stays on loopback).")
+        Path | None,
+        typer.Option(
+            envvar="STASHTAG_TLS_CERT",
+            help="PEM certificate: gRPC over TLS (HTTP stays on loopback).",
+        ),
     ] = None,
-    tls_key: Annotated[Path | None, typer.Option(help="PEM private key of --tls-cert.")] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option(envvar="STASHTAG_TLS_KEY", help="PEM private key of --tls-cert.")
+    ] = None,
+    tritonserver: Annotated[
+        Path | None,
+        typer.Option(help="Another tritonserver binary (NGC: /opt/tritonserver/bin/tritonserver)."),
+    ] = None,
+    backend_directory: Annotated[
+        Path | None, typer.Option(help="Its backends (NGC: /opt/tritonserver/backends).")
+    ] = None,
 ) -> None:
     """Start the bundled Triton server on a repository until Ctrl-C / SIGTERM.
 
@@ -258,6 +298,8 @@ def serve(
         key_inference=key_inference,
         tls_cert=tls_cert,
         tls_key=tls_key,
+        binary=tritonserver,
+        backend_directory=backend_directory,
     )
     server = TritonServer(opts)
     signal.signal(signal.SIGTERM, _interrupt)

@@ -146,6 +146,8 @@ class ModelSpec:
     # onnx kind: fixed non-batch shape, so the tensorrt target builds a plan for it; graphs with
     # dynamic image sizes (PP-OCR) stay on ONNX Runtime there.
     plan: bool = False
+    # GPUs the instances run on (repo build --gpus); () = the target's default placement.
+    gpus: tuple[int, ...] = ()
     description: str = ""
 
     def input(self, name: str) -> Tensor:

@@ -49,11 +49,13 @@ def model_config(spec: ModelSpec, target: Target) -> mc.ModelConfig:
         if spec.kind == "onnx":
             params.setdefault("onnx_file", weights_file(spec, target))
             params.setdefault("intra_op_threads", "0")
-        _instances(cfg, spec.instances, mc.ModelInstanceGroup.KIND_CPU)
+        # python-ort graphs run on the GPUs given (ONNX Runtime's CUDA EP), else on the CPU
+        kind = mc.ModelInstanceGroup.KIND_GPU if spec.gpus else mc.ModelInstanceGroup.KIND_CPU
+        _instances(cfg, spec.instances, kind, spec.gpus)
     elif target == "tensorrt" and spec.plan:
         cfg.platform = "tensorrt_plan"
         cfg.default_model_filename = weights_file(spec, target)
-        _instances(cfg, spec.instances, mc.ModelInstanceGroup.KIND_GPU)
+        _instances(cfg, spec.instances, mc.ModelInstanceGroup.KIND_GPU, spec.gpus)
     elif target in ("onnxruntime", "tensorrt"):
         cfg.platform = "onnxruntime_onnx"
         cfg.default_model_filename = weights_file(spec, target)
@@ -61,7 +63,7 @@ def model_config(spec: ModelSpec, target: Target) -> mc.ModelConfig:
         accel.name = "tensorrt"
         accel.parameters["precision_mode"] = "FP16"
         accel.parameters["max_workspace_size_bytes"] = str(1 << 32)
-        _instances(cfg, spec.instances, mc.ModelInstanceGroup.KIND_GPU)
+        _instances(cfg, spec.instances, mc.ModelInstanceGroup.KIND_GPU, spec.gpus)
     else:
         raise ValueError(f"unknown target {target!r}")
 
@@ -77,8 +79,9 @@ def model_config(spec: ModelSpec, target: Target) -> mc.ModelConfig:
     return cfg
 
 
-def _instances(cfg: mc.ModelConfig, count: int, kind: int) -> None:
-    cfg.instance_group.append(mc.ModelInstanceGroup(count=count, kind=kind))
+def _instances(cfg: mc.ModelConfig, count: int, kind: int, gpus: tuple[int, ...] = ()) -> None:
+    """``count`` instances (on each of ``gpus``, when given)."""
+    cfg.instance_group.append(mc.ModelInstanceGroup(count=count, kind=kind, gpus=list(gpus)))
 
 
 def render_config(spec: ModelSpec, target: Target) -> str:

@@ -43,7 +43,7 @@ def _read_settings(repo: Path) -> dict:
     return data
 
 
-def _save_setting(repo: Path, section: str, value: dict) -> Path:
+def _save_setting(repo: Path, section: str, value: object) -> Path:
     data = _read_settings(repo)
     data[section] = value
     path = Path(repo) / SETTINGS_FILE
@@ -84,6 +84,18 @@ def save_limits(repo: Path, limits: Limits) -> Path:
     return _save_setting(repo, "limits", asdict(limits))
 
 
+def read_gpus(repo: Path) -> tuple[int, ...]:
+    """GPUs the graph models run on, saved by ``repo build --gpus`` (() = default)."""
+    gpus = _read_settings(repo).get("gpus", [])
+    if not isinstance(gpus, list) or not all(isinstance(g, int) and g >= 0 for g in gpus):
+        raise ValueError(f"{Path(repo) / SETTINGS_FILE}: gpus: expected a list of GPU numbers")
+    return tuple(gpus)
+
+
+def save_gpus(repo: Path, gpus: tuple[int, ...]) -> Path:
+    return _save_setting(repo, "gpus", list(gpus))
+
+
 def specs_for(repo: Path, preset: Preset, instances: int = 1) -> list[ModelSpec]:
     """The preset's specs, with what is only known after export filled in: CLIP's logit scale,
     a ``model_id`` on ``tagger`` that changes whenever any exported weights change (clients
@@ -93,6 +105,9 @@ def specs_for(repo: Path, preset: Preset, instances: int = 1) -> list[ModelSpec]
     tuning = read_tuning(repo)
     if tuning:
         specs = tuning.apply(specs)
+    gpus = read_gpus(repo)
+    if gpus:
+        specs = [replace(s, gpus=gpus) if s.kind == "onnx" else s for s in specs]
     metas = {m: Path(repo) / m / "1" / "meta.json" for m in ("clip_image", "yolo", "dinov2")}
     if not all(p.is_file() for p in metas.values()):
         return specs

@@ -46,6 +46,9 @@ class ServerOptions:
     key_inference: bool = False
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    # A tritonserver other than the nvidia-pytriton wheel's (the NGC image's), with its backends.
+    binary: Path | None = None
+    backend_directory: Path | None = None
 
     @property
     def tls(self) -> bool:
@@ -168,6 +171,15 @@ _ERROR_LINE = re.compile(r"^E\d{4} ")
 FATAL_LOG_MARKERS = ("error while loading shared libraries", "failed to load all models")
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: Linux kills the server when the process that started it
+    dies, even by SIGKILL, so no orphaned server holds memory and ports."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
 class TritonServer:
     """A ``tritonserver`` child process: start, wait until ready, stop cleanly."""
 
@@ -178,10 +190,18 @@ class TritonServer:
 
     def command(self) -> list[str]:
         o = self.options
+        if o.binary is not None:
+            binary, backends = (
+                Path(o.binary),
+                o.backend_directory or Path(o.binary).parents[1] / "backends",
+            )
+        else:
+            binary = pytriton_server_dir() / "bin" / "tritonserver"
+            backends = o.backend_directory or prepare_backends()
         return [
-            str(pytriton_server_dir() / "bin" / "tritonserver"),
+            str(binary),
             f"--model-repository={Path(o.repo).resolve()}",
-            f"--backend-directory={prepare_backends()}",
+            f"--backend-directory={backends}",
             "--model-control-mode=none",  # no remote model loading: no remote code execution
             f"--grpc-address={o.address}",
             f"--grpc-port={o.grpc_port}",
@@ -197,6 +217,8 @@ class TritonServer:
 
     def start(self) -> TritonServer:
         o = self.options
+        if o.binary is not None and not Path(o.binary).is_file():
+            raise ServeError(f"tritonserver binary {o.binary} does not exist")
         if not (Path(o.repo) / "tagger" / "config.pbtxt").is_file():
             raise ServeError(f"{o.repo} is not a stashtag repository: run `stashtag repo build`")
         for label, address, port in (
@@ -212,8 +234,9 @@ class TritonServer:
             self.command(),
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=server_env(),
+            env=server_env() if o.binary is None else dict(os.environ),
             start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         return self
 

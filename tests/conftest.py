@@ -61,6 +61,7 @@ def triton(tiny_repo):
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     server = TritonServer(opts)  # used only to poll readiness and read the log
+    server.cli_process = proc  # `stashtag serve`, parent of tritonserver and its stubs
     deadline = time.monotonic() + 300
     while not server.ready():
         if proc.poll() is not None or time.monotonic() > deadline:

@@ -491,8 +491,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, b"not found", "text/plain")
         elif m.group(2) == "sprite.jpg":
             self._send(200, scene.sprite, "image/jpeg")
+        elif scene.vtt is None:
+            self._send(404, b"not found", "text/plain")
         else:
-            self._send(200, scene.vtt.encode(), "text/vtt")
+            vtt = scene.vtt if isinstance(scene.vtt, bytes) else scene.vtt.encode()
+            self._send(200, vtt, "text/vtt")
 
 
 def serve(stash: FakeStash) -> tuple[ThreadingHTTPServer, str]:

@@ -105,3 +105,52 @@ def test_limits_are_saved_and_kept_by_later_builds(tmp_path):
     result = runner.invoke(app, build)
     assert result.exit_code != 0
     assert "limits: max_frames must lie in 1..128" in result.output
+
+
+def test_gpus_place_graph_models(tmp_path):
+    from typer.testing import CliRunner
+
+    from stashtag.cli import app
+
+    repo, runner = tmp_path / "repo", CliRunner()
+    base = ["repo", "build", "--preset", "tiny", "--no-export", "--out", str(repo)]
+    for target in ("onnxruntime", "python-ort"):
+        result = runner.invoke(app, [*base, "--target", target, "--gpus", "0,1"])
+        assert result.exit_code == 0, result.output
+        (group,) = parse_config((repo / "clip_image" / "config.pbtxt").read_text()).instance_group
+        assert list(group.gpus) == [0, 1] and group.kind == group.KIND_GPU
+        (pre,) = parse_config((repo / "preprocess" / "config.pbtxt").read_text()).instance_group
+        assert pre.kind == pre.KIND_CPU and not pre.gpus  # decoding stays on the CPU
+    result = runner.invoke(app, [*base, "--gpus", "none"])
+    assert result.exit_code == 0, result.output
+    (group,) = parse_config((repo / "clip_image" / "config.pbtxt").read_text()).instance_group
+    assert group.kind == group.KIND_CPU and not group.gpus
+    result = runner.invoke(app, [*base, "--gpus", "0,x"])
+    assert result.exit_code != 0 and "give GPU numbers like 0,1" in result.output
+
+
+def test_if_missing_skips_a_complete_export(tiny_repo, tmp_path):
+    from typer.testing import CliRunner
+
+    from stashtag.bench.triton_runs import derived_repo
+    from stashtag.cli import app
+
+    repo = derived_repo(tiny_repo, tmp_path / "copy", get_preset("tiny"), lambda specs: specs)
+    args = ["repo", "build", "--preset", "tiny", "--random-weights", "--out", str(repo)]
+    result = CliRunner().invoke(app, [*args, "--if-missing"])
+    assert result.exit_code == 0, result.output
+    assert "not exporting" in result.output
+
+
+def test_other_tritonserver_binary(tiny_repo, tmp_path):
+    from stashtag.errors import ServeError
+    from stashtag.server import ServerOptions, TritonServer
+
+    fake = tmp_path / "opt" / "tritonserver" / "bin" / "tritonserver"
+    opts = ServerOptions(tiny_repo, binary=fake)
+    command = TritonServer(opts).command()
+    assert command[0] == str(fake)
+    assert f"--backend-directory={tmp_path / 'opt' / 'tritonserver' / 'backends'}" in command
+    assert "--model-control-mode=none" in command
+    with pytest.raises(ServeError, match="does not exist"):
+        TritonServer(opts).start()

@@ -26,11 +26,11 @@ from stashtag.bench.triton_runs import (
     derived_repo,
     null_tagger,
     several_clients,
-    tree_cpu_seconds,
     triton_sample,
     without_dynamic_batching,
 )
 from stashtag.presets import Preset
+from stashtag.procstat import tree_cpu_seconds
 
 
 def run_bench(

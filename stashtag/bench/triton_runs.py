@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing as mp
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -181,30 +180,3 @@ def several_clients(
         [round(r / (sum(rates) / clients), 2) for r in rates],
         mean_batch,
     )
-
-
-# --- server CPU ---------------------------------------------------------------------------------
-
-
-def tree_cpu_seconds(pid: int) -> float | None:
-    """CPU seconds used so far by ``pid`` and its descendants (Linux /proc); None elsewhere."""
-    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    try:
-        stats = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
-    except OSError:
-        return None
-    tree, frontier = {pid}, [pid]
-    while frontier:
-        parent = frontier.pop()
-        for child, (ppid, _) in stats.items():
-            if ppid == parent and child not in tree:
-                tree.add(child)
-                frontier.append(child)
-    return sum(stats[p][1] for p in tree if p in stats) / tick if pid in stats else None

@@ -10,10 +10,12 @@ class TritonPythonModel:
     def initialize(self, args: dict) -> None:
         self.args = ModelArgs(args)
         path = self.args.version_dir / self.args.param("onnx_file")
+        on_gpu = args.get("model_instance_kind") == "GPU"  # instance_group KIND_GPU (--gpus)
         self.session = make_session(
             path,
             threads=self.args.param("intra_op_threads", int),
-            device=self.args.params.get("device", "auto"),
+            device="cuda" if on_gpu else self.args.params.get("device", "auto"),
+            device_id=int(args.get("model_instance_device_id") or 0),
         )
         self.outputs = self.args.outputs
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def providers(device: str = "auto") -> list[str]:
+def providers(device: str = "auto", device_id: int = 0) -> list:
+    """CUDA (on GPU ``device_id``) when onnxruntime-gpu sees one and ``device`` allows it."""
     import onnxruntime as ort
 
     available = ort.get_available_providers()
     if device.lower() != "cpu" and "CUDAExecutionProvider" in available:
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        return [("CUDAExecutionProvider", {"device_id": device_id}), "CPUExecutionProvider"]
     return ["CPUExecutionProvider"]
 
 
-def make_session(path: str | Path, threads: int = 0, device: str = "auto"):
+def make_session(path: str | Path, threads: int = 0, device: str = "auto", device_id: int = 0):
     """An ``InferenceSession`` for ``path``; a missing file names what to run to create it."""
     import onnxruntime as ort
 
@@ -24,4 +25,6 @@ def make_session(path: str | Path, threads: int = 0, device: str = "auto"):
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(str(path), sess_options=opts, providers=providers(device))
+    return ort.InferenceSession(
+        str(path), sess_options=opts, providers=providers(device, device_id)
+    )

@@ -1,0 +1,56 @@
+"""CPU time and memory of a process and its descendants, from Linux ``/proc``.
+
+A Triton server is many processes (the server and one python-backend stub per model
+instance), so its cost is the whole tree's. Elsewhere than Linux these return None.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _table() -> dict[int, tuple[int, int, int]] | None:
+    """pid → (parent pid, CPU ticks, RSS pages) of every process."""
+    out = {}
+    try:
+        entries = list(Path("/proc").iterdir())
+    except OSError:
+        return None
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        out[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[21]))
+    return out
+
+
+def tree(pid: int, table: dict) -> set[int]:
+    members, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, (ppid, _, _) in table.items():
+            if ppid == parent and child not in members:
+                members.add(child)
+                frontier.append(child)
+    return members & set(table)
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds used so far by ``pid`` and its descendants."""
+    table = _table()
+    if not table or pid not in table:
+        return None
+    ticks = sum(table[p][1] for p in tree(pid, table))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def tree_rss_bytes(pid: int) -> int | None:
+    """Resident memory of ``pid`` and its descendants now."""
+    table = _table()
+    if not table or pid not in table:
+        return None
+    return sum(table[p][2] for p in tree(pid, table)) * os.sysconf("SC_PAGE_SIZE")
