@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
 
 OPSET = 17  # fp16 LayerNorm needs ≥ 17
+TORCHSCRIPT_FILE = "model.pt"
+# Set by export_all for the python-torch target: every graph is also traced to TorchScript.
+WRITE_TORCHSCRIPT: ContextVar[bool] = ContextVar("write_torchscript", default=False)
 
 
 def torch_export(module, example: tuple, path: Path, inputs: list[str], outputs: list[str]) -> Path:
@@ -29,6 +33,28 @@ def torch_export(module, example: tuple, path: Path, inputs: list[str], outputs:
             opset_version=OPSET,
             dynamo=False,
         )
+    if WRITE_TORCHSCRIPT.get():
+        torchscript_export(module, example, path.with_name(TORCHSCRIPT_FILE))
+    return path
+
+
+def torchscript_export(module, example: tuple, path: Path, atol: float = 1e-4) -> Path:
+    """Trace ``module`` to TorchScript (for the python-torch target) and check that the trace
+    matches the module at another batch size than the one traced."""
+    import torch
+
+    from stashtag.errors import ExportError
+
+    with torch.no_grad():
+        traced = torch.jit.trace(module, example, check_trace=False)
+        other = tuple(torch.cat([x, x[:1]]) for x in example)  # batch + 1: the axis is dynamic
+        want, got = module(*other), traced(*other)
+    want = want if isinstance(want, tuple) else (want,)
+    got = got if isinstance(got, tuple) else (got,)
+    for w, g in zip(want, got, strict=True):
+        if w.shape != g.shape or not torch.allclose(w, g, atol=atol, rtol=1e-4):
+            raise ExportError(f"{path}: the TorchScript trace differs from the model")
+    traced.save(str(path))
     return path
 
 

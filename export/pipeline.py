@@ -8,7 +8,7 @@ from pathlib import Path
 
 from stashtag.export.common import version_dir
 from stashtag.export.fp16 import convert_fp16, sample_feed
-from stashtag.export.onnx_io import write_meta
+from stashtag.export.onnx_io import WRITE_TORCHSCRIPT, write_meta
 from stashtag.presets import Preset
 
 EXPORTERS = ("clip", "yolo", "dinov2", "ocr")
@@ -24,11 +24,13 @@ def export_all(
     only: tuple[str, ...] = EXPORTERS,
     log: Callable[[str], None] = print,
     fp16: bool = False,
+    torchscript: bool = False,
 ) -> dict[str, dict]:
     """Export the models named in ``only``; return each exporter's metadata (parity, timing).
 
     ``fp16`` rewrites the CLIP, YOLO and DINOv2 graphs with fp16 compute (fp32 inputs and
     outputs), each checked against its fp32 original; PP-OCR graphs stay as shipped.
+    ``torchscript`` also traces CLIP, YOLO and DINOv2 to ``model.pt`` (python-torch target).
     """
     from stashtag.export.clip import export_clip
     from stashtag.export.dinov2 import export_dinov2
@@ -44,20 +46,34 @@ def export_all(
         "ocr": lambda: export_ocr(preset.ocr, repo),
     }
     results = {}
-    for name in only:
-        log(f"exporting {name} ({preset.name} preset)…")
-        start = time.perf_counter()
-        meta = jobs[name]()
-        if fp16 and name in FP16_EXPORTERS:
-            meta["fp16_parity"] = [
-                p.as_dict()
-                for f in meta["files"]
-                for p in convert_fp16(Path(f), sample_feed(Path(f)))
-            ]
-        meta["export_seconds"] = round(time.perf_counter() - start, 2)
-        meta["preset"] = preset.name
-        write_meta(version_dir(repo, META_HOME[name]), meta)
-        worst = min((p["min_cosine"] for p in meta.get("parity", [])), default=1.0)
-        log(f"  {name}: {meta['export_seconds']} s, parity min cosine {worst:.6f}")
-        results[name] = meta
+    token = WRITE_TORCHSCRIPT.set(torchscript)
+    try:
+        for name in only:
+            results[name] = _export_one(name, jobs[name], preset, repo, fp16, log)
+    finally:
+        WRITE_TORCHSCRIPT.reset(token)
     return results
+
+
+def _export_one(
+    name: str,
+    job: Callable[[], dict],
+    preset: Preset,
+    repo: Path,
+    fp16: bool,
+    log: Callable[[str], None],
+) -> dict:
+    """Run one exporter; add fp16 parity and timing; write its meta.json."""
+    log(f"exporting {name} ({preset.name} preset)…")
+    start = time.perf_counter()
+    meta = job()
+    if fp16 and name in FP16_EXPORTERS:
+        meta["fp16_parity"] = [
+            p.as_dict() for f in meta["files"] for p in convert_fp16(Path(f), sample_feed(Path(f)))
+        ]
+    meta["export_seconds"] = round(time.perf_counter() - start, 2)
+    meta["preset"] = preset.name
+    write_meta(version_dir(repo, META_HOME[name]), meta)
+    worst = min((p["min_cosine"] for p in meta.get("parity", [])), default=1.0)
+    log(f"  {name}: {meta['export_seconds']} s, parity min cosine {worst:.6f}")
+    return meta

@@ -32,6 +32,7 @@ PresetOpt = Annotated[
     str, typer.Option(help="Model preset: small (CPU), large (GPU), tiny (tests).")
 ]
 RepoOpt = Annotated[Path, typer.Option("--repo", help="Model repository folder.")]
+TARGET_HELP = "python-ort | python-torch (pip Triton, CPU or GPU) | onnxruntime | tensorrt (NGC)"
 
 ServerKeyOpt = Annotated[
     str,
@@ -98,7 +99,13 @@ def _export(
     if unknown:
         raise ValueError(f"unknown models {sorted(unknown)}; {ONLY_HELP}")
     results = export_all(
-        get_preset(preset_name), repo, random_weights, names, log=console.print, fp16=fp16
+        get_preset(preset_name),
+        repo,
+        random_weights,
+        names,
+        log=console.print,
+        fp16=fp16,
+        torchscript=target == "python-torch",
     )
     if target == "tensorrt":
         build_plans(repo, log=lambda m: console.print(m))
@@ -111,7 +118,9 @@ def export(
     repo: RepoOpt = Path("model_repository"),
     random_weights: RandomOpt = False,
     only: Annotated[str, typer.Option(help=ONLY_HELP)] = "",
-    target: Annotated[str, typer.Option(help="tensorrt also builds fp16 plans.")] = "python-ort",
+    target: Annotated[
+        str, typer.Option(help="tensorrt also builds fp16 plans; python-torch also TorchScript.")
+    ] = "python-ort",
     fp16: Fp16Opt = False,
 ) -> None:
     """Export the preset's models to ONNX (with parity checks) into a repository."""
@@ -126,7 +135,7 @@ def export(
 @repo_app.command("build")
 def repo_build(
     preset: PresetOpt = "small",
-    target: Annotated[str, typer.Option(help="python-ort | onnxruntime | tensorrt")] = "python-ort",
+    target: Annotated[str, typer.Option(help=TARGET_HELP)] = "python-ort",
     out: Annotated[Path, typer.Option(help="Repository folder to write.")] = Path(
         "model_repository"
     ),
@@ -218,7 +227,7 @@ def _gpu_list(text: str) -> tuple[int, ...]:
 def repo_check(
     repo: RepoOpt = Path("model_repository"),
     preset: PresetOpt = "small",
-    target: Annotated[str, typer.Option(help="python-ort | onnxruntime | tensorrt")] = "python-ort",
+    target: Annotated[str, typer.Option(help=TARGET_HELP)] = "python-ort",
 ) -> None:
     """List files a repository still needs before Triton can serve it."""
     from stashtag.presets import get_preset

@@ -14,8 +14,10 @@ from typing import Literal
 from stashtag.presets import Preset
 from stashtag.protocol import PRIORITY_LEVELS
 
-Target = Literal["python-ort", "onnxruntime", "tensorrt"]
-TARGETS: tuple[str, ...] = ("python-ort", "onnxruntime", "tensorrt")
+Target = Literal["python-ort", "python-torch", "onnxruntime", "tensorrt"]
+TARGETS: tuple[str, ...] = ("python-ort", "python-torch", "onnxruntime", "tensorrt")
+# Targets served by the python backend alone (the pip Triton has no other backend).
+PYTHON_TARGETS = ("python-ort", "python-torch")
 
 # Frames in one request never exceed this; a Stash sprite sheet holds 81.
 MAX_FRAMES_PER_REQUEST = 128
@@ -143,8 +145,9 @@ class ModelSpec:
     module: str = ""  # python kind: module that defines TritonPythonModel
     steps: tuple[Step, ...] = ()
     calls: tuple[str, ...] = ()  # models this one calls through BLS
-    # onnx kind: fixed non-batch shape, so the tensorrt target builds a plan for it; graphs with
-    # dynamic image sizes (PP-OCR) stay on ONNX Runtime there.
+    # onnx kind: fixed non-batch shape, so the tensorrt target builds a plan for it and the
+    # python-torch target runs its TorchScript; graphs with dynamic image sizes (PP-OCR) stay
+    # on ONNX Runtime there.
     plan: bool = False
     # GPUs the instances run on (repo build --gpus); () = the target's default placement.
     gpus: tuple[int, ...] = ()
@@ -381,8 +384,13 @@ def _yolo_anchors(size: int) -> int:
 
 
 def weights_file(spec: ModelSpec, target: str) -> str:
-    """The weights file an ONNX-kind model loads on ``target``."""
-    return "model.plan" if target == "tensorrt" and spec.plan else "model.onnx"
+    """The weights file an ONNX-kind model loads on ``target``: fixed-shape graphs (``plan``)
+    become TensorRT plans or TorchScript; PP-OCR stays ONNX everywhere."""
+    if spec.plan and target == "tensorrt":
+        return "model.plan"
+    if spec.plan and target == "python-torch":
+        return "model.pt"
+    return "model.onnx"
 
 
 def spec_by_name(specs: list[ModelSpec], name: str) -> ModelSpec:

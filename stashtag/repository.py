@@ -8,7 +8,15 @@ import json
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from stashtag.modelspec import Limits, ModelSpec, Target, Tuning, build_specs, weights_file
+from stashtag.modelspec import (
+    PYTHON_TARGETS,
+    Limits,
+    ModelSpec,
+    Target,
+    Tuning,
+    build_specs,
+    weights_file,
+)
 from stashtag.presets import Preset
 from stashtag.repoconfig import render_config, shim_module
 
@@ -22,7 +30,7 @@ from {module} import TritonPythonModel  # noqa: F401
 
 
 def uses_python(spec: ModelSpec, target: Target) -> bool:
-    return spec.kind == "python" or (spec.kind == "onnx" and target == "python-ort")
+    return spec.kind == "python" or (spec.kind == "onnx" and target in PYTHON_TARGETS)
 
 
 # Settings of a repository that outlive `repo build`: the request limits and bench --tune's
@@ -135,7 +143,7 @@ def write_configs(repo: Path, specs: list[ModelSpec], target: Target) -> list[Pa
         written.append(config)
         if uses_python(spec, target):
             shim = model_dir / "1" / "model.py"
-            shim.write_text(SHIM.format(name=spec.name, module=shim_module(spec)))
+            shim.write_text(SHIM.format(name=spec.name, module=shim_module(spec, target)))
             written.append(shim)
         elif spec.kind == "ensemble":
             keep = model_dir / "1" / ".gitkeep"

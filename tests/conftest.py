@@ -28,7 +28,8 @@ def tiny_repo(tmp_path_factory) -> Path:
 
     repo = tmp_path_factory.mktemp("repo") / "tiny"
     preset = get_preset("tiny")
-    export_all(preset, repo, random_weights=True, log=lambda _m: None)
+    # TorchScript too, for the python-torch target's tests
+    export_all(preset, repo, random_weights=True, log=lambda _m: None, torchscript=True)
     write_configs(repo, specs_for(repo, preset), "python-ort")
     return repo
 

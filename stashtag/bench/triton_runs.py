@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from stashtag.bench.measure import Request, Sample
-from stashtag.modelspec import Batching, ModelSpec
+from stashtag.modelspec import Batching, ModelSpec, Target
 from stashtag.presets import Preset
 
 TAGGER = "tagger"
@@ -23,10 +23,14 @@ TAGGER = "tagger"
 
 
 def derived_repo(
-    src: Path, dst: Path, preset: Preset, change: Callable[[list[ModelSpec]], list[ModelSpec]]
+    src: Path,
+    dst: Path,
+    preset: Preset,
+    change: Callable[[list[ModelSpec]], list[ModelSpec]],
+    target: Target = "python-ort",
 ) -> Path:
-    """A repository at ``dst`` with ``src``'s weights (linked, not copied) and configs from
-    ``change(specs)``."""
+    """A repository at ``dst`` with ``src``'s weights (linked, not copied) and ``target``
+    configs from ``change(specs)``."""
     from stashtag.repository import specs_for, write_configs
 
     specs = change(specs_for(src, preset))
@@ -39,7 +43,7 @@ def derived_repo(
             link = dst / model_dir.name / "1" / f.name
             if f.name != "model.py" and not link.exists():
                 link.symlink_to(f.resolve())
-    write_configs(dst, specs, "python-ort")
+    write_configs(dst, specs, target)
     return dst
 
 

@@ -1,0 +1,48 @@
+"""Run one traced graph with PyTorch inside Triton (the ``python-torch`` target).
+
+On a GPU instance (``instance_group`` KIND_GPU, `repo build --gpus`) the graph runs on that
+device under autocast (``precision``: fp16 or bf16); on the CPU in fp32. Frames arrive as uint8
+and are normalised inside the graph, so only a quarter of the float bytes cross to the device.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stashtag.serving.triton_io import ModelArgs, run_batched
+
+
+class TritonPythonModel:
+    def initialize(self, args: dict) -> None:
+        import torch
+
+        self.torch = torch
+        self.args = a = ModelArgs(args)
+        on_gpu = args.get("model_instance_kind") == "GPU" and torch.cuda.is_available()
+        index = int(args.get("model_instance_device_id") or 0)
+        self.device = torch.device(f"cuda:{index}" if on_gpu else "cpu")
+        precision = a.params.get("precision", "fp16")
+        self.autocast = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision)
+        if not on_gpu:
+            self.autocast = None  # CPU autocast is slower than fp32 for these graphs
+        threads = int(a.params.get("intra_op_threads", "0"))
+        if threads > 0:
+            torch.set_num_threads(threads)
+        path = a.version_dir / a.param("torch_file")
+        self.model = torch.jit.load(str(path), map_location=self.device).eval()
+        self.outputs = a.outputs
+
+    def _run(self, *arrays: np.ndarray) -> dict[str, np.ndarray]:
+        torch = self.torch
+        inputs = [torch.from_numpy(np.ascontiguousarray(x)).to(self.device) for x in arrays]
+        with torch.inference_mode():
+            if self.autocast is not None:
+                with torch.autocast(self.device.type, dtype=self.autocast):
+                    out = self.model(*inputs)
+            else:
+                out = self.model(*inputs)
+        out = out if isinstance(out, tuple | list) else (out,)
+        return {name: t.float().cpu().numpy() for name, t in zip(self.outputs, out, strict=True)}
+
+    def execute(self, requests):
+        return run_batched(self.args.name, requests, self.args.inputs, self._run)

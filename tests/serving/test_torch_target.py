@@ -1,0 +1,64 @@
+"""The python-torch target: the same ensemble with the graphs run by PyTorch (TorchScript) in
+the python backend. On this CPU machine it must agree with the python-ort target."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stashtag.bench.triton_runs import derived_repo
+from stashtag.client.triton import TritonClient
+from stashtag.errors import ExportError
+from stashtag.presets import get_preset
+from stashtag.repoconfig import parse_config
+from stashtag.repository import missing_files, specs_for
+from stashtag.server import ServerOptions, TritonServer, free_port
+
+
+@pytest.fixture(scope="module")
+def torch_server(tiny_repo, tmp_path_factory):
+    preset = get_preset("tiny")
+    tmp = tmp_path_factory.mktemp("torch")
+    repo = derived_repo(tiny_repo, tmp / "repo", preset, lambda s: s, target="python-torch")
+    assert missing_files(repo, specs_for(repo, preset), "python-torch") == []
+    opts = ServerOptions(repo, free_port(), free_port(), free_port(), log_file=tmp / "t.log")
+    with TritonServer(opts) as server:
+        yield server
+
+
+def test_configs_run_torchscript_for_the_graphs(torch_server):
+    repo = torch_server.options.repo
+    for name in ("clip_image", "clip_text_encoder", "yolo", "dinov2"):
+        cfg = parse_config((repo / name / "config.pbtxt").read_text())
+        assert cfg.backend == "python"
+        assert cfg.parameters["torch_file"].string_value == "model.pt"
+        assert "stashtag.serving.torch_model" in (repo / name / "1" / "model.py").read_text()
+    ocr = parse_config((repo / "ocr_det" / "config.pbtxt").read_text())
+    assert ocr.parameters["onnx_file"].string_value == "model.onnx"  # PP-OCR stays ONNX
+
+
+def test_python_torch_agrees_with_python_ort(torch_server, client, small_sprite):
+    jpeg, rects = small_sprite
+    want = client.tag_frames(jpeg, rects)
+    got = TritonClient(torch_server.options.grpc_url).tag_frames(jpeg, rects)
+    np.testing.assert_allclose(got.clip, want.clip, atol=1e-4)
+    np.testing.assert_allclose(got.dino_cls, want.dino_cls, atol=1e-3)
+    np.testing.assert_allclose(got.dino_patch_mean, want.dino_patch_mean, atol=1e-3)
+    assert [len(d) for d in got.detections] == [len(d) for d in want.detections]
+    for g, w in zip(got.detections, want.detections, strict=True):
+        np.testing.assert_allclose(g, w, atol=1e-2)
+    text = TritonClient(torch_server.options.grpc_url).embed_text(["a beach", "a kitchen"])
+    np.testing.assert_allclose(text, client.embed_text(["a beach", "a kitchen"]), atol=1e-4)
+
+
+def test_a_trace_that_depends_on_the_batch_is_refused(tmp_path):
+    import torch
+
+    from stashtag.export.onnx_io import torchscript_export
+
+    class BatchBaked(torch.nn.Module):
+        def forward(self, x):
+            return x * int(x.shape[0])  # a python int: frozen into the trace
+
+    with pytest.raises(ExportError, match="differs from the model"):
+        torchscript_export(BatchBaked(), (torch.ones(2, 3),), tmp_path / "model.pt")
