@@ -10,6 +10,7 @@ duplicate nor lose anything; the studio is set only on scenes without one unless
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,10 +99,17 @@ class TagRegistry:
             if self.dry_run:
                 return f"dry-run:{name}"
             parent_id = self.get(parent) if parent else None
-            tag = create_once(
-                lambda: self.client.create_tag(name, parent_id, DESCRIPTION),
-                lambda: self.client.find_tag(name),
-            )
+            try:
+                tag = create_once(
+                    lambda: self.client.create_tag(name, parent_id, DESCRIPTION),
+                    lambda: self.client.find_tag(name),
+                    self.client.conn.timeout_s,
+                )
+            except StashError as exc:
+                # created meanwhile (another run, another Stash client): use that one
+                tag = self.client.find_tag(name) if "already exists" in str(exc) else None
+                if tag is None:
+                    raise
         if tag is None:
             return None
         self.cache[key] = tag["id"]
@@ -227,7 +235,9 @@ class StashSync:
     def _sync_markers(self, scene: StashScene, desired: set[tuple[str, float, float]]) -> int:
         """Make stashtag's markers on the scene equal ``desired``; the user's are not touched."""
         ours = self._our_markers(scene.id)
-        self.client.destroy_markers([mid for key, mid in ours.items() if key not in desired])
+        # markers no longer wanted, and doubles of wanted ones
+        extra = [i for key, ids in ours.items() for i in (ids if key not in desired else ids[1:])]
+        self.client.destroy_markers(extra)
         for key in sorted(desired - set(ours)):
             self._create_marker(scene.id, key)
         return len(desired)
@@ -238,12 +248,14 @@ class StashSync:
         tag_id = self.tags.get(name, parent)
         return create_once(
             lambda: self.client.create_marker(scene_id, tag_id, MARKER_PREFIX + tag, start, end),
-            lambda: self._our_markers(scene_id).get(key),
+            lambda: (self._our_markers(scene_id).get(key) or [None])[0],
+            self.client.conn.timeout_s,
         )
 
-    def _our_markers(self, scene_id: str) -> dict[tuple[str, float, float], str]:
-        """stashtag's markers on a scene: (tag, start, end) → marker id."""
-        ours = {}
+    def _our_markers(self, scene_id: str) -> dict[tuple[str, float, float], list[str]]:
+        """stashtag's markers on a scene: (tag, start, end) → marker ids (one, unless a lost
+        answer let a create land twice)."""
+        ours: dict[tuple[str, float, float], list[str]] = {}
         for m in self.client.scene_markers(scene_id):
             if m["title"].startswith(MARKER_PREFIX):
                 key = (
@@ -251,7 +263,7 @@ class StashSync:
                     round(m["seconds"], 2),
                     round(m["end_seconds"] or m["seconds"], 2),
                 )
-                ours[key] = m["id"]
+                ours.setdefault(key, []).append(m["id"])
         return ours
 
     def workflow(self, scene: StashScene, ok: bool) -> None:
@@ -397,14 +409,17 @@ class StashSync:
         return changed
 
 
-def create_once(create: Callable[[], T], find: Callable[[], T | None], tries: int = 3) -> T:
-    """Create something exactly once even when Stash's answer to the create is lost: look
-    for it before sending the create again."""
+def create_once(
+    create: Callable[[], T], find: Callable[[], T | None], settle_s: float = 0.0, tries: int = 3
+) -> T:
+    """Create something exactly once even when Stash's answer to the create is lost: wait
+    ``settle_s`` (a slow create may still land), then look for it before sending it again."""
     for _ in range(tries):
         try:
             return create()
         except StashUncertain as exc:
             last = exc
+            time.sleep(settle_s)
             found = find()
             if found is not None:
                 return found
