@@ -70,6 +70,8 @@ class SceneSource:
 
 def image_size(data: bytes, source: str) -> tuple[int, int]:
     """(width, height) from a JPEG or PNG header, without decoding pixels."""
+    if not data:
+        raise InputError(f"{source}: empty (0 bytes)")
     if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
         return struct.unpack(">II", data[16:24])
     if data[:2] == b"\xff\xd8":
@@ -87,6 +89,8 @@ def image_size(data: bytes, source: str) -> tuple[int, int]:
             return img.size
     except (UnidentifiedImageError, OSError) as exc:
         raise InputError(f"{source}: not an image ({exc})") from None
+    except ImportError:  # ultralytics, once imported, makes Image.open try a HEIF plugin first
+        raise InputError(f"{source}: not an image (no known format)") from None
 
 
 def _jpeg_size(data: bytes, source: str) -> tuple[int, int]:

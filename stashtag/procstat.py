@@ -49,8 +49,21 @@ def tree_cpu_seconds(pid: int) -> float | None:
 
 
 def tree_rss_bytes(pid: int) -> int | None:
-    """Resident memory of ``pid`` and its descendants now."""
+    """Memory of ``pid`` and its descendants now: the sum of their proportional set sizes
+    (shared pages — Triton's shared-memory pool, libraries — split among the processes that
+    map them, so they are not counted once per stub), or of their RSS where PSS is unknown."""
     table = _table()
     if not table or pid not in table:
         return None
-    return sum(table[p][2] for p in tree(pid, table)) * os.sysconf("SC_PAGE_SIZE")
+    page = os.sysconf("SC_PAGE_SIZE")
+    return sum(_pss(p) or table[p][2] * page for p in tree(pid, table))
+
+
+def _pss(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None

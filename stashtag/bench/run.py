@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import platform
@@ -106,6 +107,11 @@ def run_bench(
                     )
             variants = [summarize(n, s, concurrency.get(n)) for n, s in samples.items()]
             best = rep.best_dynamic(variants)
+            # The baselines are done: give their memory back before more processes start
+            # (the in-process models and the second server hold ~10 GB with `small`).
+            runners.clear()
+            gc.collect()
+            plain_srv.stop()
             clients_result = None
             if clients > 1:
                 log(f"{clients} clients at once")

@@ -64,9 +64,10 @@ def _decode_other(data: bytes, max_pixels: int) -> np.ndarray:
         with Image.open(io.BytesIO(data)) as img:
             _check_pixels(img.width, img.height, max_pixels)
             return np.asarray(img.convert("RGB"))
-    # ImportError: ultralytics, when imported, patches Image.open to try an optional HEIF plugin.
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ImportError) as exc:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise InputError(f"not a decodable image ({len(data)} bytes): {exc}") from None
+    except ImportError:  # ultralytics, once imported, makes Image.open try a HEIF plugin first
+        raise InputError(f"not a decodable image ({len(data)} bytes): no known format") from None
 
 
 def check_rects(rects: np.ndarray, width: int, height: int, max_frames: int) -> np.ndarray:

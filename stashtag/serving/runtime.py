@@ -24,6 +24,9 @@ def make_session(path: str | Path, threads: int = 0, device: str = "auto", devic
         raise FileNotFoundError(f"{path} is missing: run `stashtag repo build` to export it")
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
+    # No CPU arena: it keeps the peak batch's buffers forever, so a long-running shared server's
+    # memory would ratchet up with every new largest batch; large buffers come from mmap anyway.
+    opts.enable_cpu_mem_arena = False
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     return ort.InferenceSession(
         str(path), sess_options=opts, providers=providers(device, device_id)

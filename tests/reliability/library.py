@@ -66,8 +66,10 @@ def make_library(scenes: int, user_tag_every: int = 10) -> FakeStash:
     return fake
 
 
-def make_sync(stash_url: str, store: Store, endpoints: str, **kw) -> StashSync:
-    conn = StashConnection(stash_url, API_KEY, timeout_s=2.0, attempts=5)
+def make_sync(
+    stash_url: str, store: Store, endpoints: str, timeout_s: float = 5.0, **kw
+) -> StashSync:
+    conn = StashConnection(stash_url, API_KEY, timeout_s=timeout_s, attempts=5)
     settings = SyncSettings(endpoints, ocr_frames="ends:1", max_in_flight=8, **kw)
     return StashSync(StashClient(conn), store, load_vocabulary(), settings)
 
