@@ -23,14 +23,14 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-# Regenerates docs/benchmarks/small-cpu (small preset, random weights, tuned; about 30 minutes
-# and 20 GB of memory on 2 cores: run nothing else meanwhile), reporting the change against the
-# committed report.
+# Regenerates docs/benchmarks/small-cpu (small preset, random weights; about 15 minutes and
+# 18 GB of memory on 2 cores: run nothing else meanwhile), with the change against the committed
+# report. Add --tune to also search batching settings (about 7 minutes more).
 bench: install
 	$(BIN)/stashtag repo build --preset small --random-weights --out repos/small-python-ort
-	$(BIN)/stashtag bench --repo repos/small-python-ort --preset small --sprites 3 --repeats 3 \
-		--sweep 1,4,16 --tune --tune-repeats 1 --compare docs/benchmarks/small-cpu/bench.json \
-		--out docs/benchmarks/small-cpu
+	$(BIN)/stashtag bench --repo repos/small-python-ort --preset small --sprites 2 --repeats 3 \
+		--sweep 1,4,16 --frame-requests 40 --clients 4 --client-concurrency 2 --null-loops 10 \
+		--compare docs/benchmarks/small-cpu/bench.json --out docs/benchmarks/small-cpu
 
 lint: install
 	$(BIN)/ruff check .
