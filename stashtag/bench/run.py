@@ -81,12 +81,8 @@ def run_bench(
         null = options(derived_repo(repo, tmp_path / "null", preset, null_tagger), "null")
         with TritonServer(batching) as srv, TritonServer(plain) as plain_srv:
 
-            def measure(name: str, server, url: str, requests, c: int, loops: int = 1) -> None:
-                cpu = tree_cpu_seconds(server.process.pid)
-                s = triton_sample(url, requests, c, loops)
-                after = tree_cpu_seconds(server.process.pid)
-                s.server_cpu_s = after - cpu if cpu is not None and after is not None else None
-                samples.setdefault(name, []).append(s)
+            def measure(name: str, server, url: str, requests, c: int) -> None:
+                samples.setdefault(name, []).append(_server_sample(server, url, requests, c))
                 concurrency[name] = c
 
             for run in runners.values():  # warm-up
@@ -122,13 +118,10 @@ def run_bench(
             log("client alone against a trivial server model")
             with TritonServer(null) as null_srv:
                 triton_sample(null.grpc_url, data, max(sweep))  # warm-up
-                null_samples = []
-                for _ in range(repeats):
-                    cpu = tree_cpu_seconds(null_srv.process.pid)
-                    s = triton_sample(null.grpc_url, data, max(sweep), null_loops)
-                    after = tree_cpu_seconds(null_srv.process.pid)
-                    s.server_cpu_s = after - cpu if None not in (cpu, after) else None
-                    null_samples.append(s)
+                null_samples = [
+                    _server_sample(null_srv, null.grpc_url, data, max(sweep), null_loops)
+                    for _ in range(repeats)
+                ]
             variants.append(summarize(rep.NULL, null_samples, max(sweep)))
     tuning = None
     if tune:
@@ -154,6 +147,15 @@ def run_bench(
     )
     report.targets = rep.targets(report)
     return report
+
+
+def _server_sample(server, url: str, requests, concurrency: int, loops: int = 1) -> Sample:
+    """A timed Triton run with the server process tree's CPU time over it."""
+    before = tree_cpu_seconds(server.process.pid)
+    sample = triton_sample(url, requests, concurrency, loops)
+    after = tree_cpu_seconds(server.process.pid)
+    sample.server_cpu_s = after - before if None not in (before, after) else None
+    return sample
 
 
 def machine() -> dict:
