@@ -6,11 +6,13 @@ thresholds needs no inference: only the prompts' text embeddings (cached per mod
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from stashtag.client.coco import CLASS_IDS
+from stashtag.client.learned import LearnedTag
 from stashtag.client.store import SceneRecord
 from stashtag.client.vocabulary import (
     Aggregation,
@@ -26,7 +28,7 @@ class TagHit:
     name: str
     parent: str | None
     score: float  # fraction of frames (fraction) or mean top-k probability (topk_mean)
-    source: str  # "clip" or "yolo"
+    source: str  # "clip", "yolo" or "learned"
     frames: tuple[int, ...]  # frames that support it
 
 
@@ -204,9 +206,14 @@ def match_studio(
 
 
 def map_scene(
-    record: SceneRecord, vocab: Vocabulary, bank: TextBank, studios: list[str] | None = None
+    record: SceneRecord,
+    vocab: Vocabulary,
+    bank: TextBank,
+    studios: list[str] | None = None,
+    learned: Sequence[LearnedTag] = (),
 ) -> SceneResult:
-    """Tags, markers and studio for one stored scene."""
+    """Tags, markers and studio for one stored scene (``learned``: tags from
+    :func:`stashtag.client.thresholds.effective_tags`)."""
     result = SceneResult(record.scene, record.source, record.frames, record.time_basis)
     with_markers = vocab.markers.enabled and record.time_basis != "still"
     step = frame_step(record.times)
@@ -218,6 +225,16 @@ def map_scene(
         result.tags.append(TagHit(rule.name, rule.parent, score, "clip", tuple(map(int, hits))))
         if with_markers and rule.markers:
             result.markers += merge_markers(record.times, hits, vocab.markers, rule.name, step)
+    for tag in learned:
+        probs = tag.frame_probabilities(record)
+        score = tag.score(probs)
+        if score < tag.threshold:
+            continue
+        hits = np.flatnonzero(probs >= tag.threshold)
+        frames = tuple(map(int, hits))
+        result.tags.append(TagHit(tag.name, tag.parent, round(score, 4), "learned", frames))
+        if with_markers and tag.markers:
+            result.markers += merge_markers(record.times, hits, vocab.markers, tag.name, step)
     confidence = class_confidence(record.detections)
     for rule in vocab.detections:
         hits = detection_frames(confidence, rule)

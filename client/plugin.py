@@ -43,7 +43,76 @@ def settings_from(config: dict) -> SyncSettings:
         dry_run=bool(config.get("dryRun")),
         server_key=config.get("serverKey") or None,
         tls_ca=config.get("tlsCa") or None,
+        confirmed_learned=confirmed_names(config.get("confirmedLearned") or ""),
     )
+
+
+def names_list(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def confirmed_names(text: str) -> frozenset[str] | str:
+    names = names_list(text)
+    return "*" if "*" in names else frozenset(n.casefold() for n in names)
+
+
+def learning_task(sync: StashSync, task: str, config: dict) -> dict:
+    """learn / calibrate / learned (list) / forget: from the store, no inference."""
+    from stashtag.client.learned import delete_learned, load_learned
+    from stashtag.client.stash_learning import calibrate_from_stash, learn_from_stash
+
+    if task == "learn":
+        names = names_list(config.get("learnTags") or "")
+        if not names:
+            raise StashtagError('set "Tags to learn" in the plugin settings first')
+        learned, failed = learn_from_stash(sync, names, progress)
+        for t in learned:
+            m = t.metrics
+            log(
+                "i",
+                f"learned {t.name!r} from {m.positives} example(s), {m.negatives} negative(s): "
+                f"precision {m.precision:.2f}, recall {m.recall:.2f} (cross-validated against "
+                f"your tags), threshold {t.threshold:.3f}; it would add it to {m.would_add} "
+                "of your other scenes",
+            )
+        for name, why in failed.items():
+            log("e", f"not learned {name!r}: {why}")
+        return {"learned": [t.name for t in learned], "failed": failed}
+    if task == "calibrate":
+        results = calibrate_from_stash(sync, int(config.get("calibrateMinLabels") or 3), progress)
+        for c in results:
+            if c.note:
+                log("i", f"{c.tag}: {c.positives} kept, {c.negatives} removed - {c.note}")
+            else:
+                log(
+                    "i",
+                    f"{c.tag}: threshold {c.old:.2f} → {c.new:.2f}, precision "
+                    f"{c.precision_before:.2f} → {c.precision_after:.2f}, recall "
+                    f"{c.recall_before:.2f} → {c.recall_after:.2f}",
+                )
+        return {"calibrated": [asdict(c) for c in results]}
+    model_id = sync.store_model_id()
+    if task == "learned":
+        tags = load_learned(sync.store, model_id)
+        for t in tags:
+            state = "applied" if sync.settings.learned_confirmed(t.name) else "suggested only"
+            log("i", f"{t.name}: threshold {t.threshold:.3f}, {state}; {t.metrics}")
+        if not tags:
+            log("i", "no learned tags")
+        return {"learned": [t.name for t in tags]}
+    names = names_list(config.get("forgetTags") or "")
+    if not names:
+        raise StashtagError('set "Learned tags to delete" in the plugin settings first')
+    gone = (
+        []
+        if sync.settings.dry_run
+        else delete_learned(sync.store, model_id, None if "*" in names else names)
+    )
+    log(
+        "i",
+        f"deleted {len(gone)} learned tag(s): {', '.join(gone) or '-'}; run Retag to remove them",
+    )
+    return {"deleted": gone}
 
 
 def run_task(sync: StashSync, args: dict, config: dict) -> dict:
@@ -86,6 +155,8 @@ def run_task(sync: StashSync, args: dict, config: dict) -> dict:
         changed = sync.undo(sync.scenes("all"))
         log("i", f"removed stashtag's tags and markers from {changed} scene(s)")
         return {"undone": changed}
+    if task in ("learn", "calibrate", "learned", "forget"):
+        return learning_task(sync, task, config)
     raise StashtagError(f"unknown task {task!r}")
 
 

@@ -30,6 +30,7 @@ from stashtag.client.pipeline import SceneOutcome, TagRun, server_model_id
 from stashtag.client.sources import SceneSource
 from stashtag.client.store import Store
 from stashtag.client.textbank import cached_text_bank, fetch_text_bank
+from stashtag.client.thresholds import effective_tags
 from stashtag.client.transport import EndpointPool, RetryPolicy, ServerAccess, parse_endpoints
 from stashtag.client.vocabulary import Vocabulary
 
@@ -98,6 +99,7 @@ async def tag_sources(
         parse_endpoints(options.url), options.max_in_flight, policy, options.access
     ) as pool:
         model_id = await server_model_id(pool)
+        vocab, learned = effective_tags(store, model_id, vocab)
         bank = await fetch_text_bank(pool, store, model_id, vocab)
         with _progress(console, options.quiet) as progress:
             task = progress.add_task("tag", total=len(sources), fps=0.0, errors=0)
@@ -131,7 +133,7 @@ async def tag_sources(
             results.append(SceneResult(src.scene, str(src.path), error=errors[src.scene]))
             continue
         record = store.get(src.scene, model_id)
-        results.append(map_scene(record, vocab, bank, studios))
+        results.append(map_scene(record, vocab, bank, studios, learned))
     return results, stats
 
 
@@ -139,8 +141,9 @@ def retag_store(
     store: Store, vocab: Vocabulary, model_id: str, studios: list[str] | None = None
 ) -> list[SceneResult]:
     """Recompute every stored scene's tags with ``vocab``: no inference at all."""
+    vocab, learned = effective_tags(store, model_id, vocab)
     bank = cached_text_bank(store, model_id, vocab)
-    return [map_scene(r, vocab, bank, studios) for r in store.records(model_id)]
+    return [map_scene(r, vocab, bank, studios, learned) for r in store.records(model_id)]
 
 
 def write_results(results: list[SceneResult], out: Path) -> None:

@@ -22,6 +22,7 @@ from stashtag.client.sources import SceneSource, sprite_frames
 from stashtag.client.stash import StashClient, StashError, StashScene, StashUncertain
 from stashtag.client.store import Store
 from stashtag.client.textbank import fetch_text_bank
+from stashtag.client.thresholds import effective_tags
 from stashtag.client.transport import EndpointPool, RetryPolicy, ServerAccess, parse_endpoints
 from stashtag.client.vocabulary import Vocabulary
 from stashtag.errors import InputError
@@ -47,6 +48,17 @@ CREATE TABLE IF NOT EXISTS stash_feedback (
     stash TEXT NOT NULL, scene_id TEXT NOT NULL, tags TEXT NOT NULL,
     PRIMARY KEY (stash, scene_id)
 );
+-- tags recorded as applied whose ADD has not been confirmed yet (a crash in between must not
+-- read as the user removing them)
+CREATE TABLE IF NOT EXISTS stash_pending (
+    stash TEXT NOT NULL, scene_id TEXT NOT NULL, tag_id TEXT NOT NULL,
+    PRIMARY KEY (stash, scene_id, tag_id)
+);
+-- tags stashtag added that the user removed: never added again, negatives for learn/calibrate
+CREATE TABLE IF NOT EXISTS stash_rejected (
+    stash TEXT NOT NULL, scene_id TEXT NOT NULL, tag_id TEXT NOT NULL, updated REAL NOT NULL,
+    PRIMARY KEY (stash, scene_id, tag_id)
+);
 """
 
 
@@ -65,6 +77,12 @@ class SyncSettings:
     server_key: str | None = None  # for a guarded Triton (else STASHTAG_SERVER_KEY)
     tls_ca: str | None = None  # PEM CA of a TLS Triton (else STASHTAG_TLS_CA)
     interactive: bool = False  # hooks: served before other instances' bulk jobs
+    # learned tags applied as such; the others are only suggested (under the review parent)
+    confirmed_learned: frozenset[str] | str = frozenset()  # names (casefolded) or "*"
+
+    def learned_confirmed(self, name: str) -> bool:
+        c = self.confirmed_learned
+        return c == "*" or name.casefold() in c
 
     @property
     def access(self) -> ServerAccess:
@@ -172,49 +190,109 @@ class StashSync:
         return SceneSource(scene.id, "stash", Path(scene.path or scene.id), loader=load)
 
     # --- writing back -------------------------------------------------------------------------
-    def _applied(self, scene_id: str) -> set[str]:
+    def applied(self, scene_id: str) -> set[str]:
+        return self._ids("stash_applied", scene_id)
+
+    def _ids(self, table: str, scene_id: str) -> set[str]:
         rows = self.store.db.execute(
-            "SELECT tag_id FROM stash_applied WHERE stash = ? AND scene_id = ?",
+            f"SELECT tag_id FROM {table} WHERE stash = ? AND scene_id = ?",
             (self.stash_key, scene_id),
         )
         return {r[0] for r in rows}
 
     def _record(self, scene_id: str, tag_ids: set[str], applied: bool) -> None:
+        rows = [(self.stash_key, scene_id, t) for t in tag_ids]
         with self.store.db:
             if applied:
                 self.store.db.executemany(
-                    "INSERT OR IGNORE INTO stash_applied VALUES (?,?,?)",
-                    [(self.stash_key, scene_id, t) for t in tag_ids],
+                    "INSERT OR IGNORE INTO stash_applied VALUES (?,?,?)", rows
+                )
+                self.store.db.executemany(
+                    "INSERT OR IGNORE INTO stash_pending VALUES (?,?,?)", rows
                 )
             else:
-                self.store.db.executemany(
-                    "DELETE FROM stash_applied WHERE stash = ? AND scene_id = ? AND tag_id = ?",
-                    [(self.stash_key, scene_id, t) for t in tag_ids],
-                )
+                for table in ("stash_applied", "stash_pending"):
+                    self.store.db.executemany(
+                        f"DELETE FROM {table} WHERE stash = ? AND scene_id = ? AND tag_id = ?", rows
+                    )
 
-    def tag_name(self, name: str) -> tuple[str, str]:
+    def pending(self, scene_id: str) -> set[str]:
+        return self._ids("stash_pending", scene_id)
+
+    def rejections(self) -> dict[str, set[str]]:
+        """Scene id → tag ids the user rejected (removed, or the scene marked AI_Incorrect)."""
+        out: dict[str, set[str]] = {}
+        rows = self.store.db.execute(
+            "SELECT scene_id, tag_id FROM stash_rejected WHERE stash = ?", (self.stash_key,)
+        )
+        for scene, tag in rows:
+            out.setdefault(scene, set()).add(tag)
+        rows = self.store.db.execute(
+            "SELECT scene_id, tags FROM stash_feedback WHERE stash = ?", (self.stash_key,)
+        )
+        for scene, tags in rows:
+            out.setdefault(scene, set()).update(t for t in tags.split(",") if t)
+        return out
+
+    def _confirm(self, scene_id: str, tag_ids: set[str]) -> None:
+        with self.store.db:
+            self.store.db.executemany(
+                "DELETE FROM stash_pending WHERE stash = ? AND scene_id = ? AND tag_id = ?",
+                [(self.stash_key, scene_id, t) for t in tag_ids],
+            )
+
+    def reject(self, scene_id: str, tag_ids: set[str]) -> None:
+        """The user removed tags stashtag added: remember it, stop managing them."""
+        if not tag_ids:
+            return
+        with self.store.db:
+            self.store.db.executemany(
+                "INSERT OR REPLACE INTO stash_rejected VALUES (?,?,?,?)",
+                [(self.stash_key, scene_id, t, time.time()) for t in tag_ids],
+            )
+            self.store.db.executemany(
+                "DELETE FROM stash_applied WHERE stash = ? AND scene_id = ? AND tag_id = ?",
+                [(self.stash_key, scene_id, t) for t in tag_ids],
+            )
+
+    def tag_name(self, name: str, suggest: bool = False) -> tuple[str, str]:
         """(Stash tag name, its parent) for a vocabulary tag in the current mode."""
-        if self.settings.mode == "suggest":
+        if suggest or self.settings.mode == "suggest":
             return f"{self.settings.review_parent}: {name}", self.settings.review_parent
         return name, self.parent
+
+    def _suggest_only(self, hit) -> bool:
+        return hit.source == "learned" and not self.settings.learned_confirmed(hit.name)
 
     def apply(self, scene: StashScene, result: SceneResult, studios: dict[str, str]) -> SceneReport:
         report = SceneReport(scene.id, "dry-run" if self.settings.dry_run else "tagged")
         desired: dict[str, str] = {}
         for hit in result.tags:
-            name, parent = self.tag_name(hit.name)
+            suggest = self._suggest_only(hit)
+            if suggest and self.tags.get(self.tag_name(hit.name)[0], create=False) in scene.tags:
+                continue  # the scene has the tag itself already: nothing to suggest
+            name, parent = self.tag_name(hit.name, suggest)
             desired[self.tags.get(name, parent)] = name
-        applied = self._applied(scene.id)
-        add = {t for t in desired if t not in scene.tags}
+        applied = self.applied(scene.id)
+        removed_by_user = applied - set(scene.tags) - self.pending(scene.id)
+        rejected = self._ids("stash_rejected", scene.id) | removed_by_user
+        add = {t for t in desired if t not in scene.tags and t not in rejected}
         remove = {t for t in applied if t not in desired and t in scene.tags}
         report.added = sorted(desired[t] for t in add)
         report.removed = sorted(scene.tags.get(t, t) for t in remove)
-        markers = self._desired_markers(result) if self.settings.markers else set()
+        suggested = {h.name for h in result.tags if self._suggest_only(h)}
+        markers = (
+            {m for m in self._desired_markers(result) if m[0] not in suggested}
+            if self.settings.markers
+            else set()
+        )
         if self.settings.dry_run:
             report.markers = len(markers)
             return report
+        self.reject(scene.id, removed_by_user)
         self._record(scene.id, add, applied=True)  # intent first: a crash leaves no orphan
         self.client.update_scene_tags([scene.id], sorted(add), "ADD")
+        self._confirm(scene.id, add)
         self.client.update_scene_tags([scene.id], sorted(remove), "REMOVE")
         self._record(scene.id, remove, applied=False)
         report.markers = self._sync_markers(scene, markers)
@@ -280,7 +358,7 @@ class StashSync:
     def record_feedback(self, scene: StashScene) -> None:
         """Scenes the user marked ``AI_Incorrect``: keep stashtag's tags on them as negatives."""
         if any(name == INCORRECT_TAG for name in scene.tags.values()):
-            ours = sorted(self._applied(scene.id))
+            ours = sorted(self.applied(scene.id))
             with self.store.db:
                 self.store.db.execute(
                     "INSERT OR REPLACE INTO stash_feedback VALUES (?,?,?)",
@@ -304,7 +382,8 @@ class StashSync:
             self.settings.access,
         ) as pool:
             model_id = await server_model_id(pool)
-            bank = await fetch_text_bank(pool, self.store, model_id, self.vocab)
+            vocab, learned = self.tagset(model_id)
+            bank = await fetch_text_bank(pool, self.store, model_id, vocab)
             studios = self.client.studios() if self.settings.studio else {}
             done = [0]
 
@@ -332,7 +411,7 @@ class StashSync:
                     reports.append(SceneReport(scene.id, "error", error=outcome.error))
                     continue
                 result = map_scene(
-                    self.store.get(scene.id, model_id), self.vocab, bank, list(studios)
+                    self.store.get(scene.id, model_id), vocab, bank, list(studios), learned
                 )
                 report = self.apply(scene, result, studios)
                 self.workflow(scene, ok=True)
@@ -343,7 +422,19 @@ class StashSync:
             progress(0.9 + 0.1 * (i + 1) / len(scenes))
         return reports
 
-    def _store_model_id(self) -> str:
+    def tagset(self, model_id: str):
+        """The vocabulary with calibrated thresholds, and the learned tags (logged)."""
+        vocab, learned = effective_tags(self.store, model_id, self.vocab)
+        if learned:
+            confirmed = sum(self.settings.learned_confirmed(t.name) for t in learned)
+            self.log(
+                "i",
+                f"{len(learned)} learned tag(s), {confirmed} confirmed (the others are "
+                "only suggested)",
+            )
+        return vocab, learned
+
+    def store_model_id(self) -> str:
         ids = self.store.model_ids()
         if len(ids) != 1:
             raise StashError(f"the store holds {len(ids)} model ids {ids}: tag scenes first")
@@ -355,8 +446,9 @@ class StashSync:
         """Re-apply tags from stored embeddings with the current vocabulary: no GPU."""
         from stashtag.client.textbank import cached_text_bank
 
-        model_id = self._store_model_id()
-        bank = cached_text_bank(self.store, model_id, self.vocab)
+        model_id = self.store_model_id()
+        vocab, learned = self.tagset(model_id)
+        bank = cached_text_bank(self.store, model_id, vocab)
         studios = self.client.studios() if self.settings.studio else {}
         reports = []
         for i, scene in enumerate(scenes):
@@ -364,7 +456,7 @@ class StashSync:
             if record is None:
                 reports.append(SceneReport(scene.id, "skipped", error="not tagged yet"))
                 continue
-            result = map_scene(record, self.vocab, bank, list(studios))
+            result = map_scene(record, vocab, bank, list(studios), learned)
             try:
                 reports.append(self.apply(scene, result, studios))
             except StashError as exc:
@@ -377,13 +469,15 @@ class StashSync:
         """Find duplicate pairs in the store and tag both scenes of each with ``tag_name``."""
         from stashtag.client.similarity import find_duplicates
 
-        pairs = find_duplicates(self.store, self._store_model_id())
+        pairs = find_duplicates(self.store, self.store_model_id())
         if pairs and not self.settings.dry_run:
             tag = self.tags.get(tag_name, self.parent)
             for d in pairs:
                 for sid in (d.a, d.b):
                     self._record(sid, {tag}, applied=True)
                 self.client.update_scene_tags([d.a, d.b], [tag], "ADD")
+                for sid in (d.a, d.b):
+                    self._confirm(sid, {tag})
         return pairs
 
     def missing_sprites(self, scenes: list[StashScene]) -> list[str]:
@@ -393,7 +487,7 @@ class StashSync:
         """Remove every tag and marker stashtag added (the user's stay)."""
         changed = 0
         for scene in scenes:
-            ours = self._applied(scene.id) & set(scene.tags)
+            ours = self.applied(scene.id) & set(scene.tags)
             markers = [
                 m["id"]
                 for m in self.client.scene_markers(scene.id)

@@ -59,6 +59,8 @@ def cached_text_bank(store: Store, model_id: str, vocab: Vocabulary) -> TextBank
     cached = store.cached_text(model_id, prompts)
     missing = [p for p in prompts if p not in cached]
     scale = store.meta(model_id, LOGIT_SCALE_KEY)
+    if not prompts:  # only detection or learned tags: no text needed
+        scale = scale or "100"
     if missing or scale is None:
         raise StashtagError(
             f"{len(missing)} prompt(s) have no cached embedding for model {model_id} "

@@ -44,6 +44,17 @@ class TagRule:
 
 
 @dataclass(frozen=True)
+class LearnedRule:
+    """A vocabulary entry of kind ``learned``: the classifier comes from ``stashtag learn`` (in
+    the store); the entry can override its threshold, parent and markers."""
+
+    name: str
+    threshold: float | None = None  # None: the threshold chosen when it was learned
+    parent: str | None = None
+    markers: bool = True
+
+
+@dataclass(frozen=True)
 class DetectionRule:
     tag: str
     classes: tuple[str, ...]  # COCO class names
@@ -80,6 +91,7 @@ class Vocabulary:
     tags: tuple[TagRule, ...]
     groups: dict[str, Group] = field(default_factory=dict)
     detections: tuple[DetectionRule, ...] = ()
+    learned: tuple[LearnedRule, ...] = ()
     aggregation: Aggregation = Aggregation()
     markers: MarkerSettings = MarkerSettings()
     studio: StudioSettings = StudioSettings()
@@ -252,13 +264,17 @@ def parse_vocabulary(text: str, source: str = "<vocabulary>") -> Vocabulary:
     tags_list = root.get("tags", _List())
     if not isinstance(tags_list, list):
         raise r.fail("tags", root.line_of("tags"), "must be a list")
-    tags, names = [], {}
+    tags, learned, names = [], [], {}
     for i, item in enumerate(tags_list):
         where = f"tags[{i}]"
         t = r.mapping(item, where, getattr(tags_list, "line", 0))
-        r.check_keys(
-            t, where, {"name", "prompts", "threshold", "group", "parent", "negatives", "markers"}
-        )
+        kind = r.get(t, "kind", where, "str", "clip")
+        if kind not in ("clip", "learned"):
+            raise r.fail(f"{where}.kind", t.line_of("kind"), f"must be clip or learned: {kind!r}")
+        allowed = {"name", "kind", "threshold", "parent", "markers"}
+        if kind == "clip":
+            allowed |= {"prompts", "group", "negatives"}
+        r.check_keys(t, where, allowed)
         name = r.get(t, "name", where, "str")
         lowered = name.casefold()
         if lowered in names:
@@ -269,6 +285,16 @@ def parse_vocabulary(text: str, source: str = "<vocabulary>") -> Vocabulary:
                 "are case-insensitive)",
             )
         names[lowered] = i
+        if kind == "learned":
+            learned.append(
+                LearnedRule(
+                    name,
+                    r.get(t, "threshold", where, "number", None, 0, 1),
+                    r.get(t, "parent", where, "str", None),
+                    r.get(t, "markers", where, "bool", True),
+                )
+            )
+            continue
         group = r.get(t, "group", where, "str", None)
         if group is not None and group not in groups:
             raise r.fail(
@@ -363,6 +389,7 @@ def parse_vocabulary(text: str, source: str = "<vocabulary>") -> Vocabulary:
         tags=tuple(tags),
         groups=groups,
         detections=tuple(detections),
+        learned=tuple(learned),
         aggregation=aggregation,
         markers=markers,
         studio=studio,

@@ -10,9 +10,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
+from stashtag.cli_common import (
+    ModelIdOpt,
+    StoreOpt,
+    VocabOpt,
+    console,
+)
+from stashtag.cli_common import fail as _fail
+from stashtag.cli_common import open_store as _open_store
+from stashtag.cli_common import store_model_id as _model_id
+from stashtag.cli_learning import calibrate, learn, learned_app
 from stashtag.errors import StashtagError
 from stashtag.modelspec import TARGETS
 from stashtag.protocol import KEY_ENV, TLS_CA_ENV
@@ -26,7 +34,6 @@ repo_app = typer.Typer(help="Build and check Triton model repositories.", no_arg
 app.add_typer(repo_app, name="repo")
 plugin_app = typer.Typer(help="The Stash plugin.", no_args_is_help=True)
 app.add_typer(plugin_app, name="plugin")
-console = Console(stderr=True)
 
 PresetOpt = Annotated[
     str, typer.Option(help="Model preset: small (CPU), large (GPU), tiny (tests).")
@@ -75,11 +82,6 @@ Fp16Opt = Annotated[
     bool,
     typer.Option("--fp16", help="fp16 compute in CLIP/YOLO/DINOv2 graphs (GPU), checked vs fp32."),
 ]
-
-
-def _fail(exc: Exception) -> None:
-    console.print("[red]error:[/red]", escape(str(exc)), soft_wrap=True)
-    raise typer.Exit(1)
 
 
 def _check_target(target: str) -> None:
@@ -457,8 +459,6 @@ def _report(results, out: Path | None, quiet: bool) -> None:
         console.print(summary_table(results))
 
 
-VocabOpt = Annotated[Path | None, typer.Option(help="Vocabulary YAML (default: the shipped one).")]
-StoreOpt = Annotated[Path, typer.Option(help="Embedding store (SQLite).")]
 OutOpt = Annotated[Path | None, typer.Option(help="Write results to .json or .csv.")]
 StudiosOpt = Annotated[
     Path | None, typer.Option(help="Studio names, one a line, for OCR matching.")
@@ -546,28 +546,6 @@ def retag(
         _fail(exc)
     _report(results, out, quiet)
     console.print(f"retagged {len(results)} scenes in {time.perf_counter() - start:.2f} s")
-
-
-def _open_store(path: Path):
-    from stashtag.client.store import Store
-
-    if not path.is_file():
-        raise StashtagError(f"{path}: no store yet; run `stashtag tag` first")
-    return Store(path)
-
-
-def _model_id(db, model_id: str | None) -> str:
-    ids = db.model_ids()
-    if model_id:
-        if model_id not in ids:
-            raise StashtagError(f"model id {model_id!r} not in the store (has {ids})")
-        return model_id
-    if len(ids) != 1:
-        raise StashtagError(f"the store holds models {ids}: pick one with --model-id")
-    return ids[0]
-
-
-ModelIdOpt = Annotated[str | None, typer.Option(help="Model id, if the store holds several.")]
 
 
 @app.command()
@@ -676,11 +654,16 @@ def stash(
     dry_run: Annotated[bool, typer.Option(help="Report what would change; write nothing.")] = False,
     undo: Annotated[bool, typer.Option(help="Remove stashtag's tags and markers instead.")] = False,
     force: Annotated[bool, typer.Option(help="Re-run inference for stored scenes.")] = False,
+    confirm_learned: Annotated[
+        str,
+        typer.Option(help="Learned tags to apply, comma-separated (* = all); others: suggested."),
+    ] = "",
     server_key: ServerKeyOpt = "",
     tls_ca: TlsCaOpt = None,
     interactive: PriorityOpt = False,
 ) -> None:
     """Tag scenes of a Stash library from the shell (the plugin runs the same code)."""
+    from stashtag.client.plugin import confirmed_names
     from stashtag.client.stash import StashClient, StashConnection
     from stashtag.client.stash_sync import StashSync, SyncSettings, run_sync
     from stashtag.client.store import Store
@@ -696,6 +679,7 @@ def stash(
         server_key=server_key or None,
         tls_ca=str(tls_ca) if tls_ca else None,
         interactive=interactive,
+        confirmed_learned=confirmed_names(confirm_learned),
     )
     try:
         with Store(store) as db:
@@ -834,6 +818,11 @@ def plugin_build(
         f"wrote {archive} and {index}: serve {out} over HTTP and add "
         f"<url>/index.yml in Stash → Settings → Plugins → Available plugins"
     )
+
+
+app.command()(learn)
+app.command()(calibrate)
+app.add_typer(learned_app, name="learned")
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -29,7 +29,10 @@ def test_manifest_is_what_stash_accepts():
     assert manifest["exec"][1] == "{pluginDir}/stashtag_plugin.py"
     assert manifest["interface"] == "raw"
     tasks = {t["defaultArgs"]["task"] for t in manifest["tasks"]}
-    assert tasks == {"tag", "retag", "duplicates", "generate", "undo"}
+    assert tasks == {
+        *("tag", "retag", "duplicates", "generate", "undo"),
+        *("learn", "calibrate", "learned", "forget"),
+    }
     assert manifest["hooks"][0]["triggeredBy"] == ["Scene.Create.Post"]
 
 
