@@ -11,8 +11,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from stashtag.client.coco import CLASS_IDS
+from stashtag.client.coco import CLASS_IDS, COCO_CLASSES
 from stashtag.client.learned import LearnedTag
+from stashtag.client.rules import RuleLoopError, run_rules
 from stashtag.client.store import SceneRecord
 from stashtag.client.vocabulary import (
     Aggregation,
@@ -28,7 +29,7 @@ class TagHit:
     name: str
     parent: str | None
     score: float  # fraction of frames (fraction) or mean top-k probability (topk_mean)
-    source: str  # "clip", "yolo" or "learned"
+    source: str  # "clip", "yolo", "learned" or "rule"
     frames: tuple[int, ...]  # frames that support it
 
 
@@ -58,6 +59,9 @@ class SceneResult:
     markers: list[Marker] = field(default_factory=list)
     studio: StudioMatch | None = None
     text: list[str] = field(default_factory=list)  # distinct OCR text seen
+    review: list[TagHit] = field(default_factory=list)  # suggestions, not applied
+    scores: dict[str, float] = field(default_factory=dict)  # every tag's scene score
+    rules: list[str] = field(default_factory=list)  # rules that changed the tags
     error: str = ""
 
     def to_dict(self) -> dict:
@@ -212,38 +216,59 @@ def map_scene(
     studios: list[str] | None = None,
     learned: Sequence[LearnedTag] = (),
 ) -> SceneResult:
-    """Tags, markers and studio for one stored scene (``learned``: tags from
-    :func:`stashtag.client.thresholds.effective_tags`)."""
+    """Tags, review suggestions, markers and studio for one stored scene (``learned``: tags
+    from :func:`stashtag.client.thresholds.effective_tags`); policy and rules in the order of
+    :mod:`stashtag.client.rules`. A rule loop leaves the scene with an error and no tags."""
     result = SceneResult(record.scene, record.source, record.frames, record.time_basis)
     with_markers = vocab.markers.enabled and record.time_basis != "still"
     step = frame_step(record.times)
+    policy = vocab.policy
+    hits_of: dict[str, tuple[TagHit, np.ndarray, bool]] = {}  # name → (hit, frames, markers)
+
+    def hit(name: str, parent, score: float, source: str, frames: np.ndarray, markers: bool):
+        result.scores[name] = score
+        hits_of[name.casefold()] = (
+            TagHit(name, parent, score, source, tuple(map(int, frames))),
+            frames,
+            markers,
+        )
+
     probs = frame_probabilities(record.clip, vocab, bank)
     for rule in vocab.tags:
-        applies, score, hits = aggregate(probs[rule.name], rule.threshold, vocab.aggregation)
-        if not applies:
-            continue
-        result.tags.append(TagHit(rule.name, rule.parent, score, "clip", tuple(map(int, hits))))
-        if with_markers and rule.markers:
-            result.markers += merge_markers(record.times, hits, vocab.markers, rule.name, step)
+        threshold = policy.threshold(rule.name, rule.threshold)
+        applies, score, frames = aggregate(probs[rule.name], threshold, vocab.aggregation)
+        result.scores[rule.name] = score
+        if applies:
+            hit(rule.name, rule.parent, score, "clip", frames, rule.markers)
     for tag in learned:
-        probs = tag.frame_probabilities(record)
-        score = tag.score(probs)
-        if score < tag.threshold:
-            continue
-        hits = np.flatnonzero(probs >= tag.threshold)
-        frames = tuple(map(int, hits))
-        result.tags.append(TagHit(tag.name, tag.parent, round(score, 4), "learned", frames))
-        if with_markers and tag.markers:
-            result.markers += merge_markers(record.times, hits, vocab.markers, tag.name, step)
+        frame_probs = tag.frame_probabilities(record)
+        score = round(tag.score(frame_probs), 4)
+        threshold = policy.threshold(tag.name, tag.threshold)
+        result.scores[tag.name] = score
+        if score >= threshold:
+            hit(
+                tag.name,
+                tag.parent,
+                score,
+                "learned",
+                np.flatnonzero(frame_probs >= threshold),
+                tag.markers,
+            )
     confidence = class_confidence(record.detections)
     for rule in vocab.detections:
-        hits = detection_frames(confidence, rule)
-        if len(hits) < min(rule.min_frames, max(record.frames, 1)):
-            continue
-        score = round(len(hits) / max(record.frames, 1), 4)
-        result.tags.append(TagHit(rule.tag, rule.parent, score, "yolo", tuple(map(int, hits))))
-        if with_markers and rule.markers:
-            result.markers += merge_markers(record.times, hits, vocab.markers, rule.tag, step)
+        frames = detection_frames(confidence, rule)
+        score = round(len(frames) / max(record.frames, 1), 4)
+        result.scores[rule.tag] = max(score, result.scores.get(rule.tag, 0.0))
+        if len(frames) >= min(rule.min_frames, max(record.frames, 1)):
+            hit(rule.tag, rule.parent, score, "yolo", frames, rule.markers)
+    try:
+        _apply_policy(result, hits_of, vocab, confidence)
+    except RuleLoopError as exc:
+        result.error = f"{record.scene}: {exc}"
+        result.tags, result.review = [], []
+    for key, (h, frames, markers) in hits_of.items():
+        if with_markers and markers and any(t.name.casefold() == key for t in result.tags):
+            result.markers += merge_markers(record.times, frames, vocab.markers, h.name, step)
     result.studio = match_studio(record.ocr, studios or [], vocab.studio)
     result.text = list(
         dict.fromkeys(
@@ -254,4 +279,37 @@ def map_scene(
         )
     )
     result.tags.sort(key=lambda t: -t.score)
+    result.review.sort(key=lambda t: -t.score)
     return result
+
+
+def _apply_policy(result: SceneResult, hits_of: dict, vocab: Vocabulary, confidence) -> None:
+    """Rules, deny/allow lists and review routing (see :mod:`stashtag.client.rules`)."""
+    policy = vocab.policy
+    applied = {k: (h.name, h.score, h.parent) for k, (h, _f, _m) in hits_of.items()}
+    objects = {COCO_CLASSES[i] for i in np.flatnonzero(confidence.max(axis=0, initial=0) >= 0.5)}
+    scores = {n.casefold(): v for n, v in result.scores.items()}
+    state = run_rules(vocab.rules, applied, scores, objects) if vocab.rules else None
+    if state is not None:
+        applied, review = state.applied, dict(state.review)
+        result.rules = list(dict.fromkeys(state.fired))
+    else:
+        review = {}
+
+    def allowed(key: str) -> bool:
+        return key not in policy.deny and (policy.allow is None or key in policy.allow)
+
+    def as_hit(key: str, entry: tuple) -> TagHit:
+        return (
+            hits_of[key][0] if key in hits_of else TagHit(entry[0], entry[2], entry[1], "rule", ())
+        )
+
+    result.tags, result.review = [], []
+    for key, entry in applied.items():
+        if not allowed(key):
+            continue
+        if policy.review_below is not None and entry[1] < policy.review_below:
+            review[key] = entry
+            continue
+        result.tags.append(as_hit(key, entry))
+    result.review = [as_hit(k, e) for k, e in review.items() if allowed(k)]

@@ -44,7 +44,26 @@ def settings_from(config: dict) -> SyncSettings:
         server_key=config.get("serverKey") or None,
         tls_ca=config.get("tlsCa") or None,
         confirmed_learned=confirmed_names(config.get("confirmedLearned") or ""),
+        strategy=config.get("strategy") or "append",
+        only_new_any=bool(config.get("onlyNewAnyTag")),
+        allow_overwrite=bool(config.get("allowOverwrite")),
     )
+
+
+def policy_from(vocab, config: dict):
+    """The vocabulary with the plugin settings' allow/deny lists and review level."""
+    import dataclasses
+
+    from stashtag.client.rules import with_overrides
+
+    below = config.get("reviewBelow")
+    policy = with_overrides(
+        vocab.policy,
+        names_list(config.get("allowTags") or ""),
+        names_list(config.get("denyTags") or ""),
+        float(below) if below not in (None, "", 0) else None,
+    )
+    return dataclasses.replace(vocab, policy=policy)
 
 
 def names_list(text: str) -> list[str]:
@@ -108,11 +127,13 @@ def learning_task(sync: StashSync, task: str, config: dict) -> dict:
         if sync.settings.dry_run
         else delete_learned(sync.store, model_id, None if "*" in names else names)
     )
+    scenes = sync.remove_everywhere(gone)
     log(
         "i",
-        f"deleted {len(gone)} learned tag(s): {', '.join(gone) or '-'}; run Retag to remove them",
+        f"deleted {len(gone)} learned tag(s): {', '.join(gone) or '-'}; taken off the "
+        f"{scenes} scene(s) stashtag had put them on",
     )
-    return {"deleted": gone}
+    return {"deleted": gone, "scenes": scenes}
 
 
 def run_task(sync: StashSync, args: dict, config: dict) -> dict:
@@ -155,6 +176,18 @@ def run_task(sync: StashSync, args: dict, config: dict) -> dict:
         changed = sync.undo(sync.scenes("all"))
         log("i", f"removed stashtag's tags and markers from {changed} scene(s)")
         return {"undone": changed}
+    if task == "review":
+        from stashtag.client.review import apply_review
+
+        review = apply_review(sync, progress)
+        for message in review.errors:
+            log("e", message)
+        log(
+            "i",
+            f"{review.scenes} scene(s) reviewed: {len(review.accepted)} suggestion(s) accepted, "
+            f"{len(review.rejected)} rejected",
+        )
+        return asdict(review)
     if task in ("learn", "calibrate", "learned", "forget"):
         return learning_task(sync, task, config)
     raise StashtagError(f"unknown task {task!r}")
@@ -169,7 +202,7 @@ def main(stdin: str) -> int:
         config = client.plugin_settings(PLUGIN_ID)
         plugin_dir = Path((payload.get("server_connection") or {}).get("PluginDir") or ".")
         store_path = Path(config.get("storePath") or plugin_dir / "stashtag.db")
-        vocab = load_vocabulary(config.get("vocabulary") or None)
+        vocab = policy_from(load_vocabulary(config.get("vocabulary") or None), config)
         with Store(store_path) as store:
             settings = settings_from(config)
             # a hook tags one scene while the user waits: ahead of other instances' bulk jobs

@@ -59,7 +59,7 @@ class RunStats:
 class TagOptions:
     url: str = "127.0.0.1:8001"  # one or more "host:port[=weight]", comma-separated
     max_in_flight: int = 16
-    timeout_s: float = 120.0
+    timeout_s: float = 600.0
     attempts: int = 6
     ocr_frames: str = "ends:4"
     force: bool = False  # re-send scenes already in the store

@@ -25,7 +25,7 @@ from stashtag.client.textbank import fetch_text_bank
 from stashtag.client.thresholds import effective_tags
 from stashtag.client.transport import EndpointPool, RetryPolicy, ServerAccess, parse_endpoints
 from stashtag.client.vocabulary import Vocabulary
-from stashtag.errors import InputError
+from stashtag.errors import InputError, StashtagError
 from stashtag.protocol import PRIORITY_BULK, PRIORITY_INTERACTIVE
 
 MARKER_PREFIX = "[AI] "
@@ -37,6 +37,9 @@ QUEUE_TAG, DONE_TAG, ERROR_TAG, INCORRECT_TAG = (
     "AI_Incorrect",
 )
 WORKFLOW_TAGS = (QUEUE_TAG, DONE_TAG, ERROR_TAG, INCORRECT_TAG)
+ACCEPT_TAG, REJECT_TAG = "AI_Accept", "AI_Reject"  # the user's verdict on a scene's suggestions
+REVIEW_TAGS = (ACCEPT_TAG, REJECT_TAG)
+STRATEGIES = ("append", "only-new", "replace-own", "overwrite")
 DESCRIPTION = "Created by stashtag"
 
 APPLIED_SCHEMA = """
@@ -54,6 +57,16 @@ CREATE TABLE IF NOT EXISTS stash_pending (
     stash TEXT NOT NULL, scene_id TEXT NOT NULL, tag_id TEXT NOT NULL,
     PRIMARY KEY (stash, scene_id, tag_id)
 );
+-- a scene's tags before `overwrite` first replaced them (`undo` restores them)
+CREATE TABLE IF NOT EXISTS stash_saved (
+    stash TEXT NOT NULL, scene_id TEXT NOT NULL, tag_ids TEXT NOT NULL, updated REAL NOT NULL,
+    PRIMARY KEY (stash, scene_id)
+);
+-- accept/reject decisions on review suggestions (feedback)
+CREATE TABLE IF NOT EXISTS stash_review (
+    stash TEXT NOT NULL, scene_id TEXT NOT NULL, tag TEXT NOT NULL, accepted INTEGER NOT NULL,
+    updated REAL NOT NULL, PRIMARY KEY (stash, scene_id, tag)
+);
 -- tags stashtag added that the user removed: never added again, negatives for learn/calibrate
 CREATE TABLE IF NOT EXISTS stash_rejected (
     stash TEXT NOT NULL, scene_id TEXT NOT NULL, tag_id TEXT NOT NULL, updated REAL NOT NULL,
@@ -66,6 +79,10 @@ CREATE TABLE IF NOT EXISTS stash_rejected (
 class SyncSettings:
     endpoints: str = "127.0.0.1:8001"
     mode: str = "apply"  # "apply": add tags; "suggest": tags go under a review parent
+    # append | only-new | replace-own | overwrite (see docs/policy.md)
+    strategy: str = "append"
+    only_new_any: bool = False  # only-new: skip scenes with any tag, not only stashtag's
+    allow_overwrite: bool = False  # overwrite replaces the user's tags: never by default
     parent_tag: str = ""  # "" → the vocabulary's parent_tag
     review_parent: str = "AI Review"
     markers: bool = True
@@ -79,6 +96,15 @@ class SyncSettings:
     interactive: bool = False  # hooks: served before other instances' bulk jobs
     # learned tags applied as such; the others are only suggested (under the review parent)
     confirmed_learned: frozenset[str] | str = frozenset()  # names (casefolded) or "*"
+
+    def check(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise StashtagError(f"unknown strategy {self.strategy!r}: {', '.join(STRATEGIES)}")
+        if self.strategy == "overwrite" and not self.allow_overwrite:
+            raise StashtagError(
+                "strategy overwrite replaces your own tags (saved first; undo restores them): "
+                "enable it explicitly (--allow-overwrite, or the plugin's Allow overwrite)"
+            )
 
     def learned_confirmed(self, name: str) -> bool:
         c = self.confirmed_learned
@@ -150,6 +176,7 @@ class StashSync:
         self.tags = TagRegistry(client, settings.dry_run)
         self.stash_key = client.conn.url
         self.parent = settings.parent_tag or vocab.parent_tag
+        settings.check()
         store.db.executescript(APPLIED_SCHEMA)
 
     # --- selection ----------------------------------------------------------------------------
@@ -234,6 +261,39 @@ class StashSync:
             out.setdefault(scene, set()).update(t for t in tags.split(",") if t)
         return out
 
+    def remove_everywhere(self, names: list[str]) -> int:
+        """Take tags (and their review suggestions) off every scene stashtag put them on;
+        returns how many scenes changed. The user's own uses stay."""
+        ids = {
+            i
+            for n in names
+            for i in (
+                self.tags.get(n, create=False),
+                self.tags.get(self.tag_name(n, suggest=True)[0], create=False),
+            )
+            if i
+        }
+        if not ids:
+            return 0
+        rows = self.store.db.execute(
+            f"SELECT scene_id, tag_id FROM stash_applied WHERE stash = ? AND tag_id IN "
+            f"({','.join('?' * len(ids))})",
+            (self.stash_key, *sorted(ids)),
+        ).fetchall()
+        by_scene: dict[str, set[str]] = {}
+        for scene_id, tag_id in rows:
+            by_scene.setdefault(scene_id, set()).add(tag_id)
+        if self.settings.dry_run:
+            return len(by_scene)
+        for scene_id, tag_ids in sorted(by_scene.items()):
+            self.client.update_scene_tags([scene_id], sorted(tag_ids), "REMOVE")
+            self.forget(scene_id, tag_ids)
+        return len(by_scene)
+
+    def forget(self, scene_id: str, tag_ids: set[str]) -> None:
+        """Stop managing tags on a scene (they leave stashtag's records, not the scene)."""
+        self._record(scene_id, tag_ids, applied=False)
+
     def _confirm(self, scene_id: str, tag_ids: set[str]) -> None:
         with self.store.db:
             self.store.db.executemany(
@@ -264,31 +324,66 @@ class StashSync:
     def _suggest_only(self, hit) -> bool:
         return hit.source == "learned" and not self.settings.learned_confirmed(hit.name)
 
+    def _already_tagged(self, scene: StashScene) -> bool:
+        """only-new: the scene carries a tag from stashtag (or, with ``only_new_any``, any tag
+        besides the workflow ones)."""
+        if self.applied(scene.id) & set(scene.tags):
+            return True
+        return self.settings.only_new_any and any(
+            n not in WORKFLOW_TAGS + REVIEW_TAGS for n in scene.tags.values()
+        )
+
     def apply(self, scene: StashScene, result: SceneResult, studios: dict[str, str]) -> SceneReport:
-        report = SceneReport(scene.id, "dry-run" if self.settings.dry_run else "tagged")
-        desired: dict[str, str] = {}
-        for hit in result.tags:
-            suggest = self._suggest_only(hit)
+        st = self.settings
+        report = SceneReport(scene.id, "dry-run" if st.dry_run else "tagged")
+        if st.strategy == "only-new" and self._already_tagged(scene):
+            report.status = "skipped"
+            report.error = "only-new: the scene has tags already"
+            return report
+        desired: dict[str, str] = {}  # tag id → name: tags to apply
+        suggestions: dict[str, str] = {}  # review suggestions
+        marked: set[str] = set()  # vocabulary names applied as such (markers follow them)
+        hits = [(h, False) for h in result.tags] + [(h, True) for h in result.review]
+        for hit, for_review in hits:
+            suggest = for_review or self._suggest_only(hit)
             if suggest and self.tags.get(self.tag_name(hit.name)[0], create=False) in scene.tags:
                 continue  # the scene has the tag itself already: nothing to suggest
             name, parent = self.tag_name(hit.name, suggest)
-            desired[self.tags.get(name, parent)] = name
+            (suggestions if suggest or st.mode == "suggest" else desired)[
+                self.tags.get(name, parent)
+            ] = name
+            if not suggest:
+                marked.add(hit.name)
+        wanted = desired | suggestions
         applied = self.applied(scene.id)
         removed_by_user = applied - set(scene.tags) - self.pending(scene.id)
         rejected = self._ids("stash_rejected", scene.id) | removed_by_user
-        add = {t for t in desired if t not in scene.tags and t not in rejected}
-        remove = {t for t in applied if t not in desired and t in scene.tags}
-        report.added = sorted(desired[t] for t in add)
+        add = {t for t in wanted if t not in scene.tags and t not in rejected}
+        ours = {t for t in applied if t in scene.tags and t not in wanted}
+        review_prefix = f"{st.review_parent}: "
+        if st.strategy == "append":  # earlier tags stay; stale suggestions go
+            remove = {t for t in ours if scene.tags[t].startswith(review_prefix)}
+        else:
+            remove = ours
+        users = set()
+        if st.strategy == "overwrite":
+            keep = set(WORKFLOW_TAGS + REVIEW_TAGS)
+            users = {
+                t
+                for t in scene.tags
+                if t not in applied and t not in wanted and scene.tags[t] not in keep
+            }
+            remove |= users
+        report.added = sorted(wanted[t] for t in add)
         report.removed = sorted(scene.tags.get(t, t) for t in remove)
-        suggested = {h.name for h in result.tags if self._suggest_only(h)}
         markers = (
-            {m for m in self._desired_markers(result) if m[0] not in suggested}
-            if self.settings.markers
-            else set()
+            {m for m in self._desired_markers(result) if m[0] in marked} if st.markers else set()
         )
-        if self.settings.dry_run:
+        if st.dry_run:
             report.markers = len(markers)
             return report
+        if users:
+            self._save_tags(scene)  # before anything changes: `undo` restores it
         self.reject(scene.id, removed_by_user)
         self._record(scene.id, add, applied=True)  # intent first: a crash leaves no orphan
         self.client.update_scene_tags([scene.id], sorted(add), "ADD")
@@ -306,6 +401,20 @@ class StashSync:
                 self.client.set_studio(scene.id, sid)
                 report.studio = result.studio.studio
         return report
+
+    def _save_tags(self, scene: StashScene) -> None:
+        with self.store.db:
+            self.store.db.execute(
+                "INSERT OR IGNORE INTO stash_saved VALUES (?,?,?,?)",
+                (self.stash_key, scene.id, ",".join(sorted(scene.tags)), time.time()),
+            )
+
+    def _saved_tags(self, scene_id: str) -> set[str] | None:
+        row = self.store.db.execute(
+            "SELECT tag_ids FROM stash_saved WHERE stash = ? AND scene_id = ?",
+            (self.stash_key, scene_id),
+        ).fetchone()
+        return {t for t in row[0].split(",") if t} if row else None
 
     def _desired_markers(self, result: SceneResult) -> set[tuple[str, float, float]]:
         return {(m.tag, round(m.start, 2), round(m.end, 2)) for m in result.markers}
@@ -374,7 +483,7 @@ class StashSync:
     ) -> list[SceneReport]:
         progress = progress or (lambda f: None)
         to_generate: list[str] = []
-        policy = RetryPolicy(attempts=6, timeout_s=120)
+        policy = RetryPolicy(attempts=6)
         async with EndpointPool(
             parse_endpoints(self.settings.endpoints),
             self.settings.max_in_flight,
@@ -410,11 +519,8 @@ class StashSync:
                     self.workflow(scene, ok=False)
                     reports.append(SceneReport(scene.id, "error", error=outcome.error))
                     continue
-                result = map_scene(
-                    self.store.get(scene.id, model_id), vocab, bank, list(studios), learned
-                )
-                report = self.apply(scene, result, studios)
-                self.workflow(scene, ok=True)
+                report = self._retag_one(scene, model_id, vocab, bank, studios, learned)
+                self.workflow(scene, ok=report.status != "error")
             except StashError as exc:
                 self.log("e", f"scene {scene.id}: {exc}")
                 report = SceneReport(scene.id, "error", error=str(exc))
@@ -452,18 +558,24 @@ class StashSync:
         studios = self.client.studios() if self.settings.studio else {}
         reports = []
         for i, scene in enumerate(scenes):
-            record = self.store.get(scene.id, model_id)
-            if record is None:
-                reports.append(SceneReport(scene.id, "skipped", error="not tagged yet"))
-                continue
-            result = map_scene(record, vocab, bank, list(studios), learned)
-            try:
-                reports.append(self.apply(scene, result, studios))
-            except StashError as exc:
-                reports.append(SceneReport(scene.id, "error", error=str(exc)))
+            reports.append(self._retag_one(scene, model_id, vocab, bank, studios, learned))
             if progress:
                 progress((i + 1) / len(scenes))
         return reports
+
+    def _retag_one(self, scene, model_id, vocab, bank, studios, learned) -> SceneReport:
+        record = self.store.get(scene.id, model_id)
+        if record is None:
+            return SceneReport(scene.id, "skipped", error="not tagged yet")
+        result = map_scene(record, vocab, bank, list(studios), learned)
+        if result.error:  # a rule loop: change nothing on the scene
+            self.log("e", f"scene {scene.id}: {result.error}")
+            return SceneReport(scene.id, "error", error=result.error)
+        try:
+            return self.apply(scene, result, studios)
+        except StashError as exc:
+            self.log("e", f"scene {scene.id}: {exc}")
+            return SceneReport(scene.id, "error", error=str(exc))
 
     def duplicates(self, tag_name: str):
         """Find duplicate pairs in the store and tag both scenes of each with ``tag_name``."""
@@ -484,7 +596,8 @@ class StashSync:
         return [s.id for s in scenes if not s.sprite_url or self.client.fetch(s.sprite_url) is None]
 
     def undo(self, scenes: list[StashScene]) -> int:
-        """Remove every tag and marker stashtag added (the user's stay)."""
+        """Remove every tag and marker stashtag added (the user's stay), and give scenes that
+        `overwrite` changed their earlier tags back."""
         changed = 0
         for scene in scenes:
             ours = self.applied(scene.id) & set(scene.tags)
@@ -493,12 +606,21 @@ class StashSync:
                 for m in self.client.scene_markers(scene.id)
                 if m["title"].startswith(MARKER_PREFIX)
             ]
-            if self.settings.dry_run or not (ours or markers):
-                changed += bool(ours or markers)
+            saved = self._saved_tags(scene.id)
+            restore = (saved or set()) - (set(scene.tags) - ours)
+            if self.settings.dry_run or not (ours or markers or saved is not None):
+                changed += bool(ours or markers or restore)
                 continue
             self.client.update_scene_tags([scene.id], sorted(ours), "REMOVE")
             self._record(scene.id, ours, applied=False)
             self.client.destroy_markers(markers)
+            if saved is not None:
+                self.client.update_scene_tags([scene.id], sorted(restore), "ADD")
+                with self.store.db:
+                    self.store.db.execute(
+                        "DELETE FROM stash_saved WHERE stash = ? AND scene_id = ?",
+                        (self.stash_key, scene.id),
+                    )
             changed += 1
         return changed
 

@@ -135,7 +135,9 @@ class RetryPolicy:
     base_delay_s: float = 0.5
     max_delay_s: float = 20.0
     cooldown_s: float = 5.0  # a failed endpoint is probed again after this
-    timeout_s: float = 120.0  # per request
+    # per request; a request that times out on a server that still answers is busy, not
+    # down: it is retried with twice the time (up to 8×), the endpoint stays in use
+    timeout_s: float = 600.0
     # While no endpoint is healthy (a server restarting), wait this long before giving up;
     # waiting spends no attempts, so a bulk job rides out a restart.
     max_outage_s: float = 300.0
@@ -161,6 +163,7 @@ class EndpointPool:
         self.headers = self.access.headers
         self._slots = asyncio.Semaphore(max_in_flight)
         self.max_in_flight = max_in_flight
+        self.busy_timeouts = 0  # requests that timed out on a server that was still ready
 
     async def __aenter__(self) -> EndpointPool:
         import tritonclient.grpc.aio as grpcaio
@@ -184,14 +187,17 @@ class EndpointPool:
     async def __aexit__(self, *exc) -> None:
         await asyncio.gather(*(ep.client.close() for ep in self.endpoints if ep.client))
 
-    async def _probe(self, ep: Endpoint) -> bool:
+    async def _ready(self, ep: Endpoint) -> bool:
         from tritonclient.utils import InferenceServerException
 
         try:
-            ok = await ep.client.is_server_ready(headers=self.headers, client_timeout=5)
+            return bool(await ep.client.is_server_ready(headers=self.headers, client_timeout=5))
         except (TimeoutError, InferenceServerException, OSError) as exc:
-            ok = False
             ep.last_error = str(exc)
+            return False
+
+    async def _probe(self, ep: Endpoint) -> bool:
+        ok = await self._ready(ep)
         self._mark(ep, ok)
         return ok
 
@@ -225,7 +231,7 @@ class EndpointPool:
 
         async with self._slots:
             last = "no endpoint was healthy"
-            attempt, outage_since = 0, None
+            attempt, outage_since, timeout = 0, None, self.policy.timeout_s
             while attempt < self.policy.attempts:
                 ep = await self._pick()
                 if ep is None:
@@ -243,7 +249,7 @@ class EndpointPool:
                         model,
                         make_inputs(inputs),
                         outputs=[_requested(o) for o in outputs],
-                        client_timeout=self.policy.timeout_s,
+                        client_timeout=timeout,
                         headers=self.headers,
                         priority=self.access.priority,
                     )
@@ -255,7 +261,13 @@ class EndpointPool:
                     if code not in RETRYABLE:
                         raise RequestError(exc.message() or str(exc)) from None
                     last = f"{ep.url}: {code} {exc.message()}"
-                    self._mark(ep, False)
+                    if code == "DEADLINE_EXCEEDED" and await self._ready(ep):
+                        # overloaded, not dead: marking it down and re-sending at once would
+                        # pile more work on a server still computing the abandoned request
+                        self.busy_timeouts += 1
+                        timeout = min(timeout * 2, self.policy.timeout_s * 8)
+                    else:
+                        self._mark(ep, False)
                     await asyncio.sleep(self.policy.delay(attempt))
                     continue
                 finally:

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from stashtag.client.rules import Policy, Rule
 from stashtag.errors import StashtagError
 
 DEFAULT_VOCABULARY = "default.yml"
@@ -92,6 +93,8 @@ class Vocabulary:
     groups: dict[str, Group] = field(default_factory=dict)
     detections: tuple[DetectionRule, ...] = ()
     learned: tuple[LearnedRule, ...] = ()
+    policy: Policy = field(default_factory=Policy)
+    rules: tuple[Rule, ...] = ()
     aggregation: Aggregation = Aggregation()
     markers: MarkerSettings = MarkerSettings()
     studio: StudioSettings = StudioSettings()
@@ -115,7 +118,7 @@ class _Map(dict):
     key_lines: dict
 
     def line_of(self, key: str) -> int:
-        return self.key_lines.get(key, self.line)
+        return getattr(self, "key_lines", {}).get(key, self.line)  # {} for a default map
 
 
 class _List(list):
@@ -238,6 +241,8 @@ def parse_vocabulary(text: str, source: str = "<vocabulary>") -> Vocabulary:
             "aggregation",
             "markers",
             "studio",
+            "policy",
+            "rules",
         },
     )
     version = r.get(root, "version", "", "int", 1)
@@ -385,8 +390,15 @@ def parse_vocabulary(text: str, source: str = "<vocabulary>") -> Vocabulary:
         min_score=r.get(st, "min_score", "studio", "number", 85.0, 0, 100),
         min_text_score=r.get(st, "min_text_score", "studio", "number", 0.6, 0, 1),
     )
+    from stashtag.client.vocabulary_rules import parse_policy, parse_rules
+
+    known = {t.name.casefold() for t in tags} | {t.name.casefold() for t in learned}
+    known |= {d.tag.casefold() for d in detections}
+    rules = parse_rules(r, root, known)  # adds the tags rules add to ``known``
     return Vocabulary(
         tags=tuple(tags),
+        policy=parse_policy(r, root, known),
+        rules=rules,
         groups=groups,
         detections=tuple(detections),
         learned=tuple(learned),

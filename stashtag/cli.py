@@ -477,7 +477,9 @@ def tag(
     out: OutOpt = None,
     studios: StudiosOpt = None,
     in_flight: Annotated[int, typer.Option(help="Requests in flight at most.")] = 16,
-    timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 120.0,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds per request at first (doubled when the server is busy).")
+    ] = 600.0,
     ocr_frames: Annotated[str, typer.Option(help="none | all | ends:K")] = "ends:4",
     video_frames: Annotated[int, typer.Option(help="Frames taken from each video.")] = 81,
     video_width: Annotated[int, typer.Option(help="Width of video frames (px).")] = 320,
@@ -658,12 +660,32 @@ def stash(
         str,
         typer.Option(help="Learned tags to apply, comma-separated (* = all); others: suggested."),
     ] = "",
+    strategy: Annotated[
+        str, typer.Option(help="append | only-new | replace-own | overwrite (docs/policy.md)")
+    ] = "append",
+    only_new_any: Annotated[
+        bool, typer.Option(help="only-new: skip scenes with any tag, not only stashtag's.")
+    ] = False,
+    allow_overwrite: Annotated[
+        bool, typer.Option(help="Let overwrite replace your own tags (saved; --undo restores).")
+    ] = False,
+    allow: Annotated[str, typer.Option(help="Only apply these tags (comma-separated).")] = "",
+    deny: Annotated[str, typer.Option(help="Never apply these tags (comma-separated).")] = "",
+    review_below: Annotated[
+        float | None, typer.Option(help="Suggest (not apply) tags scoring under this.")
+    ] = None,
+    review: Annotated[
+        bool, typer.Option(help="Carry out AI_Accept/AI_Reject review verdicts instead.")
+    ] = False,
     server_key: ServerKeyOpt = "",
     tls_ca: TlsCaOpt = None,
     interactive: PriorityOpt = False,
 ) -> None:
     """Tag scenes of a Stash library from the shell (the plugin runs the same code)."""
-    from stashtag.client.plugin import confirmed_names
+    import dataclasses
+
+    from stashtag.client.plugin import confirmed_names, names_list
+    from stashtag.client.rules import with_overrides
     from stashtag.client.stash import StashClient, StashConnection
     from stashtag.client.stash_sync import StashSync, SyncSettings, run_sync
     from stashtag.client.store import Store
@@ -680,13 +702,18 @@ def stash(
         tls_ca=str(tls_ca) if tls_ca else None,
         interactive=interactive,
         confirmed_learned=confirmed_names(confirm_learned),
+        strategy=strategy,
+        only_new_any=only_new_any,
+        allow_overwrite=allow_overwrite,
     )
     try:
         with Store(store) as db:
+            vocab = load_vocabulary(vocabulary)
+            policy = with_overrides(vocab.policy, names_list(allow), names_list(deny), review_below)
             sync = StashSync(
                 StashClient(StashConnection(url, api_key)),
                 db,
-                load_vocabulary(vocabulary),
+                dataclasses.replace(vocab, policy=policy),
                 settings,
                 log=lambda level, msg: console.print(
                     f"[{level}] {msg}", markup=False, soft_wrap=True
@@ -695,6 +722,17 @@ def stash(
             if undo:
                 changed = sync.undo(sync.scenes(scenes))
                 console.print(f"removed stashtag's tags/markers from {changed} scene(s)")
+                return
+            if review:
+                from stashtag.client.review import apply_review
+
+                done = apply_review(sync)
+                for message in done.errors:
+                    console.print(f"[red]error[/red] {message}", soft_wrap=True)
+                console.print(
+                    f"{done.scenes} scene(s) reviewed: {len(done.accepted)} accepted, "
+                    f"{len(done.rejected)} rejected"
+                )
                 return
             reports = run_sync(sync, scenes, force)
     except (StashtagError, ValueError) as exc:
@@ -731,6 +769,9 @@ def bench(
         int, typer.Option(help="Client processes at once for the fairness run (0: skip).")
     ] = 4,
     client_concurrency: Annotated[int, typer.Option(help="In flight per client there.")] = 4,
+    client_loops: Annotated[
+        int, typer.Option(help="Passes over the sprites each client makes there.")
+    ] = 3,
     null_loops: Annotated[
         int, typer.Option(help="Passes over the sprites against a trivial model (0: skip).")
     ] = 20,
@@ -788,6 +829,7 @@ def bench(
             frame_limit=frame_requests,
             clients=clients,
             client_concurrency=client_concurrency,
+            client_loops=client_loops,
             null_loops=null_loops,
             tune=tune,
             tune_repeats=tune_repeats,

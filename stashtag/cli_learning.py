@@ -155,7 +155,8 @@ def learned_delete(
     store: StoreOpt = Path("stashtag.db"),
     model_id: ModelIdOpt = None,
 ) -> None:
-    """Delete learned tags; the next retag removes them from the scenes stashtag put them on."""
+    """Delete learned tags from the store (the plugin's task also takes them off Stash's
+    scenes; from the shell, `stashtag stash --strategy replace-own` does)."""
     from stashtag.client.learned import delete_learned
 
     if not names and not all_:

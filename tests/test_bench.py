@@ -30,6 +30,7 @@ def report(tiny_repo):
         frame_limit=6,
         clients=2,
         client_concurrency=2,
+        client_loops=2,
         null_loops=3,
     )
 
@@ -71,8 +72,18 @@ def test_client_alone_and_several_clients(report):
     assert c.clients == 2 and len(c.client_fps) == 2 and all(f > 0 for f in c.client_fps)
     # the run's aggregate can't exceed the sum of the clients' own rates
     assert 0 < c.aggregate_fps <= sum(c.client_fps) * 1.01
-    assert sum(c.shares) == pytest.approx(len(c.shares), abs=0.02)
+    assert sum(c.shares) == pytest.approx(len(c.shares), abs=0.02) and c.window_s > 0
     assert c.aggregate_vs_peak == pytest.approx(c.aggregate_fps / c.single_client_peak_fps, 0.02)
+
+
+def test_fair_shares_count_only_the_common_window():
+    from stashtag.bench.triton_runs import fair_shares
+
+    # client a starts first and finishes last; only answers while both were sending count
+    a = (40, 0.0, 10.0, [(1.0, 10), (3.0, 10), (5.0, 10), (9.5, 10)])
+    b = (10, 2.0, 6.0, [(6.0, 10)])
+    shares, window = fair_shares([a, b])
+    assert window == 4.0 and shares == [1.33, 0.67]  # a: answers at 3.0 and 5.0; b: at 6.0
 
 
 def test_ratios_targets_and_files(report, tmp_path):

@@ -154,11 +154,10 @@ def to_markdown(report: BenchReport, plots: list[str] | None = None) -> str:
             "",
             f"Aggregate {c.aggregate_fps} frames/s = {c.aggregate_vs_peak}× the single-client peak"
             f" ({c.single_client_peak_fps}), mean server batch {c.mean_batch or '–'}."
-            " Each client's rate: "
-            + ", ".join(
-                f"{f} ({s}× fair share)" for f, s in zip(c.client_fps, c.shares, strict=True)
-            )
-            + ".",
+            " Each client's rate over its whole run: "
+            + ", ".join(str(f) for f in c.client_fps)
+            + f" frames/s. Share of the frames answered during the {c.window_s} s all clients"
+            " were sending (1.0 = fair): " + ", ".join(f"{s}×" for s in c.shares) + ".",
         ]
     if report.targets:
         lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]

@@ -49,13 +49,14 @@ def run_bench(
     null_loops: int = 20,
     tune: bool = False,
     tune_repeats: int = 2,
+    client_loops: int = 1,
 ) -> rep.BenchReport:
     """Measure every variant ``repeats`` times, interleaved, on the same sprites.
 
     ``frame_limit`` single-frame requests (0: skip), ``clients`` processes at once (0 or 1:
-    skip), the trivial-model run sent ``null_loops`` times over (0: skip), and with ``tune``
-    the settings search of :mod:`stashtag.bench.tuning` (``tune_repeats`` runs per trial),
-    written into ``repo``.
+    skip; each sends the sprites ``client_loops`` times over), the trivial-model run sent
+    ``null_loops`` times over (0: skip), and with ``tune`` the settings search of
+    :mod:`stashtag.bench.tuning` (``tune_repeats`` runs per trial), written into ``repo``.
     """
     from stashtag.server import ServerOptions, TritonServer, free_port
 
@@ -112,7 +113,12 @@ def run_bench(
             if clients > 1:
                 log(f"{clients} clients at once")
                 clients_result = several_clients(
-                    batching.grpc_url, data, clients, client_concurrency, best.fps_median
+                    batching.grpc_url,
+                    data,
+                    clients,
+                    client_concurrency,
+                    best.fps_median,
+                    client_loops,
                 )
         if null_loops:
             log("client alone against a trivial server model")

@@ -84,7 +84,15 @@ def _clip_batches(url: str) -> tuple[int, int] | None:
     return int(stats.get("inference_count", 0)), int(stats.get("execution_count", 0))
 
 
-async def _send_all(url: str, requests: list[Request], concurrency: int, lat: list[float]) -> None:
+async def _send_all(
+    url: str,
+    requests: list[Request],
+    concurrency: int,
+    lat: list[float],
+    done: list[tuple[float, int]] | None = None,
+) -> None:
+    """Send every request, ``concurrency`` in flight; latencies into ``lat``, and (wall time,
+    frames) of each answer into ``done``."""
     from stashtag.client.pipeline import TAGGER_OUTPUTS
     from stashtag.client.transport import EndpointPool, parse_endpoints
 
@@ -100,6 +108,8 @@ async def _send_all(url: str, requests: list[Request], concurrency: int, lat: li
                     TAGGER_OUTPUTS,
                 )
                 lat.append(time.perf_counter() - t)
+                if done is not None:
+                    done.append((time.time(), len(request[1])))
 
         await asyncio.gather(*(one(r) for r in requests))
 
@@ -136,25 +146,42 @@ class ClientsResult:
     single_client_peak_fps: float
     aggregate_vs_peak: float
     client_fps: list[float]
-    # each client's rate over its own run / the clients' mean rate; 1.0 is perfectly fair (the
-    # same work finished at the same time)
+    # frames each client got answered while all of them were sending / the mean of that; 1.0
+    # is a perfectly fair share (whole runs differ by when each client's last answer came)
     shares: list[float]
     mean_batch: float | None = None
+    window_s: float = 0.0  # how long all clients were sending at once
 
 
 def _client_process(url, requests, concurrency, barrier, results) -> None:
     lat: list[float] = []
+    done: list[tuple[float, int]] = []
     barrier.wait()
     start = time.time()
-    asyncio.run(_send_all(url, requests, concurrency, lat))
-    results.put((sum(len(r[1]) for r in requests), start, time.time()))
+    asyncio.run(_send_all(url, requests, concurrency, lat, done))
+    results.put((sum(len(r[1]) for r in requests), start, time.time(), done))
+
+
+def fair_shares(runs: list[tuple[int, float, float, list]]) -> tuple[list[float], float]:
+    """Each client's frames answered while every client was still sending, over the mean."""
+    start, end = max(r[1] for r in runs), min(r[2] for r in runs)
+    got = [sum(n for t, n in r[3] if start <= t <= end) for r in runs]
+    mean = sum(got) / len(got)
+    return [round(g / mean, 2) if mean else 0.0 for g in got], max(end - start, 0.0)
 
 
 def several_clients(
-    url: str, requests: list[Request], clients: int, concurrency: int, peak_fps: float
+    url: str,
+    requests: list[Request],
+    clients: int,
+    concurrency: int,
+    peak_fps: float,
+    loops: int = 1,
 ) -> ClientsResult:
-    """``clients`` separate processes (like separate Stash instances) send the same work at
-    once; aggregate rate over the whole run and each client's own rate."""
+    """``clients`` separate processes (like separate Stash instances) send the same work
+    (``requests``, ``loops`` times over) at once; aggregate rate over the whole run, each
+    client's own rate, and each one's share while all of them were sending."""
+    requests = requests * loops
     ctx = mp.get_context("spawn")
     barrier, results = ctx.Barrier(clients), ctx.Queue()
     procs = [
@@ -174,6 +201,7 @@ def several_clients(
     first, last = min(d[1] for d in done), max(d[2] for d in done)
     aggregate = sum(d[0] for d in done) / (last - first)
     rates = [d[0] / (d[2] - d[1]) for d in done]
+    shares, window = fair_shares(done)
     return ClientsResult(
         clients,
         concurrency,
@@ -181,6 +209,7 @@ def several_clients(
         round(peak_fps, 2),
         round(aggregate / peak_fps, 2) if peak_fps else 0.0,
         [round(r, 2) for r in rates],
-        [round(r / (sum(rates) / clients), 2) for r in rates],
+        shares,
         mean_batch,
+        round(window, 1),
     )

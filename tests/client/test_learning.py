@@ -214,8 +214,9 @@ def test_plugin_learns_suggests_applies_on_confirm_and_forgets(stash_library, tm
     settings["forgetTags"] = "*"
     code, result, logs = run_plugin(tmp_path, url, {"task": "forget"})
     assert code == 0 and result["output"]["deleted"] == ["Sunset"]
+    assert _scenes_with(fake, "Sunset") == by_hand  # only the user's own uses are left
     code, result, logs = run_plugin(tmp_path, url, {"task": "retag", "scenes": "all"})
-    assert code == 0 and _scenes_with(fake, "Sunset") == by_hand  # the user's tags stay
+    assert code == 0 and _scenes_with(fake, "Sunset") == by_hand
 
 
 def test_cli_learn_from_files_list_and_delete(library, tmp_path):

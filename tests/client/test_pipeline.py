@@ -188,3 +188,26 @@ def _count(client, model: str) -> int:
             return now
         last = now
     return last
+
+
+def test_timeout_on_a_busy_server_keeps_the_endpoint(triton, library):
+    """A request that times out on a server that still answers is retried with a longer
+    timeout, and the endpoint is not taken out (that would re-send the work elsewhere and
+    pile it onto a server still computing it)."""
+    from stashtag.client.transport import TransportError
+
+    sprite = next(iter(discover([library / "sprites"], 9, 160))).load()
+    policy = RetryPolicy(attempts=3, base_delay_s=0.01, max_delay_s=0.05, timeout_s=0.0005)
+
+    async def main():
+        async with EndpointPool(parse_endpoints(triton.options.grpc_url), 1, policy) as pool:
+            with pytest.raises(TransportError, match="DEADLINE_EXCEEDED"):
+                await pool.infer(
+                    "tagger",
+                    {"jpeg": np.frombuffer(sprite.image, np.uint8), "rects": sprite.rects},
+                    ["clip_embedding"],
+                )
+            return pool.busy_timeouts, pool.status()
+
+    busy, status = asyncio.run(main())
+    assert busy == 3 and status[0]["healthy"]
