@@ -23,13 +23,13 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-# Regenerates docs/benchmarks/small-cpu (small preset, random weights; about 15 minutes and
+# Regenerates docs/benchmarks/small-cpu (small preset, random weights; about 22 minutes and
 # 18 GB of memory on 2 cores: run nothing else meanwhile), with the change against the committed
 # report. Add --tune to also search batching settings (about 7 minutes more).
 bench: install
 	$(BIN)/stashtag repo build --preset small --random-weights --out repos/small-python-ort
 	$(BIN)/stashtag bench --repo repos/small-python-ort --preset small --sprites 2 --repeats 3 \
-		--sweep 1,4,16 --frame-requests 40 --clients 4 --client-concurrency 2 --null-loops 10 \
+		--sweep 1,4,16 --frame-requests 40 --clients 4 --client-concurrency 2 --client-loops 3 --null-loops 10 \
 		--compare docs/benchmarks/small-cpu/bench.json --out docs/benchmarks/small-cpu
 
 lint: install

@@ -30,11 +30,11 @@ class Calibration:
     negatives: int
     old: float
     new: float
-    precision_before: float
-    recall_before: float
-    precision_after: float
-    recall_after: float
-    note: str = ""
+    precision_before: float = 0.0
+    recall_before: float = 0.0
+    precision_after: float = 0.0
+    recall_after: float = 0.0
+    note: str = ""  # why it was left as it is
 
     @property
     def changed(self) -> bool:
@@ -87,21 +87,8 @@ def calibrate(
         y = np.array([1 if s in pos else 0 for s in keys])
         n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
         if n_pos < min_labels or n_neg < min_labels:
-            out.append(
-                Calibration(
-                    name,
-                    kind,
-                    n_pos,
-                    n_neg,
-                    current,
-                    current,
-                    0,
-                    0,
-                    0,
-                    0,
-                    f"needs ≥ {min_labels} accepted and rejected scenes in the store",
-                )
-            )
+            note = f"needs ≥ {min_labels} accepted and rejected scenes in the store"
+            out.append(Calibration(name, kind, n_pos, n_neg, current, current, note=note))
             continue
         if rule is not None:
             probs = [frame_probabilities(records[s].clip, vocab, bank)[name] for s in keys]
@@ -115,18 +102,6 @@ def calibrate(
                 return scores >= t
 
         new, before, after = best_threshold(decide, y, current)
-        out.append(
-            Calibration(
-                name,
-                kind,
-                n_pos,
-                n_neg,
-                current,
-                round(new, 4),
-                round(before[0], 4),
-                round(before[1], 4),
-                round(after[0], 4),
-                round(after[1], 4),
-            )
-        )
+        before, after = (tuple(round(v, 4) for v in pr) for pr in (before, after))
+        out.append(Calibration(name, kind, n_pos, n_neg, current, round(new, 4), *before, *after))
     return out
