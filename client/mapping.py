@@ -62,6 +62,7 @@ class SceneResult:
     review: list[TagHit] = field(default_factory=list)  # suggestions, not applied
     scores: dict[str, float] = field(default_factory=dict)  # every tag's scene score
     rules: list[str] = field(default_factory=list)  # rules that changed the tags
+    objects: list[str] = field(default_factory=list)  # COCO classes seen (confidence ≥ 0.5)
     error: str = ""
 
     def to_dict(self) -> dict:
@@ -288,6 +289,7 @@ def _apply_policy(result: SceneResult, hits_of: dict, vocab: Vocabulary, confide
     policy = vocab.policy
     applied = {k: (h.name, h.score, h.parent) for k, (h, _f, _m) in hits_of.items()}
     objects = {COCO_CLASSES[i] for i in np.flatnonzero(confidence.max(axis=0, initial=0) >= 0.5)}
+    result.objects = sorted(objects)
     scores = {n.casefold(): v for n, v in result.scores.items()}
     state = run_rules(vocab.rules, applied, scores, objects) if vocab.rules else None
     if state is not None:

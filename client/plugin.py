@@ -7,6 +7,7 @@ result is one JSON object ``{"output": ..., "error": ...}`` on stdout.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from dataclasses import asdict
@@ -22,7 +23,21 @@ PLUGIN_ID = "stashtag"
 DUPLICATE_TAG = "AI_Duplicate"
 
 
+LEVELS = {"trace": "t", "debug": "d", "info": "i", "warning": "w", "error": "e"}
+ORDER = "tdiwe"
+_min_level = ["t"]  # set from the plugin's "Log level" setting
+
+
+def set_log_level(name: str) -> None:
+    name = (name or "info").strip().lower()
+    if name not in LEVELS:
+        raise StashtagError(f"log level {name!r}: {', '.join(LEVELS)}")
+    _min_level[0] = LEVELS[name]
+
+
 def log(level: str, message: str) -> None:
+    if level in ORDER and ORDER.index(level) < ORDER.index(_min_level[0]):
+        return  # below the chosen level (progress "p" always goes through)
     for line in str(message).splitlines() or [""]:
         sys.stderr.write(f"\x01{level}\x02{line}\n")
     sys.stderr.flush()
@@ -47,6 +62,11 @@ def settings_from(config: dict) -> SyncSettings:
         strategy=config.get("strategy") or "append",
         only_new_any=bool(config.get("onlyNewAnyTag")),
         allow_overwrite=bool(config.get("allowOverwrite")),
+        full_images=bool(config.get("fullImages")),
+        describe=bool(config.get("describe")),
+        describe_overwrite=bool(config.get("describeOverwrite")),
+        description=describe_settings(config),
+        gallery_share=float(config.get("galleryShare") or 0.3),
     )
 
 
@@ -66,6 +86,17 @@ def policy_from(vocab, config: dict):
     return dataclasses.replace(vocab, policy=policy)
 
 
+def describe_settings(config: dict):
+    from stashtag.client.descriptions import DEFAULT_TEMPLATE, DescribeSettings
+
+    return DescribeSettings(
+        template=config.get("describeTemplate") or DEFAULT_TEMPLATE,
+        endpoint=config.get("describeEndpoint") or "",
+        model=config.get("describeModel") or "local-model",
+        api_key=config.get("describeApiKey") or "",
+    )
+
+
 def names_list(text: str) -> list[str]:
     return [n.strip() for n in text.split(",") if n.strip()]
 
@@ -73,6 +104,27 @@ def names_list(text: str) -> list[str]:
 def confirmed_names(text: str) -> frozenset[str] | str:
     names = names_list(text)
     return "*" if "*" in names else frozenset(n.casefold() for n in names)
+
+
+def tag_images_or_galleries(
+    sync: StashSync, task: str, args: dict, progress=progress, log=log
+) -> dict:
+    """Images through the models (one frame each), galleries from their images' results."""
+    from stashtag.client.galleries import tag_galleries
+
+    def of(kind: str) -> StashSync:
+        return StashSync(sync.client, sync.store, sync.vocab, sync.settings, sync.log, kind)
+
+    if task == "tag-images":
+        images = of("image")
+        reports = asyncio.run(images.run(images.scenes(args.get("images", "all")), False, progress))
+    else:
+        reports = tag_galleries(of("gallery"), of("image"), progress)
+    errors = [r for r in reports if r.status == "error"]
+    for r in errors:
+        log("e", f"{task.split('-')[1][:-1]} {r.scene_id}: {r.error}")
+    log("i", f"{len(reports) - len(errors)} {task.split('-')[1]} tagged, {len(errors)} error(s)")
+    return {"tagged": len(reports) - len(errors), "reports": [asdict(r) for r in reports]}
 
 
 def learning_task(sync: StashSync, task: str, config: dict) -> dict:
@@ -136,6 +188,13 @@ def learning_task(sync: StashSync, task: str, config: dict) -> dict:
     return {"deleted": gone, "scenes": scenes}
 
 
+def log_reports(reports) -> None:
+    """Per item what changed, at debug level."""
+    for r in reports:
+        if r.status != "error":
+            log("d", f"{r.scene_id}: {r.status}, +{r.added} -{r.removed}, {r.markers} marker(s)")
+
+
 def run_task(sync: StashSync, args: dict, config: dict) -> dict:
     task = args.get("task", "tag")
     hook = args.get("hookContext")
@@ -149,6 +208,7 @@ def run_task(sync: StashSync, args: dict, config: dict) -> dict:
         return {"hook": hook.get("type"), "queued": scene_id}
     if task == "tag":
         reports = run_sync(sync, args.get("scenes", "queued"), progress=progress)
+        log_reports(reports)
         errors = [r for r in reports if r.status == "error"]
         for r in errors:
             log("e", f"scene {r.scene_id}: {r.error}")
@@ -160,6 +220,7 @@ def run_task(sync: StashSync, args: dict, config: dict) -> dict:
         }
     if task == "retag":
         reports = sync.retag(sync.scenes(args.get("scenes", "all")), progress=progress)
+        log_reports(reports)
         return {"retagged": len(reports), "reports": [asdict(r) for r in reports]}
     if task == "duplicates":
         pairs = sync.duplicates(DUPLICATE_TAG)
@@ -176,6 +237,8 @@ def run_task(sync: StashSync, args: dict, config: dict) -> dict:
         changed = sync.undo(sync.scenes("all"))
         log("i", f"removed stashtag's tags and markers from {changed} scene(s)")
         return {"undone": changed}
+    if task in ("tag-images", "tag-galleries"):
+        return tag_images_or_galleries(sync, task, args)
     if task == "review":
         from stashtag.client.review import apply_review
 
@@ -200,6 +263,7 @@ def main(stdin: str) -> int:
         conn = StashConnection.from_plugin(payload.get("server_connection") or {})
         client = StashClient(conn)
         config = client.plugin_settings(PLUGIN_ID)
+        set_log_level(config.get("logLevel") or "info")
         plugin_dir = Path((payload.get("server_connection") or {}).get("PluginDir") or ".")
         store_path = Path(config.get("storePath") or plugin_dir / "stashtag.db")
         vocab = policy_from(load_vocabulary(config.get("vocabulary") or None), config)

@@ -171,12 +171,16 @@ def sprite_frames(
 
 
 def load_image(scene: str, path: Path) -> SceneFrames:
-    data = read_bytes(path)
-    width, height = image_size(data, str(path))
+    return image_frames(scene, read_bytes(path), str(path))
+
+
+def image_frames(scene: str, data: bytes, source: str) -> SceneFrames:
+    """One still frame: the whole encoded image."""
+    width, height = image_size(data, source)
     if width <= 0 or height <= 0:
-        raise InputError(f"{path}: image has zero size")
+        raise InputError(f"{source}: image has zero size")
     rects = np.array([[0, 0, width, height]], np.int32)
-    return SceneFrames(scene, data, rects, np.zeros(1), str(path), "still")
+    return SceneFrames(scene, data, rects, np.zeros(1), source, "still")
 
 
 def discover(

@@ -16,7 +16,7 @@ import requests
 from stashtag.errors import StashtagError
 
 SCENE_FIELDS = """
-id title
+id title details
 files { path duration width height fingerprint(type: "oshash") }
 paths { sprite vtt }
 tags { id name }
@@ -71,6 +71,7 @@ class StashScene:
     vtt_url: str | None
     tags: dict[str, str] = field(default_factory=dict)  # id → name
     studio: tuple[str, str] | None = None  # (id, name)
+    details: str = ""
 
     @classmethod
     def from_gql(cls, s: dict) -> StashScene:
@@ -87,6 +88,61 @@ class StashScene:
             vtt_url=paths.get("vtt"),
             tags={t["id"]: t["name"] for t in s.get("tags") or []},
             studio=(studio["id"], studio["name"]) if studio else None,
+            details=s.get("details") or "",
+        )
+
+
+IMAGE_FIELDS = """
+id title
+visual_files { ... on ImageFile { path width height } }
+paths { thumbnail image }
+galleries { id }
+tags { id name }
+"""
+GALLERY_FIELDS = "id title image_count tags { id name }"
+
+
+@dataclass
+class StashImage:
+    id: str
+    title: str
+    path: str | None
+    thumbnail_url: str | None
+    image_url: str | None
+    gallery_ids: list[str] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)  # id → name
+    studio: None = None  # images get no studio from stashtag
+
+    @classmethod
+    def from_gql(cls, i: dict) -> StashImage:
+        f = next((v for v in i.get("visual_files") or [] if v), {})
+        paths = i.get("paths") or {}
+        return cls(
+            id=str(i["id"]),
+            title=i.get("title") or "",
+            path=f.get("path"),
+            thumbnail_url=paths.get("thumbnail"),
+            image_url=paths.get("image"),
+            gallery_ids=[g["id"] for g in i.get("galleries") or []],
+            tags={t["id"]: t["name"] for t in i.get("tags") or []},
+        )
+
+
+@dataclass
+class StashGallery:
+    id: str
+    title: str
+    image_count: int
+    tags: dict[str, str] = field(default_factory=dict)
+    studio: None = None
+
+    @classmethod
+    def from_gql(cls, g: dict) -> StashGallery:
+        return cls(
+            str(g["id"]),
+            g.get("title") or "",
+            int(g.get("image_count") or 0),
+            {t["id"]: t["name"] for t in g.get("tags") or []},
         )
 
 
@@ -204,6 +260,62 @@ class StashClient:
         )
         return (data["findScene"] or {}).get("scene_markers") or []
 
+    # --- images and galleries -------------------------------------------------------------------
+    def _paged(self, query: str, field_name: str, variables: dict, per_page: int) -> list[dict]:
+        items, page = [], 1
+        while True:
+            f = {"page": page, "per_page": per_page, "sort": "id", "direction": "ASC"}
+            data = self.gql(query, {**variables, "f": f})[field_name]
+            key = next(k for k in data if k != "count")
+            items += data[key]
+            if not data[key] or len(items) >= data["count"]:
+                return items
+            page += 1
+
+    def find_images(
+        self,
+        tag_ids: list[str] | None = None,
+        modifier: str = "INCLUDES",
+        gallery_ids: list[str] | None = None,
+        per_page: int = 100,
+    ) -> list[StashImage]:
+        """Images matching the tag and gallery criteria, page by page."""
+        image_filter: dict = {}
+        if tag_ids is not None:
+            image_filter["tags"] = {"value": tag_ids, "modifier": modifier, "depth": 0}
+        if gallery_ids is not None:
+            image_filter["galleries"] = {"value": gallery_ids, "modifier": "INCLUDES"}
+        rows = self._paged(
+            f"query FindImages($if: ImageFilterType, $f: FindFilterType) {{ findImages("
+            f"image_filter: $if, filter: $f) {{ count images {{ {IMAGE_FIELDS} }} }} }}",
+            "findImages",
+            {"if": image_filter},
+            per_page,
+        )
+        return [StashImage.from_gql(i) for i in rows]
+
+    def find_galleries(self, per_page: int = 100) -> list[StashGallery]:
+        rows = self._paged(
+            f"query FindGalleries($f: FindFilterType) {{ findGalleries(filter: $f) {{ count "
+            f"galleries {{ {GALLERY_FIELDS} }} }} }}",
+            "findGalleries",
+            {},
+            per_page,
+        )
+        return [StashGallery.from_gql(g) for g in rows]
+
+    def update_tags(self, kind: str, ids: list[str], tag_ids: list[str], mode: str) -> None:
+        """``ADD``/``REMOVE`` tags on scenes, images or galleries (their bulk updates)."""
+        if mode not in ("ADD", "REMOVE"):
+            raise ValueError("stashtag never SETs tags")
+        if not ids or not tag_ids:
+            return
+        op = {"scene": "Scene", "image": "Image", "gallery": "Gallery"}[kind]
+        self.gql(
+            f"mutation Bulk($i: Bulk{op}UpdateInput!) {{ bulk{op}Update(input: $i) {{ id }} }}",
+            {"i": {"ids": ids, "tag_ids": {"ids": tag_ids, "mode": mode}}},
+        )
+
     # --- tags ---------------------------------------------------------------------------------
     def find_tag(self, name: str) -> dict | None:
         """The tag whose name or alias equals ``name`` (case-insensitive). Stash's EQUALS is a
@@ -236,14 +348,7 @@ class StashClient:
 
     def update_scene_tags(self, scene_ids: list[str], tag_ids: list[str], mode: str) -> None:
         """``ADD`` or ``REMOVE`` tags on scenes, leaving every other tag alone."""
-        if mode not in ("ADD", "REMOVE"):
-            raise ValueError("stashtag never SETs scene tags")
-        if not scene_ids or not tag_ids:
-            return
-        self.gql(
-            "mutation Bulk($i: BulkSceneUpdateInput!) { bulkSceneUpdate(input: $i) { id } }",
-            {"i": {"ids": scene_ids, "tag_ids": {"ids": tag_ids, "mode": mode}}},
-        )
+        self.update_tags("scene", scene_ids, tag_ids, mode)
 
     # --- markers, studios, generation ------------------------------------------------------------
     def create_marker(
@@ -282,6 +387,12 @@ class StashClient:
             if not data["studios"] or len(out) >= data["count"]:
                 return out
             page += 1
+
+    def set_details(self, scene_id: str, details: str) -> None:
+        self.gql(
+            "mutation U($i: SceneUpdateInput!) { sceneUpdate(input: $i) { id } }",
+            {"i": {"id": scene_id, "details": details}},
+        )
 
     def set_studio(self, scene_id: str, studio_id: str) -> None:
         self.gql(

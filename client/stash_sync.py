@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from stashtag.client.descriptions import DescribeSettings, describe
 from stashtag.client.mapping import SceneResult, map_scene
 from stashtag.client.pipeline import SceneOutcome, TagRun, server_model_id
-from stashtag.client.sources import SceneSource, sprite_frames
+from stashtag.client.sources import SceneSource, image_frames, sprite_frames
 from stashtag.client.stash import StashClient, StashError, StashScene, StashUncertain
 from stashtag.client.store import Store
 from stashtag.client.textbank import fetch_text_bank
@@ -83,6 +84,11 @@ class SyncSettings:
     strategy: str = "append"
     only_new_any: bool = False  # only-new: skip scenes with any tag, not only stashtag's
     allow_overwrite: bool = False  # overwrite replaces the user's tags: never by default
+    full_images: bool = False  # images: send the file itself, not Stash's thumbnail
+    describe: bool = False  # write a description into empty scene details
+    describe_overwrite: bool = False  # ... also over the user's own details
+    description: DescribeSettings = field(default_factory=DescribeSettings)
+    gallery_share: float = 0.3  # galleries: a tag on at least this share of their images
     parent_tag: str = ""  # "" → the vocabulary's parent_tag
     review_parent: str = "AI Review"
     markers: bool = True
@@ -124,6 +130,7 @@ class SceneReport:
     removed: list[str] = field(default_factory=list)
     markers: int = 0
     studio: str = ""
+    description: str = ""
     error: str = ""
 
 
@@ -170,18 +177,23 @@ class StashSync:
         vocab: Vocabulary,
         settings: SyncSettings,
         log: Callable[[str, str], None] | None = None,
+        kind: str = "scene",  # or "image" / "gallery": what apply() writes to
     ) -> None:
         self.client, self.store, self.vocab, self.settings = client, store, vocab, settings
         self.log = log or (lambda level, msg: None)
         self.tags = TagRegistry(client, settings.dry_run)
         self.stash_key = client.conn.url
         self.parent = settings.parent_tag or vocab.parent_tag
+        self.kind = kind
         settings.check()
         store.db.executescript(APPLIED_SCHEMA)
 
     # --- selection ----------------------------------------------------------------------------
-    def scenes(self, selection: str) -> list[StashScene]:
-        """``queued`` (AI_TagMe), ``untagged`` (not AI_Tagged), ``all`` or ``id:1,2,3``."""
+    def scenes(self, selection: str) -> list:
+        """``queued`` (AI_TagMe), ``untagged`` (not AI_Tagged), ``all`` or ``id:1,2,3``; for
+        images ``all``, ``queued`` or ``gallery:ID``; for galleries ``all``."""
+        if self.kind != "scene":
+            return self._images_or_galleries(selection)
         if selection.startswith("id:"):
             found = [self.client.find_scene(i.strip()) for i in selection[3:].split(",") if i]
             return [s for s in found if s]
@@ -193,6 +205,20 @@ class StashSync:
         if selection == "untagged":
             return self.client.find_scenes([tag], "EXCLUDES") if tag else self.client.find_scenes()
         raise ValueError(f"unknown selection {selection!r}: queued, untagged, all or id:…")
+
+    def _images_or_galleries(self, selection: str) -> list:
+        if self.kind == "gallery":
+            if selection != "all":
+                raise ValueError(f"galleries: selection {selection!r} is not all")
+            return self.client.find_galleries()
+        if selection == "all":
+            return self.client.find_images()
+        if selection == "queued":
+            tag = self.tags.get(QUEUE_TAG, create=False)
+            return self.client.find_images([tag], "INCLUDES") if tag else []
+        if selection.startswith("gallery:"):
+            return self.client.find_images(gallery_ids=[selection.split(":", 1)[1]])
+        raise ValueError(f"images: unknown selection {selection!r}: all, queued or gallery:ID")
 
     # --- sources --------------------------------------------------------------------------------
     def source(self, scene: StashScene, to_generate: list[str]) -> SceneSource:
@@ -215,6 +241,20 @@ class StashSync:
             )
 
         return SceneSource(scene.id, "stash", Path(scene.path or scene.id), loader=load)
+
+    def image_source(self, image) -> SceneSource:
+        """A Stash image as one still frame: its thumbnail (``full_images``: the file)."""
+        key = self.key(image.id)
+
+        def load():
+            url = image.image_url if self.settings.full_images else image.thumbnail_url
+            url = url or image.image_url
+            data = self.client.fetch(url) if url else None
+            if data is None:
+                raise InputError(f"image {image.id} ({image.title or image.path}): {url} missing")
+            return image_frames(key, data, image.path or url)
+
+        return SceneSource(key, "image", Path(image.path or key), loader=load)
 
     # --- writing back -------------------------------------------------------------------------
     def applied(self, scene_id: str) -> set[str]:
@@ -324,10 +364,14 @@ class StashSync:
     def _suggest_only(self, hit) -> bool:
         return hit.source == "learned" and not self.settings.learned_confirmed(hit.name)
 
+    def key(self, item_id: str) -> str:
+        """Where the store keeps an item's records (scenes by id, others by kind:id)."""
+        return item_id if self.kind == "scene" else f"{self.kind}:{item_id}"
+
     def _already_tagged(self, scene: StashScene) -> bool:
         """only-new: the scene carries a tag from stashtag (or, with ``only_new_any``, any tag
         besides the workflow ones)."""
-        if self.applied(scene.id) & set(scene.tags):
+        if self.applied(self.key(scene.id)) & set(scene.tags):
             return True
         return self.settings.only_new_any and any(
             n not in WORKFLOW_TAGS + REVIEW_TAGS for n in scene.tags.values()
@@ -355,9 +399,10 @@ class StashSync:
             if not suggest:
                 marked.add(hit.name)
         wanted = desired | suggestions
-        applied = self.applied(scene.id)
-        removed_by_user = applied - set(scene.tags) - self.pending(scene.id)
-        rejected = self._ids("stash_rejected", scene.id) | removed_by_user
+        key = self.key(scene.id)
+        applied = self.applied(key)
+        removed_by_user = applied - set(scene.tags) - self.pending(key)
+        rejected = self._ids("stash_rejected", key) | removed_by_user
         add = {t for t in wanted if t not in scene.tags and t not in rejected}
         ours = {t for t in applied if t in scene.tags and t not in wanted}
         review_prefix = f"{st.review_parent}: "
@@ -377,20 +422,25 @@ class StashSync:
         report.added = sorted(wanted[t] for t in add)
         report.removed = sorted(scene.tags.get(t, t) for t in remove)
         markers = (
-            {m for m in self._desired_markers(result) if m[0] in marked} if st.markers else set()
+            {m for m in self._desired_markers(result) if m[0] in marked}
+            if st.markers and self.kind == "scene"
+            else set()
         )
         if st.dry_run:
             report.markers = len(markers)
             return report
         if users:
             self._save_tags(scene)  # before anything changes: `undo` restores it
-        self.reject(scene.id, removed_by_user)
-        self._record(scene.id, add, applied=True)  # intent first: a crash leaves no orphan
-        self.client.update_scene_tags([scene.id], sorted(add), "ADD")
-        self._confirm(scene.id, add)
-        self.client.update_scene_tags([scene.id], sorted(remove), "REMOVE")
-        self._record(scene.id, remove, applied=False)
+        self.reject(key, removed_by_user)
+        self._record(key, add, applied=True)  # intent first: a crash leaves no orphan
+        self.client.update_tags(self.kind, [scene.id], sorted(add), "ADD")
+        self._confirm(key, add)
+        self.client.update_tags(self.kind, [scene.id], sorted(remove), "REMOVE")
+        self._record(key, remove, applied=False)
+        if self.kind != "scene":
+            return report
         report.markers = self._sync_markers(scene, markers)
+        report.description = self._describe(scene, result)
         if (
             self.settings.studio
             and result.studio
@@ -402,11 +452,25 @@ class StashSync:
                 report.studio = result.studio.studio
         return report
 
+    def _describe(self, scene: StashScene, result: SceneResult) -> str:
+        """Write a description into the scene's details (empty ones unless overwriting)."""
+        st = self.settings
+        if not st.describe or (scene.details and not st.describe_overwrite):
+            return ""
+        try:
+            text = describe(result, st.description)
+        except StashtagError as exc:  # a description is a bonus: the tags are written anyway
+            self.log("w", f"scene {scene.id}: no description ({exc})")
+            return ""
+        if text and text != scene.details:
+            self.client.set_details(scene.id, text)
+        return text
+
     def _save_tags(self, scene: StashScene) -> None:
         with self.store.db:
             self.store.db.execute(
                 "INSERT OR IGNORE INTO stash_saved VALUES (?,?,?,?)",
-                (self.stash_key, scene.id, ",".join(sorted(scene.tags)), time.time()),
+                (self.stash_key, self.key(scene.id), ",".join(sorted(scene.tags)), time.time()),
             )
 
     def _saved_tags(self, scene_id: str) -> set[str] | None:
@@ -454,7 +518,7 @@ class StashSync:
         return ours
 
     def workflow(self, scene: StashScene, ok: bool) -> None:
-        if self.settings.dry_run:
+        if self.settings.dry_run or self.kind != "scene":
             return
         ids = {n: self.tags.get(n) for n in (QUEUE_TAG, DONE_TAG, ERROR_TAG)}
         if ok:
@@ -466,7 +530,7 @@ class StashSync:
 
     def record_feedback(self, scene: StashScene) -> None:
         """Scenes the user marked ``AI_Incorrect``: keep stashtag's tags on them as negatives."""
-        if any(name == INCORRECT_TAG for name in scene.tags.values()):
+        if self.kind == "scene" and any(n == INCORRECT_TAG for n in scene.tags.values()):
             ours = sorted(self.applied(scene.id))
             with self.store.db:
                 self.store.db.execute(
@@ -493,16 +557,19 @@ class StashSync:
             model_id = await server_model_id(pool)
             vocab, learned = self.tagset(model_id)
             bank = await fetch_text_bank(pool, self.store, model_id, vocab)
-            studios = self.client.studios() if self.settings.studio else {}
+            is_scene = self.kind == "scene"
+            studios = self.client.studios() if self.settings.studio and is_scene else {}
             done = [0]
 
             def on_done(_o: SceneOutcome) -> None:
                 done[0] += 1
                 progress(0.9 * done[0] / max(len(scenes), 1))
 
-            outcomes = await TagRun(
-                pool, self.store, model_id, self.settings.ocr_frames, on_done
-            ).run([self.source(s, to_generate) for s in scenes], force)
+            sources = [
+                self.source(s, to_generate) if is_scene else self.image_source(s) for s in scenes
+            ]
+            ocr = self.settings.ocr_frames if is_scene else "none"  # no studio from images
+            outcomes = await TagRun(pool, self.store, model_id, ocr, on_done).run(sources, force)
         by_id = {o.scene: o for o in outcomes}
         if to_generate and not self.settings.dry_run:
             job = self.client.generate_sprites(sorted(set(to_generate)))
@@ -511,11 +578,11 @@ class StashSync:
             )
         reports = []
         for i, scene in enumerate(scenes):
-            outcome = by_id[scene.id]
+            outcome = by_id[self.key(scene.id)]
             try:
                 self.record_feedback(scene)
                 if outcome.status == "error":
-                    self.log("e", f"scene {scene.id}: {outcome.error}")
+                    self.log("e", f"{self.kind} {scene.id}: {outcome.error}")
                     self.workflow(scene, ok=False)
                     reports.append(SceneReport(scene.id, "error", error=outcome.error))
                     continue
@@ -564,7 +631,7 @@ class StashSync:
         return reports
 
     def _retag_one(self, scene, model_id, vocab, bank, studios, learned) -> SceneReport:
-        record = self.store.get(scene.id, model_id)
+        record = self.store.get(self.key(scene.id), model_id)
         if record is None:
             return SceneReport(scene.id, "skipped", error="not tagged yet")
         result = map_scene(record, vocab, bank, list(studios), learned)
@@ -600,26 +667,27 @@ class StashSync:
         `overwrite` changed their earlier tags back."""
         changed = 0
         for scene in scenes:
-            ours = self.applied(scene.id) & set(scene.tags)
+            key = self.key(scene.id)
+            ours = self.applied(key) & set(scene.tags)
             markers = [
                 m["id"]
-                for m in self.client.scene_markers(scene.id)
+                for m in (self.client.scene_markers(scene.id) if self.kind == "scene" else [])
                 if m["title"].startswith(MARKER_PREFIX)
             ]
-            saved = self._saved_tags(scene.id)
+            saved = self._saved_tags(key)
             restore = (saved or set()) - (set(scene.tags) - ours)
             if self.settings.dry_run or not (ours or markers or saved is not None):
                 changed += bool(ours or markers or restore)
                 continue
-            self.client.update_scene_tags([scene.id], sorted(ours), "REMOVE")
-            self._record(scene.id, ours, applied=False)
+            self.client.update_tags(self.kind, [scene.id], sorted(ours), "REMOVE")
+            self._record(key, ours, applied=False)
             self.client.destroy_markers(markers)
             if saved is not None:
-                self.client.update_scene_tags([scene.id], sorted(restore), "ADD")
+                self.client.update_tags(self.kind, [scene.id], sorted(restore), "ADD")
                 with self.store.db:
                     self.store.db.execute(
                         "DELETE FROM stash_saved WHERE stash = ? AND scene_id = ?",
-                        (self.stash_key, scene.id),
+                        (self.stash_key, key),
                     )
             changed += 1
         return changed

@@ -677,6 +677,24 @@ def stash(
     review: Annotated[
         bool, typer.Option(help="Carry out AI_Accept/AI_Reject review verdicts instead.")
     ] = False,
+    what: Annotated[
+        str,
+        typer.Option(help="scenes | images (--scenes all|queued|gallery:ID) | galleries"),
+    ] = "scenes",
+    watch: Annotated[
+        bool, typer.Option(help="Keep tagging the selection every --interval until stopped.")
+    ] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between --watch passes.")] = 300.0,
+    describe: Annotated[
+        bool, typer.Option(help="Write a short description into empty scene details.")
+    ] = False,
+    describe_endpoint: Annotated[
+        str, typer.Option(help="OpenAI-compatible local model server for --describe.")
+    ] = "",
+    describe_model: Annotated[str, typer.Option(help="Model name there.")] = "local-model",
+    describe_overwrite: Annotated[
+        bool, typer.Option(help="--describe also over details you wrote.")
+    ] = False,
     server_key: ServerKeyOpt = "",
     tls_ca: TlsCaOpt = None,
     interactive: PriorityOpt = False,
@@ -684,10 +702,11 @@ def stash(
     """Tag scenes of a Stash library from the shell (the plugin runs the same code)."""
     import dataclasses
 
+    from stashtag.client.descriptions import DescribeSettings
     from stashtag.client.plugin import confirmed_names, names_list
     from stashtag.client.rules import with_overrides
     from stashtag.client.stash import StashClient, StashConnection
-    from stashtag.client.stash_sync import StashSync, SyncSettings, run_sync
+    from stashtag.client.stash_sync import SceneReport, StashSync, SyncSettings, run_sync
     from stashtag.client.store import Store
     from stashtag.client.vocabulary import load_vocabulary
 
@@ -705,6 +724,9 @@ def stash(
         strategy=strategy,
         only_new_any=only_new_any,
         allow_overwrite=allow_overwrite,
+        describe=describe,
+        describe_overwrite=describe_overwrite,
+        description=DescribeSettings(endpoint=describe_endpoint, model=describe_model),
     )
     try:
         with Store(store) as db:
@@ -734,7 +756,23 @@ def stash(
                     f"{len(done.rejected)} rejected"
                 )
                 return
-            reports = run_sync(sync, scenes, force)
+            if watch:
+                from stashtag.client.watch import watch as watch_loop
+
+                watch_loop(lambda: run_sync(sync, scenes, force), interval, sync.log)
+                return
+            if what not in ("scenes", "images", "galleries"):
+                raise StashtagError(f"--what {what!r}: scenes, images or galleries")
+            if what == "scenes":
+                reports = run_sync(sync, scenes, force)
+            else:
+                from stashtag.client.plugin import tag_images_or_galleries
+
+                task = "tag-images" if what == "images" else "tag-galleries"
+                out = tag_images_or_galleries(
+                    sync, task, {"images": scenes}, lambda f: None, sync.log
+                )
+                reports = [SceneReport(**r) for r in out["reports"]]
     except (StashtagError, ValueError) as exc:
         _fail(exc)
     from dataclasses import asdict

@@ -35,6 +35,9 @@ input SceneFilterType { tags: HierarchicalMultiCriterionInput id: Int }
 input TagFilterType { name: StringCriterionInput aliases: StringCriterionInput }
 input StudioFilterType { name: StringCriterionInput }
 input SceneMarkerFilterType { scenes: HierarchicalMultiCriterionInput }
+input MultiCriterionInput { value: [ID!] modifier: CriterionModifier! excludes: [ID!] }
+input ImageFilterType { tags: HierarchicalMultiCriterionInput galleries: MultiCriterionInput }
+input GalleryFilterType { tags: HierarchicalMultiCriterionInput }
 
 type VideoFile { id: ID! path: String! basename: String! duration: Float! width: Int! height: Int!
   frame_rate: Float! fingerprint(type: String!): String }
@@ -45,9 +48,17 @@ type Tag { id: ID! name: String! aliases: [String!]! ignore_auto_tag: Boolean!
 type Studio { id: ID! name: String! aliases: [String!]! }
 type SceneMarker { id: ID! scene: Scene! title: String! seconds: Float! end_seconds: Float
   primary_tag: Tag! tags: [Tag!]! }
-type Scene { id: ID! title: String files: [VideoFile!]! paths: ScenePathsType! tags: [Tag!]!
-  studio: Studio scene_markers: [SceneMarker!]! }
+type Scene { id: ID! title: String details: String files: [VideoFile!]!
+  paths: ScenePathsType! tags: [Tag!]! studio: Studio scene_markers: [SceneMarker!]! }
 type FindScenesResultType { count: Int! scenes: [Scene!]! }
+type ImageFile { id: ID! path: String! basename: String! width: Int! height: Int! }
+union VisualFile = VideoFile | ImageFile
+type ImagePathsType { thumbnail: String preview: String image: String }
+type Gallery { id: ID! title: String image_count: Int! tags: [Tag!]! }
+type Image { id: ID! title: String visual_files: [VisualFile!]! paths: ImagePathsType!
+  galleries: [Gallery!]! tags: [Tag!]! }
+type FindImagesResultType { count: Int! megapixels: Float! filesize: Float! images: [Image!]! }
+type FindGalleriesResultType { count: Int! galleries: [Gallery!]! }
 type FindTagsResultType { count: Int! tags: [Tag!]! }
 type FindStudiosResultType { count: Int! studios: [Studio!]! }
 type FindSceneMarkersResultType { count: Int! scene_markers: [SceneMarker!]! }
@@ -57,9 +68,11 @@ type Version { version: String }
 
 input TagCreateInput { name: String! description: String aliases: [String!]
   ignore_auto_tag: Boolean parent_ids: [ID!] }
-input SceneUpdateInput { id: ID! title: String tag_ids: [ID!] studio_id: ID }
+input SceneUpdateInput { id: ID! title: String details: String tag_ids: [ID!] studio_id: ID }
 input BulkUpdateIds { ids: [ID!] mode: BulkUpdateIdMode! }
 input BulkSceneUpdateInput { ids: [ID!] tag_ids: BulkUpdateIds studio_id: ID }
+input BulkImageUpdateInput { ids: [ID!] tag_ids: BulkUpdateIds gallery_ids: BulkUpdateIds }
+input BulkGalleryUpdateInput { ids: [ID!] tag_ids: BulkUpdateIds }
 input SceneMarkerCreateInput { title: String! seconds: Float! end_seconds: Float scene_id: ID!
   primary_tag_id: ID! tag_ids: [ID!] }
 input GenerateMetadataInput { sprites: Boolean previews: Boolean sceneIDs: [ID!]
@@ -73,6 +86,10 @@ type Query {
   findStudios(studio_filter: StudioFilterType, filter: FindFilterType): FindStudiosResultType!
   findSceneMarkers(scene_marker_filter: SceneMarkerFilterType, filter: FindFilterType):
     FindSceneMarkersResultType!
+  findImages(image_filter: ImageFilterType, image_ids: [Int!], filter: FindFilterType):
+    FindImagesResultType!
+  findGalleries(gallery_filter: GalleryFilterType, filter: FindFilterType):
+    FindGalleriesResultType!
   configuration: ConfigResult!
   version: Version!
 }
@@ -80,6 +97,8 @@ type Mutation {
   tagCreate(input: TagCreateInput!): Tag
   sceneUpdate(input: SceneUpdateInput!): Scene
   bulkSceneUpdate(input: BulkSceneUpdateInput!): [Scene!]
+  bulkImageUpdate(input: BulkImageUpdateInput!): [Image!]
+  bulkGalleryUpdate(input: BulkGalleryUpdateInput!): [Gallery!]
   sceneMarkerCreate(input: SceneMarkerCreateInput!): SceneMarker
   sceneMarkerDestroy(id: ID!): Boolean!
   sceneMarkersDestroy(ids: [ID!]!): Boolean!
@@ -112,6 +131,26 @@ class FakeScene:
     sprite: bytes | None = None  # served only once generated
     vtt: str | None = None
     pending_sprite: tuple[bytes, str] | None = None  # what metadataGenerate will produce
+    details: str | None = None
+
+
+@dataclass
+class FakeImage:
+    id: str
+    title: str
+    path: str
+    data: bytes  # the image file; its thumbnail is served as is
+    width: int
+    height: int
+    gallery_ids: list[str] = field(default_factory=list)
+    tag_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FakeGallery:
+    id: str
+    title: str
+    tag_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -149,6 +188,8 @@ class FakeStash:
     def __init__(self, api_key: str = "secret") -> None:
         self.api_key = api_key
         self.scenes: dict[str, FakeScene] = {}
+        self.images: dict[str, FakeImage] = {}
+        self.galleries: dict[str, FakeGallery] = {}
         self.tags: dict[str, dict] = {}
         self.studios: dict[str, dict] = {}
         self.markers: dict[str, dict] = {}
@@ -195,6 +236,14 @@ class FakeStash:
         self.scenes[scene.id] = scene
         return scene
 
+    def add_image(self, image: FakeImage) -> FakeImage:
+        self.images[image.id] = image
+        return image
+
+    def add_gallery(self, gallery: FakeGallery) -> FakeGallery:
+        self.galleries[gallery.id] = gallery
+        return gallery
+
     def tag_by_name(self, name: str) -> dict | None:
         return next(
             (t for t in self.tags.values() if t["name"].casefold() == name.casefold()), None
@@ -210,6 +259,7 @@ class FakeStash:
         return {
             "id": s.id,
             "title": s.title,
+            "details": s.details,
             "files": [
                 {
                     "id": f"f{s.id}",
@@ -238,6 +288,37 @@ class FakeStash:
             ],
         }
 
+    def _gallery(self, g: FakeGallery) -> dict:
+        return {
+            "id": g.id,
+            "title": g.title,
+            "image_count": sum(g.id in i.gallery_ids for i in self.images.values()),
+            "tags": [self._tag(t) for t in g.tag_ids if t in self.tags],
+        }
+
+    def _image(self, i: FakeImage) -> dict:
+        return {
+            "id": i.id,
+            "title": i.title,
+            "visual_files": [
+                {
+                    "__typename": "ImageFile",
+                    "id": f"i{i.id}",
+                    "path": i.path,
+                    "basename": Path(i.path).name,
+                    "width": i.width,
+                    "height": i.height,
+                }
+            ],
+            "paths": {
+                "thumbnail": f"{self.base_url}/image/{i.id}/thumbnail",
+                "preview": None,
+                "image": f"{self.base_url}/image/{i.id}/image",
+            },
+            "galleries": [self._gallery(self.galleries[g]) for g in i.gallery_ids],
+            "tags": [self._tag(t) for t in i.tag_ids if t in self.tags],
+        }
+
     def _marker(self, m: dict) -> dict:
         return {
             **m,
@@ -260,24 +341,79 @@ class FakeStash:
         scenes = sorted(self.scenes.values(), key=lambda s: int(s.id))
         crit = (scene_filter or {}).get("tags")
         if crit:
-            want = set(crit.get("value") or [])
-            mod = crit["modifier"]
-            if mod == "INCLUDES":
-                scenes = [s for s in scenes if want & set(s.tag_ids)]
-            elif mod == "EXCLUDES":
-                scenes = [s for s in scenes if not want & set(s.tag_ids)]
-            elif mod == "INCLUDES_ALL":
-                scenes = [s for s in scenes if want <= set(s.tag_ids)]
-            elif mod == "IS_NULL":
-                scenes = [s for s in scenes if not s.tag_ids]
-            else:
-                raise GraphQLError(f"modifier {mod} not supported for tags")
+            scenes = [s for s in scenes if self._tags_match(s.tag_ids, crit)]
         if scene_ids:
             scenes = [s for s in scenes if int(s.id) in scene_ids]
         return {
             "count": len(scenes),
             "scenes": [self._scene(s) for s in self._page(scenes, filter)],
         }
+
+    @staticmethod
+    def _tags_match(tag_ids: list[str], crit: dict) -> bool:
+        want, have = set(crit.get("value") or []), set(tag_ids)
+        mod = crit["modifier"]
+        if mod == "INCLUDES":
+            return bool(want & have)
+        if mod == "EXCLUDES":
+            return not want & have
+        if mod == "INCLUDES_ALL":
+            return want <= have
+        if mod == "IS_NULL":
+            return not have
+        raise GraphQLError(f"modifier {mod} not supported for tags")
+
+    def findImages(self, info, image_filter=None, image_ids=None, filter=None):
+        images = sorted(self.images.values(), key=lambda i: int(i.id))
+        crit = (image_filter or {}).get("tags")
+        if crit:
+            images = [i for i in images if self._tags_match(i.tag_ids, crit)]
+        galleries = (image_filter or {}).get("galleries")
+        if galleries:
+            wanted = set(galleries.get("value") or [])
+            images = [i for i in images if wanted & set(i.gallery_ids)]
+        page = self._page(images, filter)
+        return {
+            "count": len(images),
+            "megapixels": 0.0,
+            "filesize": 0.0,
+            "images": [self._image(i) for i in page],
+        }
+
+    def findGalleries(self, info, gallery_filter=None, filter=None):
+        galleries = sorted(self.galleries.values(), key=lambda g: int(g.id))
+        page = self._page(galleries, filter)
+        return {"count": len(galleries), "galleries": [self._gallery(g) for g in page]}
+
+    @staticmethod
+    def _bulk_tags(items, upd: dict | None, tags: dict) -> None:
+        if not upd:
+            return
+        ids = list(upd.get("ids") or [])
+        for i in ids:
+            if i not in tags:
+                raise GraphQLError(f"tag {i} not found")
+        for item in items:
+            if upd["mode"] == "SET":
+                item.tag_ids = list(dict.fromkeys(ids))
+            elif upd["mode"] == "ADD":
+                item.tag_ids = list(dict.fromkeys([*item.tag_ids, *ids]))
+            else:
+                item.tag_ids = [t for t in item.tag_ids if t not in ids]
+
+    def bulkImageUpdate(self, info, input):
+        items = [self.images[i] for i in input.get("ids") or [] if i in self.images]
+        if len(items) != len(input.get("ids") or []):
+            raise GraphQLError("image not found")
+        self._bulk_tags(items, input.get("tag_ids"), self.tags)
+        return [self._image(i) for i in items]
+
+    def bulkGalleryUpdate(self, info, input):
+        items = [self.galleries[i] for i in input.get("ids") or [] if i in self.galleries]
+        if len(items) != len(input.get("ids") or []):
+            raise GraphQLError("gallery not found")
+        self._bulk_tags(items, input.get("tag_ids"), self.tags)
+        return [self._gallery(g) for g in items]
 
     def findScene(self, info, id):
         s = self.scenes.get(id)
@@ -349,6 +485,8 @@ class FakeStash:
             s.studio_id = input["studio_id"]
         if "title" in input:
             s.title = input["title"]
+        if "details" in input:
+            s.details = input["details"]
         return self._scene(s)
 
     def bulkSceneUpdate(self, info, input):
@@ -484,6 +622,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if not self._authorised():
+            return
+        im = re.fullmatch(r"/image/(\d+)/(thumbnail|image)", self.path)
+        if im:
+            image = self.stash.images.get(im.group(1))
+            if image is None:
+                self._send(404, b"not found", "text/plain")
+            else:
+                self._send(200, image.data, "image/jpeg")
             return
         m = re.fullmatch(r"/scene/([0-9a-f]+)_(sprite\.jpg|thumbs\.vtt)", self.path)
         scene = next((s for s in self.stash.scenes.values() if m and s.oshash == m.group(1)), None)

@@ -79,11 +79,17 @@ def test_client_alone_and_several_clients(report):
 def test_fair_shares_count_only_the_common_window():
     from stashtag.bench.triton_runs import fair_shares
 
-    # client a starts first and finishes last; only answers while both were sending count
-    a = (40, 0.0, 10.0, [(1.0, 10), (3.0, 10), (5.0, 10), (9.5, 10)])
-    b = (10, 2.0, 6.0, [(6.0, 10)])
+    # client a starts first and finishes last; only time while both were sending counts
+    a = (40, 0.0, 10.0, [(0.0, 1.0, 10), (1.0, 3.0, 10), (3.0, 5.0, 10), (5.0, 9.5, 10)])
+    b = (10, 2.0, 6.0, [(2.0, 6.0, 10)])
     shares, window = fair_shares([a, b])
-    assert window == 4.0 and shares == [1.33, 0.67]  # a: answers at 3.0 and 5.0; b: at 6.0
+    # window 2..6: a serves 5 (half of 1..3) + 10 + 10·1/4.5; b serves 10
+    a_frames = 5 + 10 + 10 / 4.5
+    assert window == 4.0
+    assert shares == [
+        round(a_frames / ((a_frames + 10) / 2), 2),
+        round(10 / ((a_frames + 10) / 2), 2),
+    ]
 
 
 def test_ratios_targets_and_files(report, tmp_path):

@@ -31,7 +31,7 @@ def test_manifest_is_what_stash_accepts():
     tasks = {t["defaultArgs"]["task"] for t in manifest["tasks"]}
     assert tasks == {
         *("tag", "retag", "duplicates", "generate", "undo"),
-        *("learn", "calibrate", "learned", "forget", "review"),
+        *("learn", "calibrate", "learned", "forget", "review", "tag-images", "tag-galleries"),
     }
     assert manifest["hooks"][0]["triggeredBy"] == ["Scene.Create.Post"]
 

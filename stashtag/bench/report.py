@@ -156,7 +156,7 @@ def to_markdown(report: BenchReport, plots: list[str] | None = None) -> str:
             f" ({c.single_client_peak_fps}), mean server batch {c.mean_batch or '–'}."
             " Each client's rate over its whole run: "
             + ", ".join(str(f) for f in c.client_fps)
-            + f" frames/s. Share of the frames answered during the {c.window_s} s all clients"
+            + f" frames/s. Share of the frames served during the {c.window_s} s all clients"
             " were sending (1.0 = fair): " + ", ".join(f"{s}×" for s in c.shares) + ".",
         ]
     if report.targets:

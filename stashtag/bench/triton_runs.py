@@ -91,8 +91,8 @@ async def _send_all(
     lat: list[float],
     done: list[tuple[float, int]] | None = None,
 ) -> None:
-    """Send every request, ``concurrency`` in flight; latencies into ``lat``, and (wall time,
-    frames) of each answer into ``done``."""
+    """Send every request, ``concurrency`` in flight; latencies into ``lat``, and (sent,
+    answered, frames) in wall time of each request into ``done``."""
     from stashtag.client.pipeline import TAGGER_OUTPUTS
     from stashtag.client.transport import EndpointPool, parse_endpoints
 
@@ -107,9 +107,11 @@ async def _send_all(
                     {"jpeg": np.frombuffer(request[0], np.uint8), "rects": request[1]},
                     TAGGER_OUTPUTS,
                 )
-                lat.append(time.perf_counter() - t)
+                took = time.perf_counter() - t
+                lat.append(took)
                 if done is not None:
-                    done.append((time.time(), len(request[1])))
+                    end = time.time()
+                    done.append((end - took, end, len(request[1])))
 
         await asyncio.gather(*(one(r) for r in requests))
 
@@ -163,9 +165,16 @@ def _client_process(url, requests, concurrency, barrier, results) -> None:
 
 
 def fair_shares(runs: list[tuple[int, float, float, list]]) -> tuple[list[float], float]:
-    """Each client's frames answered while every client was still sending, over the mean."""
+    """Each client's frames served while every client was still sending, over the mean. A
+    request's frames count for the part of its send→answer time inside that window: whole
+    81-frame answers would make the shares jump by a request at a time."""
     start, end = max(r[1] for r in runs), min(r[2] for r in runs)
-    got = [sum(n for t, n in r[3] if start <= t <= end) for r in runs]
+
+    def inside(sent: float, answered: float, frames: int) -> float:
+        overlap = min(answered, end) - max(sent, start)
+        return frames * max(overlap, 0.0) / max(answered - sent, 1e-9)
+
+    got = [sum(inside(*d) for d in r[3]) for r in runs]
     mean = sum(got) / len(got)
     return [round(g / mean, 2) if mean else 0.0 for g in got], max(end - start, 0.0)
 
