@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stashtag.client.learned import BETA, LearnedTag, precision_recall
+from stashtag.client.learned import LearnedTag, precision_recall
 from stashtag.client.mapping import TextBank, aggregate, frame_probabilities
 from stashtag.client.store import Store
 from stashtag.client.vocabulary import Vocabulary
 
 CANDIDATES = np.round(np.arange(0.02, 0.99, 0.01), 2)
+BETA = 0.5  # F-beta favouring precision: a wrong tag costs more than a missed one
 MIN_LABELS = 3
 
 

@@ -21,13 +21,13 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from stashtag.client.store import SceneRecord, Store
+from stashtag.client.vectors import logistic, unit
 from stashtag.errors import StashtagError
 
 MIN_EXAMPLES = 5
 FOLDS = 5
 REPEATS = 3
 TOP_K = 5
-BETA = 0.5  # calibration: F-beta favouring precision (a wrong tag costs more than a miss)
 NEGATIVE_FRAMES = 16  # frames taken from each negative scene (evenly spaced)
 MAX_NEGATIVE_SCENES = 3000
 REJECTED_WEIGHT = 3.0
@@ -79,23 +79,15 @@ class LearnedTag:
     markers: bool = True
 
     def frame_probabilities(self, record: SceneRecord) -> np.ndarray:
-        return _sigmoid(frame_features(record) @ self.weights + self.bias)
+        return logistic(frame_features(record) @ self.weights + self.bias)
 
     def score(self, probs: np.ndarray) -> float:
         return scene_score(probs, self.top_k)
 
 
-def _unit(m: np.ndarray) -> np.ndarray:
-    return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(x / 2))
-
-
 def frame_features(record: SceneRecord) -> np.ndarray:
     """``(frames, D + E)``: unit CLIP and unit DINOv2 embeddings side by side."""
-    return np.hstack([_unit(record.clip), _unit(record.dino_cls)]).astype(np.float32)
+    return np.hstack([unit(record.clip), unit(record.dino_cls)]).astype(np.float32)
 
 
 def scene_score(probs: np.ndarray, top_k: int = TOP_K) -> float:
@@ -161,7 +153,7 @@ def _fit(ex: _Examples, idx: np.ndarray, seed: int):
 
 
 def _scores(ex: _Examples, idx: np.ndarray, w: np.ndarray, b: float, top_k: int) -> np.ndarray:
-    return np.array([scene_score(_sigmoid(ex.features[i] @ w + b), top_k) for i in idx])
+    return np.array([scene_score(logistic(ex.features[i] @ w + b), top_k) for i in idx])
 
 
 def choose_threshold(scores: np.ndarray, labels: np.ndarray) -> float:

@@ -15,6 +15,7 @@ from stashtag.client.coco import CLASS_IDS, COCO_CLASSES
 from stashtag.client.learned import LearnedTag
 from stashtag.client.rules import RuleLoopError, run_rules
 from stashtag.client.store import SceneRecord
+from stashtag.client.vectors import logistic, unit
 from stashtag.client.vocabulary import (
     Aggregation,
     DetectionRule,
@@ -78,17 +79,13 @@ class TextBank:
     logit_scale: float
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / max(float(np.linalg.norm(v)), 1e-12)
-
-
 def build_text_bank(
     vocab: Vocabulary, prompts: dict[str, np.ndarray], logit_scale: float
 ) -> TextBank:
     """Average each tag's prompt embeddings (and its negatives') into one unit vector."""
 
     def ensemble(texts: tuple[str, ...]) -> np.ndarray:
-        return _unit(np.mean([_unit(prompts[t]) for t in texts], axis=0))
+        return unit(np.mean([unit(prompts[t]) for t in texts], axis=0))
 
     return TextBank(
         tags={t.name: ensemble(t.prompts) for t in vocab.tags},
@@ -105,7 +102,7 @@ def frame_probabilities(
     Exclusive groups: softmax over the group's tags. Other tags: a two-way softmax of the tag
     against its negatives (CLIP's raw cosines are not probabilities on their own).
     """
-    frames = clip / np.maximum(np.linalg.norm(clip, axis=1, keepdims=True), 1e-12)
+    frames = unit(clip)
     probs: dict[str, np.ndarray] = {}
     exclusive = {g for g, spec in vocab.groups.items() if spec.exclusive}
     for group in exclusive:
@@ -120,8 +117,7 @@ def frame_probabilities(
         # one matmul for every independent tag: its direction is (tag − negatives)
         directions = np.stack([bank.tags[n] - bank.negatives[n] for n in independent])
         diff = bank.logit_scale * frames @ directions.T
-        logistic = 0.5 * (1.0 + np.tanh(diff / 2))  # the logistic, without overflow
-        probs.update({n: logistic[:, i] for i, n in enumerate(independent)})
+        probs.update({n: p for n, p in zip(independent, logistic(diff).T, strict=True)})
     return probs
 
 

@@ -220,6 +220,19 @@ class StashClient:
             raise StashError(f"GET {url}: HTTP {response.status_code}")
         return response.content
 
+    def _paged(self, query: str, field_name: str, variables: dict, per_page: int) -> list[dict]:
+        """Every row of a ``find*`` query, page by page in id order (never ``per_page: -1``);
+        ``$f`` is the query's FindFilterType variable."""
+        items, page = [], 1
+        while True:
+            f = {"page": page, "per_page": per_page, "sort": "id", "direction": "ASC"}
+            data = self.gql(query, {**variables, "f": f})[field_name]
+            key = next(k for k in data if k != "count")
+            items += data[key]
+            if not data[key] or len(items) >= data["count"]:
+                return items
+            page += 1
+
     # --- scenes -------------------------------------------------------------------------------
     def find_scenes(
         self, tag_ids: list[str] | None = None, modifier: str = "INCLUDES", per_page: int = 100
@@ -230,20 +243,14 @@ class StashClient:
             if (tag_ids is not None)
             else {}
         )
-        scenes, page = [], 1
-        while True:
-            data = self.gql(
-                f"query FindScenes($sf: SceneFilterType, $f: FindFilterType) {{ findScenes("
-                f"scene_filter: $sf, filter: $f) {{ count scenes {{ {SCENE_FIELDS} }} }} }}",
-                {
-                    "sf": scene_filter,
-                    "f": {"page": page, "per_page": per_page, "sort": "id", "direction": "ASC"},
-                },
-            )["findScenes"]
-            scenes += [StashScene.from_gql(s) for s in data["scenes"]]
-            if not data["scenes"] or len(scenes) >= data["count"]:
-                return scenes
-            page += 1
+        rows = self._paged(
+            f"query FindScenes($sf: SceneFilterType, $f: FindFilterType) {{ findScenes("
+            f"scene_filter: $sf, filter: $f) {{ count scenes {{ {SCENE_FIELDS} }} }} }}",
+            "findScenes",
+            {"sf": scene_filter},
+            per_page,
+        )
+        return [StashScene.from_gql(s) for s in rows]
 
     def find_scene(self, scene_id: str) -> StashScene | None:
         data = self.gql(
@@ -261,17 +268,6 @@ class StashClient:
         return (data["findScene"] or {}).get("scene_markers") or []
 
     # --- images and galleries -------------------------------------------------------------------
-    def _paged(self, query: str, field_name: str, variables: dict, per_page: int) -> list[dict]:
-        items, page = [], 1
-        while True:
-            f = {"page": page, "per_page": per_page, "sort": "id", "direction": "ASC"}
-            data = self.gql(query, {**variables, "f": f})[field_name]
-            key = next(k for k in data if k != "count")
-            items += data[key]
-            if not data[key] or len(items) >= data["count"]:
-                return items
-            page += 1
-
     def find_images(
         self,
         tag_ids: list[str] | None = None,
@@ -376,17 +372,13 @@ class StashClient:
 
     def studios(self) -> dict[str, str]:
         """name → id of every studio (paged)."""
-        out, page = {}, 1
-        while True:
-            data = self.gql(
-                "query S($f: FindFilterType) { findStudios(filter: $f) { count studios { id name }"
-                " } }",
-                {"f": {"page": page, "per_page": 200}},
-            )["findStudios"]
-            out.update({s["name"]: s["id"] for s in data["studios"]})
-            if not data["studios"] or len(out) >= data["count"]:
-                return out
-            page += 1
+        rows = self._paged(
+            "query S($f: FindFilterType) { findStudios(filter: $f) { count studios { id name } } }",
+            "findStudios",
+            {},
+            200,
+        )
+        return {s["name"]: s["id"] for s in rows}
 
     def set_details(self, scene_id: str, details: str) -> None:
         self.gql(
