@@ -589,7 +589,7 @@ class StashSync:
                 report = self._retag_one(scene, model_id, vocab, bank, studios, learned)
                 self.workflow(scene, ok=report.status != "error")
             except StashError as exc:
-                self.log("e", f"scene {scene.id}: {exc}")
+                self.log("e", f"{self.kind} {scene.id}: {exc}")
                 report = SceneReport(scene.id, "error", error=str(exc))
             reports.append(report)
             progress(0.9 + 0.1 * (i + 1) / len(scenes))
@@ -636,12 +636,12 @@ class StashSync:
             return SceneReport(scene.id, "skipped", error="not tagged yet")
         result = map_scene(record, vocab, bank, list(studios), learned)
         if result.error:  # a rule loop: change nothing on the scene
-            self.log("e", f"scene {scene.id}: {result.error}")
+            self.log("e", f"{self.kind} {scene.id}: {result.error}")
             return SceneReport(scene.id, "error", error=result.error)
         try:
             return self.apply(scene, result, studios)
         except StashError as exc:
-            self.log("e", f"scene {scene.id}: {exc}")
+            self.log("e", f"{self.kind} {scene.id}: {exc}")
             return SceneReport(scene.id, "error", error=str(exc))
 
     def duplicates(self, tag_name: str):
