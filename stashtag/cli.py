@@ -822,6 +822,13 @@ def bench(
         ),
     ] = False,
     tune_repeats: Annotated[int, typer.Option(help="Runs per tuning trial (median).")] = 2,
+    device: Annotated[
+        str,
+        typer.Option(
+            help="Where the in-process baselines run: auto (a GPU when PyTorch sees one), cpu,"
+            " cuda. The server runs where the repository's configs say (repo build --gpus)."
+        ),
+    ] = "auto",
     compare: Annotated[
         Path | None, typer.Option(help="An earlier bench.json: report the change against it.")
     ] = None,
@@ -871,6 +878,7 @@ def bench(
             null_loops=null_loops,
             tune=tune,
             tune_repeats=tune_repeats,
+            device=device,
         )
     except (StashtagError, ValueError) as exc:
         _fail(exc)

@@ -2,6 +2,7 @@
 asserts: the machine is noisy, timings are for the report)."""
 
 import json
+import time
 from dataclasses import replace
 
 import pytest
@@ -154,3 +155,66 @@ def test_tuning_file_errors_are_clear(tmp_path):
         read_tuning(tmp_path)
     with pytest.raises(ValueError, match="preferred sizes"):
         replace(Tuning(), preferred=(256,))
+
+
+FAKE_NVIDIA_SMI = """#!/bin/sh
+# two GPUs, as `nvidia-smi --query-gpu=index,utilization.gpu,memory.used
+# --format=csv,noheader,nounits --loop-ms=N` prints them, until stopped
+echo "$@" > "$(dirname "$0")/args"
+while true; do
+  echo "0, 50, 1000"
+  echo "1, 70, 2000"
+  echo "[N/A]"
+  sleep 0.05
+done
+"""
+
+
+def test_gpu_sampler_reads_nvidia_smi(tmp_path, monkeypatch):
+    from stashtag.bench.gpu import GpuSampler
+
+    exe = tmp_path / "nvidia-smi"
+    exe.write_text(FAKE_NVIDIA_SMI)
+    exe.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    with GpuSampler(period_ms=50) as both:
+        time.sleep(0.4)
+    with GpuSampler(period_ms=50, gpus=(1,)) as second:
+        time.sleep(0.4)
+    assert "--loop-ms=50" in (tmp_path / "args").read_text()
+    assert both.usage.samples >= 4 and both.usage.util_pct == pytest.approx(60, abs=5)
+    assert both.usage.mem_mib == 2000
+    assert second.usage.util_pct == 70 and second.usage.mem_mib == 2000
+
+
+def test_no_gpu_means_no_figures_not_zeros(tmp_path, monkeypatch):
+    from stashtag.bench.gpu import GpuSampler, parse_line
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no nvidia-smi anywhere
+    with GpuSampler() as gpu:
+        pass
+    assert gpu.usage is None
+    assert parse_line("[N/A]") is None and parse_line("0, [N/A], 12") is None
+    assert parse_line(" 3, 99, 40960 ") == (3, 99.0, 40960.0)
+
+
+def test_gpu_columns_only_when_measured(report):
+    from stashtag.bench import to_markdown
+
+    assert "GPU util" not in to_markdown(report)  # this machine has no GPU: nothing invented
+    variants = [replace(v, gpu_util_pct=88.5, gpu_mem_mib=5120.0) for v in report.variants]
+    text = to_markdown(replace(report, variants=variants))
+    assert "| GPU util % | GPU MiB |" in text and "| 88.5 | 5120.0 |" in text
+
+
+@pytest.mark.skipif(
+    __import__("torch").cuda.is_available(), reason="checks the refusal on a machine without GPU"
+)
+def test_cuda_baselines_refused_without_a_gpu():
+    from stashtag.bench.baselines import resolve_device
+
+    assert resolve_device("auto") == "cpu"
+    with pytest.raises(ValueError, match="sees no GPU"):
+        resolve_device("cuda")
+    with pytest.raises(ValueError, match="auto, cpu or cuda"):
+        resolve_device("tpu")

@@ -21,9 +21,27 @@ def _frames(request: Request) -> list[np.ndarray]:
     return crop_frames(decode_image(request[0], 10**8), request[1])
 
 
-def eager_torch_runner(preset: Preset) -> Runner:
+def resolve_device(device: str) -> str:
+    """``auto`` → ``cuda`` when PyTorch sees a GPU, else ``cpu``; ``cuda`` without one is an
+    error (a GPU benchmark that silently ran on the CPU would report the wrong machine)."""
+    import torch
+
+    device = device.lower()
+    if device not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device {device!r}: give auto, cpu or cuda")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda': PyTorch sees no GPU here (torch.cuda.is_available())")
+    return device
+
+
+def eager_torch_runner(preset: Preset, device: str = "cpu") -> Runner:
     """Random-weight framework models run one frame at a time (PyTorch eager), as existing
-    Stash taggers do."""
+    Stash taggers do. On ``cuda`` under fp16 autocast, as the GPU serving target runs, so the
+    baseline is not slowed by a precision the served models do not use."""
+    import contextlib
+
     import torch
 
     from stashtag.export.clip import create_model as clip_model
@@ -33,28 +51,38 @@ def eager_torch_runner(preset: Preset) -> Runner:
     from stashtag.processing.yolo import postprocess_batch
 
     clip, yolo, dino = (
-        clip_model(preset.clip, True),
-        yolo_model(preset.yolo, True),
-        dino_model(preset.dinov2, True),
+        clip_model(preset.clip, True).to(device),
+        yolo_model(preset.yolo, True).to(device),
+        dino_model(preset.dinov2, True).to(device),
     )
 
+    def tensor(x: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(x).to(device).float() / 255
+
     def norm(x: np.ndarray, mean, std) -> torch.Tensor:
-        t = torch.from_numpy(x).float() / 255
-        return (t - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+        shape = (1, 3, 1, 1)
+        mean, std = torch.tensor(mean, device=device), torch.tensor(std, device=device)
+        return (tensor(x) - mean.view(shape)) / std.view(shape)
+
+    def precision():
+        if device == "cuda":
+            return torch.autocast("cuda", dtype=torch.float16)
+        return contextlib.nullcontext()
 
     def run(request: Request) -> int:
         frames = _frames(request)
-        with torch.no_grad():
+        with torch.no_grad(), precision():
             for f in frames:
+                # every output is brought back to the host, as a tagger reading it must
                 clip.encode_image(
                     norm(
                         prepare([f], preset.clip.image_size, "crop"),
                         preset.clip.mean,
                         preset.clip.std,
                     )
-                )
+                ).cpu()
                 boxed, geo = letterbox_batch([f], preset.yolo.image_size)
-                raw = yolo(torch.from_numpy(boxed).float() / 255)[0].numpy()
+                raw = yolo(tensor(boxed))[0].float().cpu().numpy()
                 postprocess_batch(raw, geo, 0.25, 0.45, YOLO_MAX_DETECTIONS)
                 dino(
                     pixel_values=norm(
@@ -62,20 +90,21 @@ def eager_torch_runner(preset: Preset) -> Runner:
                         preset.dinov2.mean,
                         preset.dinov2.std,
                     )
-                )
+                ).last_hidden_state.cpu()
         return len(frames)
 
     return run
 
 
-def ort_runner(repo: Path, preset: Preset) -> Runner:
-    """The exported graphs in-process with ONNX Runtime, one request (sprite) per batch."""
+def ort_runner(repo: Path, preset: Preset, device: str = "cpu") -> Runner:
+    """The exported graphs in-process with ONNX Runtime, one request (sprite) per batch (on
+    ``cuda`` through its CUDA execution provider when onnxruntime-gpu is installed)."""
     from stashtag.processing.image import letterbox_batch, prepare
     from stashtag.processing.yolo import postprocess_batch
     from stashtag.serving.runtime import make_session
 
     sessions = {
-        m: make_session(Path(repo) / m / "1" / "model.onnx", device="cpu")
+        m: make_session(Path(repo) / m / "1" / "model.onnx", device=device)
         for m in ("clip_image", "yolo", "dinov2")
     }
 

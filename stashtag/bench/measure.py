@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +28,8 @@ class Sample:
     client_cpu_s: float = 0.0
     mean_batch: float | None = None
     server_cpu_s: float | None = None  # the server process tree's CPU time during the sample
+    gpu_util_pct: float | None = None  # mean over the sample (nvidia-smi); None: no GPU seen
+    gpu_mem_mib: float | None = None  # peak over the sample
 
     @property
     def fps(self) -> float:
@@ -46,6 +49,8 @@ class VariantResult:
     concurrency: int | None = None  # requests in flight (Triton variants)
     server_cpu_pct: float | None = None  # of all the machine's cores
     latencies_ms: list[float] = field(default_factory=list)  # sorted, for the latency CDF
+    gpu_util_pct: float | None = None  # median of the samples' means
+    gpu_mem_mib: float | None = None  # peak
 
 
 def summarize(name: str, samples: list[Sample], concurrency: int | None = None) -> VariantResult:
@@ -55,6 +60,8 @@ def summarize(name: str, samples: list[Sample], concurrency: int | None = None) 
     frames = sum(s.frames for s in samples)
     cpu = sum(s.client_cpu_s for s in samples)
     batches = [s.mean_batch for s in samples if s.mean_batch]
+    util = [s.gpu_util_pct for s in samples if s.gpu_util_pct is not None]
+    mem = [s.gpu_mem_mib for s in samples if s.gpu_mem_mib is not None]
     return VariantResult(
         name,
         round(statistics.median(rates), 2),
@@ -67,7 +74,20 @@ def summarize(name: str, samples: list[Sample], concurrency: int | None = None) 
         concurrency,
         _server_cpu_pct(samples),
         [round(x, 2) for x in lat] if concurrency is not None else [],
+        round(statistics.median(util), 1) if util else None,
+        max(mem) if mem else None,
     )
+
+
+def with_gpu_usage(measure: Callable[[], Sample]) -> Sample:
+    """Run ``measure`` while sampling the GPUs; their use is stored on the sample."""
+    from stashtag.bench.gpu import GpuSampler
+
+    with GpuSampler() as gpu:
+        sample = measure()
+    if gpu.usage is not None:
+        sample.gpu_util_pct, sample.gpu_mem_mib = gpu.usage.util_pct, gpu.usage.mem_mib
+    return sample
 
 
 def _server_cpu_pct(samples: list[Sample]) -> float | None:

@@ -118,6 +118,10 @@ def targets(report: BenchReport) -> list[dict]:
     return rows
 
 
+def _dash(value: float | None) -> str:
+    return "–" if value is None else str(value)
+
+
 def library_minutes(fps: float) -> float:
     return round(LIBRARY_SCENES * FRAMES_PER_SCENE / fps / 60, 1) if fps else 0.0
 
@@ -128,21 +132,27 @@ def to_markdown(report: BenchReport, plots: list[str] | None = None) -> str:
         f"# stashtag bench — preset `{report.preset}` ({report.weights} weights)",
         "",
         f"Machine: {m['cpus']} CPUs, {m['platform']}, Python {m['python']}"
-        f"{', ' + m['gpu'] if m.get('gpu') else ''}. {report.sprites} sprite sheets × "
+        f"{', ' + m['gpu'] if m.get('gpu') else ''}"
+        f"{'; baselines on ' + m['baseline_device'] if m.get('baseline_device') else ''}."
+        f" {report.sprites} sprite sheets × "
         f"{report.frames_per_request} frames per variant and round; medians of "
         f"{report.variants[0].repeats} interleaved rounds (min–max). Random weights run as fast as"
         " real ones; the rates, not the outputs, are what this measures.",
         "",
+    ]
+    gpu = any(v.gpu_util_pct is not None for v in report.variants)
+    lines += [
         "| variant | frames/s | min–max | p50 / p95 / p99 ms per request | mean batch |"
-        " client CPU ms/frame | server CPU % |",
-        "|---|---|---|---|---|---|---|",
+        " client CPU ms/frame | server CPU % |" + (" GPU util % | GPU MiB |" if gpu else ""),
+        "|---|---|---|---|---|---|---|" + ("---|---|" if gpu else ""),
     ]
     for v in report.variants:
         lat = " / ".join(str(v.latency_ms.get(f"p{q}", "–")) for q in (50, 95, 99))
         lines.append(
             f"| {v.name} | {v.fps_median} | {v.fps_min}–{v.fps_max} | {lat} | "
             f"{v.mean_batch or '–'} | {v.client_cpu_ms_per_frame or '–'} |"
-            f" {v.server_cpu_pct if v.server_cpu_pct is not None else '–'} |"
+            f" {_dash(v.server_cpu_pct)} |"
+            + (f" {_dash(v.gpu_util_pct)} | {_dash(v.gpu_mem_mib)} |" if gpu else "")
         )
     lines += ["", "| ratio (same run) | value |", "|---|---|"]
     lines += [f"| {k} | {v}× |" for k, v in report.ratios.items()]

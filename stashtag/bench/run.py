@@ -21,8 +21,20 @@ from dataclasses import asdict
 from pathlib import Path
 
 from stashtag.bench import report as rep
-from stashtag.bench.baselines import eager_torch_runner, ort_runner, time_inprocess
-from stashtag.bench.measure import Sample, bench_sprites, bytes_per_frame, frame_requests, summarize
+from stashtag.bench.baselines import (
+    eager_torch_runner,
+    ort_runner,
+    resolve_device,
+    time_inprocess,
+)
+from stashtag.bench.measure import (
+    Sample,
+    bench_sprites,
+    bytes_per_frame,
+    frame_requests,
+    summarize,
+    with_gpu_usage,
+)
 from stashtag.bench.triton_runs import (
     derived_repo,
     null_tagger,
@@ -50,6 +62,7 @@ def run_bench(
     tune: bool = False,
     tune_repeats: int = 2,
     client_loops: int = 1,
+    device: str = "cpu",
 ) -> rep.BenchReport:
     """Measure every variant ``repeats`` times, interleaved, on the same sprites.
 
@@ -57,6 +70,8 @@ def run_bench(
     skip; each sends the sprites ``client_loops`` times over), the trivial-model run sent
     ``null_loops`` times over (0: skip), and with ``tune`` the settings search of
     :mod:`stashtag.bench.tuning` (``tune_repeats`` runs per trial), written into ``repo``.
+    ``device`` (auto, cpu, cuda) is where the in-process baselines run; the server runs where
+    ``repo``'s configs say (``repo build --gpus``).
     """
     from stashtag.server import ServerOptions, TritonServer, free_port
 
@@ -64,9 +79,10 @@ def run_bench(
     frames = frame_requests(data, frame_limit) if frame_limit else []
     samples: dict[str, list[Sample]] = {}
     concurrency: dict[str, int] = {}
-    runners: dict[str, Callable] = {rep.ORT: ort_runner(repo, preset)}
+    device = resolve_device(device)
+    runners: dict[str, Callable] = {rep.ORT: ort_runner(repo, preset, device)}
     if eager:
-        runners[rep.EAGER] = eager_torch_runner(preset)
+        runners[rep.EAGER] = eager_torch_runner(preset, device)
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
 
@@ -93,7 +109,8 @@ def run_bench(
             for r in range(repeats):
                 log(f"round {r + 1}/{repeats}")
                 for name, run in runners.items():
-                    samples.setdefault(name, []).append(time_inprocess(run, data))
+                    sample = with_gpu_usage(lambda run=run: time_inprocess(run, data))
+                    samples.setdefault(name, []).append(sample)
                 measure(rep.PLAIN, plain_srv, plain.grpc_url, data, 1)
                 for c in sweep:
                     measure(rep.dynamic(c), srv, batching.grpc_url, data, c)
@@ -141,7 +158,7 @@ def run_bench(
     report = rep.BenchReport(
         preset=preset.name,
         weights=meta.get("weights", "?"),
-        machine=machine(),
+        machine={**machine(), "baseline_device": device},
         sprites=sprites,
         frames_per_request=len(data[0][1]),
         bytes_per_frame=bytes_per_frame(data),
@@ -158,7 +175,7 @@ def run_bench(
 def _server_sample(server, url: str, requests, concurrency: int, loops: int = 1) -> Sample:
     """A timed Triton run with the server process tree's CPU time over it."""
     before = tree_cpu_seconds(server.process.pid)
-    sample = triton_sample(url, requests, concurrency, loops)
+    sample = with_gpu_usage(lambda: triton_sample(url, requests, concurrency, loops))
     after = tree_cpu_seconds(server.process.pid)
     sample.server_cpu_s = after - before if None not in (before, after) else None
     return sample
@@ -171,10 +188,17 @@ def machine() -> dict:
         "python": platform.python_version(),
     }
     try:
+        import onnxruntime
+
+        info["onnxruntime_providers"] = onnxruntime.get_available_providers()
+    except ImportError:
+        pass
+    try:
         import torch
 
         if torch.cuda.is_available():
             info["gpu"] = torch.cuda.get_device_name(0)
+            info["gpus"] = torch.cuda.device_count()
     except ImportError:
         pass
     return info
