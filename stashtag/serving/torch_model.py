@@ -1,14 +1,17 @@
 """Run one traced graph with PyTorch inside Triton (the ``python-torch`` target).
 
 On a GPU instance (``instance_group`` KIND_GPU, `repo build --gpus`) the graph runs on that
-device under autocast (``precision``: fp16 or bf16); on the CPU in fp32. Frames arrive as uint8
-and are normalised inside the graph, so only a quarter of the float bytes cross to the device.
+device under autocast (``precision``: fp16 or bf16), batches up to the largest of
+``cuda_graph_batches`` through CUDA graphs (:mod:`stashtag.serving.cuda_graphs`); on the CPU in
+fp32. Frames arrive as uint8 and are normalised inside the graph, so only a quarter of the float
+bytes cross to the device.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from stashtag.serving.cuda_graphs import StaticBatches, as_tuple, parse_batches
 from stashtag.serving.triton_io import ModelArgs, run_batched
 
 
@@ -31,18 +34,26 @@ class TritonPythonModel:
         path = a.version_dir / a.param("torch_file")
         self.model = torch.jit.load(str(path), map_location=self.device).eval()
         self.outputs = a.outputs
+        self.forward = self._forward
+        sizes = parse_batches(a.params.get("cuda_graph_batches", ""))
+        if on_gpu and sizes:
+            self.forward = StaticBatches(self._forward, sizes)
+
+    def _forward(self, *inputs):
+        if self.autocast is None:
+            return self.model(*inputs)
+        with self.torch.autocast(self.device.type, dtype=self.autocast):
+            return self.model(*inputs)
 
     def _run(self, *arrays: np.ndarray) -> dict[str, np.ndarray]:
         torch = self.torch
         inputs = [torch.from_numpy(np.ascontiguousarray(x)).to(self.device) for x in arrays]
         with torch.inference_mode():
-            if self.autocast is not None:
-                with torch.autocast(self.device.type, dtype=self.autocast):
-                    out = self.model(*inputs)
-            else:
-                out = self.model(*inputs)
-        out = out if isinstance(out, tuple | list) else (out,)
-        return {name: t.float().cpu().numpy() for name, t in zip(self.outputs, out, strict=True)}
+            out = as_tuple(self.forward(*inputs))
+            # copied to the host at once: graph outputs are overwritten by the next replay
+            return {
+                name: t.float().cpu().numpy() for name, t in zip(self.outputs, out, strict=True)
+            }
 
     def execute(self, requests):
         return run_batched(self.args.name, requests, self.args.inputs, self._run)

@@ -62,3 +62,67 @@ def test_a_trace_that_depends_on_the_batch_is_refused(tmp_path):
 
     with pytest.raises(ExportError, match="differs from the model"):
         torchscript_export(BatchBaked(), (torch.ones(2, 3),), tmp_path / "model.pt")
+
+
+def test_configs_name_the_cuda_graph_batches(torch_server):
+    from stashtag.serving.cuda_graphs import parse_batches
+
+    cfg = parse_config((torch_server.options.repo / "clip_image" / "config.pbtxt").read_text())
+    assert parse_batches(cfg.parameters["cuda_graph_batches"].string_value) == (1, 2, 4, 8, 16, 32)
+
+
+def _tiny_model():
+    import torch
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.LayerNorm(6), torch.nn.Flatten(), torch.nn.Linear(96, 5)
+    ).eval()
+    example = torch.rand(2, 3, 6, 8)
+    return torch.jit.trace(net, example), net
+
+
+def test_static_batches_pad_into_captured_sizes_and_agree_with_the_model():
+    """The buffer logic of the CUDA-graph path, with a CPU stand-in for the capture: every batch
+    size (inside a captured size, on its own, above them all) gives the model's own output,
+    and rows left in a buffer by an earlier, larger batch never leak into a later answer."""
+    import torch
+
+    from stashtag.serving.cuda_graphs import StaticBatches, capture_eager
+
+    traced, net = _tiny_model()
+    captured = []
+
+    def capture(fn, static):
+        captured.append(static[0].shape[0])
+        return capture_eager(fn, static)
+
+    run = StaticBatches(traced, (1, 2, 4), capture)
+    with torch.inference_mode():
+        for n in (3, 1, 4, 2, 6, 3, 2, 1):
+            x = torch.rand(n, 3, 6, 8)
+            (got,) = run(x)
+            assert got.shape == (n, 5)
+            torch.testing.assert_close(got, net(x), atol=1e-5, rtol=1e-5)
+    assert captured == [4, 1, 2]  # each size once, on first use; 6 ran without a graph
+
+
+def test_a_failed_capture_falls_back_to_running_eagerly(caplog):
+    import torch
+
+    from stashtag.serving.cuda_graphs import StaticBatches, parse_batches
+
+    traced, net = _tiny_model()
+
+    def refuse(fn, static):
+        raise RuntimeError("operation not permitted when stream is capturing")
+
+    run = StaticBatches(traced, (4,), refuse)
+    with torch.inference_mode():
+        x = torch.rand(3, 3, 6, 8)
+        torch.testing.assert_close(run(x)[0], net(x))
+        torch.testing.assert_close(run(x)[0], net(x))  # not tried again
+    assert "no CUDA graph" in caplog.text and caplog.text.count("no CUDA graph") == 1
+    assert parse_batches("") == () and parse_batches(" 8, 1,2 ") == (1, 2, 8)
+    with pytest.raises(ValueError, match="batch sizes like"):
+        parse_batches("1,two")
