@@ -116,13 +116,27 @@ def _interp(src_w: int, src_h: int, dst_w: int, dst_h: int) -> int:
     return cv2.INTER_AREA if dst_w * dst_h < src_w * src_h else cv2.INTER_CUBIC
 
 
+def crop_geometry(width: int, height: int, size: int) -> tuple[int, int, int, int]:
+    """``(new_w, new_h, top, left)``: shortest side scaled to ``size``, then the centre crop."""
+    scale = size / min(height, width)
+    nw, nh = max(size, round(width * scale)), max(size, round(height * scale))
+    return nw, nh, (nh - size) // 2, (nw - size) // 2
+
+
+def letterbox_geometry(width: int, height: int, size: int) -> tuple[int, int, Letterbox]:
+    """``(new_w, new_h, placement)`` of a frame fitted into ``size``² keeping its aspect."""
+    scale = min(size / height, size / width)
+    nw, nh = round(width * scale), round(height * scale)
+    dw, dh = (size - nw) / 2, (size - nh) / 2
+    left, top = round(dw - 0.1), round(dh - 0.1)
+    return nw, nh, Letterbox(scale, float(left), float(top), width, height)
+
+
 def resize_crop(frame: np.ndarray, size: int) -> np.ndarray:
     """Shortest side to ``size`` then centre crop (CLIP's own preprocessing)."""
     h, w = frame.shape[:2]
-    scale = size / min(h, w)
-    nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
+    nw, nh, top, left = crop_geometry(w, h, size)
     resized = cv2.resize(frame, (nw, nh), interpolation=_interp(w, h, nw, nh))
-    top, left = (nh - size) // 2, (nw - size) // 2
     return resized[top : top + size, left : left + size]
 
 
@@ -135,16 +149,19 @@ def resize_squash(frame: np.ndarray, size: int) -> np.ndarray:
 def resize_letterbox(frame: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
     """Fit into ``size``² keeping aspect, padded grey (ultralytics' letterbox)."""
     h, w = frame.shape[:2]
-    scale = min(size / h, size / w)
-    nw, nh = round(w * scale), round(h * scale)
-    dw, dh = (size - nw) / 2, (size - nh) / 2
-    top, bottom = round(dh - 0.1), round(dh + 0.1)
-    left, right = round(dw - 0.1), round(dw + 0.1)
+    nw, nh, box = letterbox_geometry(w, h, size)
+    top, left = int(box.pad_y), int(box.pad_x)
     resized = cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_LINEAR)
     out = cv2.copyMakeBorder(
-        resized, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(LETTERBOX_PAD,) * 3
+        resized,
+        top,
+        size - nh - top,
+        left,
+        size - nw - left,
+        cv2.BORDER_CONSTANT,
+        value=(LETTERBOX_PAD,) * 3,
     )
-    return out, Letterbox(scale, float(left), float(top), w, h)
+    return out, box
 
 
 def to_nchw(frames: list[np.ndarray]) -> np.ndarray:

@@ -8,6 +8,7 @@ from stashtag.processing.image import (
     letterbox_batch,
     prepare,
     resize_letterbox,
+    to_nchw,
 )
 from stashtag.samples import encode_jpeg, sprite_sheet
 
@@ -97,3 +98,22 @@ def test_letterbox_batch_geometry_rows():
     frames = [np.zeros((90, 160, 3), np.uint8), np.zeros((120, 160, 3), np.uint8)]
     _, geo = letterbox_batch(frames, 640)
     np.testing.assert_allclose(geo[:, 3:], [[160, 90], [160, 120]])
+
+
+@pytest.mark.parametrize("height, width", [(90, 160), (120, 160), (250, 400), (1080, 1920)])
+@pytest.mark.parametrize("mode, size", [("crop", 224), ("squash", 224), ("letterbox", 640)])
+def test_torch_resize_matches_opencv(height, width, mode, size):
+    """The GPU-side resize (repo build --device-resize) gives OpenCV's pixels up to rounding:
+    enlarging sprite cells, shrinking video frames, at fractional scales too."""
+    import cv2
+    import torch
+
+    from stashtag.processing.torch_resize import resize_frames
+
+    frame = np.ascontiguousarray(cv2.resize(sprite_sheet(3), (width, height)))
+    frames = [frame, np.ascontiguousarray(frame[::-1])]
+    want = prepare(frames, size, mode).astype(int)
+    got = resize_frames(torch.from_numpy(to_nchw(frames)), mode, size).numpy().astype(int)
+    assert got.shape == want.shape
+    diff = np.abs(got - want)
+    assert diff.max() <= 1 and diff.mean() < 0.15
