@@ -166,6 +166,14 @@ def repo_build(
     if_missing: Annotated[
         bool, typer.Option(help="Export only when weights are missing (containers on restart).")
     ] = False,
+    device_resize: Annotated[
+        bool | None,
+        typer.Option(
+            "--device-resize/--host-resize",
+            help="python-torch: send each frame once at its own size and resize it in the graph"
+            " models (on their GPU) instead of in preprocess on the CPU. Saved in the repository.",
+        ),
+    ] = None,
 ) -> None:
     """Write configs (from the model specs) and, unless --no-export, the weights.
 
@@ -176,6 +184,7 @@ def repo_build(
     from stashtag.repository import (
         missing_files,
         read_limits,
+        save_device_resize,
         save_gpus,
         save_limits,
         specs_for,
@@ -183,12 +192,17 @@ def repo_build(
     )
 
     _check_target(target)
+    if device_resize and target != "python-torch":
+        _fail(StashtagError("--device-resize needs --target python-torch"))
     try:
         complete = not missing_files(out, specs_for(out, get_preset(preset)), target)
         if export_models and not (if_missing and complete):
             _export(preset, out, random_weights, only, target, fp16)
         elif export_models:
             console.print(f"{out} already has every file {target} needs: not exporting")
+        if device_resize is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            save_device_resize(out, device_resize)
         if gpus is not None:
             out.mkdir(parents=True, exist_ok=True)
             ids = () if gpus.strip().lower() == "none" else _gpu_list(gpus)

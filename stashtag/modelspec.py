@@ -378,6 +378,48 @@ def build_specs(
     return specs
 
 
+# The graph models that take frames from ``preprocess``, and the parameters naming their resize.
+RESIZED_BY = {"clip_image": "clip", "yolo": "yolo", "dinov2": "dino"}
+
+
+def with_device_resize(specs: list[ModelSpec]) -> list[ModelSpec]:
+    """Move the per-model resizes from ``preprocess`` into the graph models (python-torch: on
+    their GPU). ``preprocess`` then sends every frame once at its own size plus YOLO's letterbox
+    placement; each model gets a ``resize`` parameter (``crop:224``) and frames of any size."""
+    pre = spec_by_name(specs, "preprocess")
+    resize = {
+        name: f"{pre.parameters[key + '_resize']}:{pre.parameters[key + '_size']}"
+        for name, key in RESIZED_BY.items()
+    }
+    frames = Tensor("image", "UINT8", (3, -1, -1))
+    out = []
+    for spec in specs:
+        if spec.name == "preprocess":
+            spec = replace(
+                spec,
+                outputs=(Tensor("frames", "UINT8", (-1, 3, -1, -1)), spec.output("yolo_letterbox")),
+                parameters={**spec.parameters, "device_resize": "1"},
+            )
+        elif spec.name in resize:
+            spec = replace(
+                spec,
+                inputs=(frames,),
+                parameters={**spec.parameters, "resize": resize[spec.name]},
+            )
+        elif spec.name == "tagger":
+            steps = []
+            for step in spec.steps:
+                if step.model == "preprocess":
+                    outputs = {"frames": "_frames", "yolo_letterbox": "_yolo_letterbox"}
+                    step = replace(step, outputs=outputs)
+                elif step.model in resize:
+                    step = replace(step, inputs={"image": "_frames"})
+                steps.append(step)
+            spec = replace(spec, steps=tuple(steps))
+        out.append(spec)
+    return out
+
+
 def _yolo_anchors(size: int) -> int:
     """Anchor points of YOLOv8's three heads (strides 8, 16, 32) at a square input."""
     return sum((size // s) ** 2 for s in (8, 16, 32))

@@ -16,6 +16,7 @@ from stashtag.modelspec import (
     Tuning,
     build_specs,
     weights_file,
+    with_device_resize,
 )
 from stashtag.presets import Preset
 from stashtag.repoconfig import render_config, shim_module
@@ -104,6 +105,18 @@ def save_gpus(repo: Path, gpus: tuple[int, ...]) -> Path:
     return _save_setting(repo, "gpus", list(gpus))
 
 
+def read_device_resize(repo: Path) -> bool:
+    """Whether ``repo build --device-resize`` moved the resizes into the graph models."""
+    value = _read_settings(repo).get("device_resize", False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{Path(repo) / SETTINGS_FILE}: device_resize: expected true or false")
+    return value
+
+
+def save_device_resize(repo: Path, on: bool) -> Path:
+    return _save_setting(repo, "device_resize", on)
+
+
 def specs_for(repo: Path, preset: Preset, instances: int = 1) -> list[ModelSpec]:
     """The preset's specs, with what is only known after export filled in: CLIP's logit scale,
     a ``model_id`` on ``tagger`` that changes whenever any exported weights change (clients
@@ -113,6 +126,8 @@ def specs_for(repo: Path, preset: Preset, instances: int = 1) -> list[ModelSpec]
     tuning = read_tuning(repo)
     if tuning:
         specs = tuning.apply(specs)
+    if read_device_resize(repo):
+        specs = with_device_resize(specs)
     gpus = read_gpus(repo)
     if gpus:
         specs = [replace(s, gpus=gpus) if s.kind == "onnx" else s for s in specs]
@@ -134,6 +149,13 @@ def specs_for(repo: Path, preset: Preset, instances: int = 1) -> list[ModelSpec]
 
 def write_configs(repo: Path, specs: list[ModelSpec], target: Target) -> list[Path]:
     """Write every ``config.pbtxt`` and python-backend ``model.py``; return the files written."""
+    resizing = [s.name for s in specs if "resize" in s.parameters]
+    if resizing and target != "python-torch":
+        raise ValueError(
+            f"{repo}: {', '.join(resizing)} resize frames themselves (--device-resize), which"
+            f" only the python-torch target does; rebuild with --target python-torch or"
+            " --host-resize"
+        )
     written = []
     for spec in specs:
         model_dir = Path(repo) / spec.name

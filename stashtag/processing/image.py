@@ -180,6 +180,25 @@ def prepare(frames: list[np.ndarray], size: int, mode: ResizeMode) -> np.ndarray
     raise ValueError(f"unknown resize mode {mode!r}")
 
 
+def letterbox_placements(frames: list[np.ndarray], size: int) -> np.ndarray:
+    """``(N, 5)`` letterbox geometry of each frame, without resizing any."""
+    return np.stack(
+        [letterbox_geometry(f.shape[1], f.shape[0], size)[2].as_array() for f in frames]
+    )
+
+
+def same_size(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """Frames to stack into one batch: any whose size differs from the first frame's is
+    squashed to it (sprite cells and video frames never differ; hand-made rectangles may)."""
+    h, w = frames[0].shape[:2]
+    return [
+        f
+        if f.shape[:2] == (h, w)
+        else cv2.resize(f, (w, h), interpolation=_interp(f.shape[1], f.shape[0], w, h))
+        for f in frames
+    ]
+
+
 def letterbox_batch(frames: list[np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
     """Letterbox every frame; returns the ``(N, 3, size, size)`` batch and ``(N, 5)`` geometry."""
     boxed = [resize_letterbox(f, size) for f in frames]

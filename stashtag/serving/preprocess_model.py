@@ -9,7 +9,10 @@ from stashtag.processing.image import (
     crop_frames,
     decode_image,
     letterbox_batch,
+    letterbox_placements,
     prepare,
+    same_size,
+    to_nchw,
 )
 from stashtag.serving.triton_io import ModelArgs, encoded_bytes, get_input, per_request
 
@@ -21,9 +24,15 @@ class TritonPythonModel:
         self.clip = (a.param("clip_size", int), a.param("clip_resize"))
         self.yolo_size = a.param("yolo_size", int)
         self.dino = (a.param("dino_size", int), a.param("dino_resize"))
+        self.device_resize = a.params.get("device_resize") == "1"
 
     def _handle(self, request) -> dict:
         frames = decode_frames(request, self.limits)
+        if self.device_resize:  # the graph models resize (repo build --device-resize)
+            return {
+                "frames": to_nchw(same_size(frames)),
+                "yolo_letterbox": letterbox_placements(frames, self.yolo_size),
+            }
         yolo, letterbox = letterbox_batch(frames, self.yolo_size)
         return {
             "clip_image": prepare(frames, *self.clip),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from stashtag.processing.torch_resize import parse_resize, resize_frames
 from stashtag.serving.cuda_graphs import StaticBatches, as_tuple, parse_batches
 from stashtag.serving.triton_io import ModelArgs, run_batched
 
@@ -35,6 +36,8 @@ class TritonPythonModel:
         self.model = torch.jit.load(str(path), map_location=self.device).eval()
         self.outputs = a.outputs
         self.forward = self._forward
+        resize = a.params.get("resize")  # repo build --device-resize: frames come at own size
+        self.resize = parse_resize(resize) if resize else None
         sizes = parse_batches(a.params.get("cuda_graph_batches", ""))
         if on_gpu and sizes:
             self.forward = StaticBatches(self._forward, sizes)
@@ -49,6 +52,8 @@ class TritonPythonModel:
         torch = self.torch
         inputs = [torch.from_numpy(np.ascontiguousarray(x)).to(self.device) for x in arrays]
         with torch.inference_mode():
+            if self.resize is not None:
+                inputs[0] = resize_frames(inputs[0], *self.resize)
             out = as_tuple(self.forward(*inputs))
             # copied to the host at once: graph outputs are overwritten by the next replay
             return {

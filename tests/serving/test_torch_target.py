@@ -126,3 +126,34 @@ def test_a_failed_capture_falls_back_to_running_eagerly(caplog):
     assert parse_batches("") == () and parse_batches(" 8, 1,2 ") == (1, 2, 8)
     with pytest.raises(ValueError, match="batch sizes like"):
         parse_batches("1,two")
+
+
+def test_device_resize_agrees_with_preprocess_resizing(tiny_repo, tmp_path, client, small_sprite):
+    """repo build --device-resize: preprocess sends frames at their own size, each graph model
+    resizes them (in PyTorch, on its device); the answers match the python-ort ones."""
+    from stashtag.modelspec import with_device_resize
+
+    preset = get_preset("tiny")
+    repo = derived_repo(tiny_repo, tmp_path / "repo", preset, with_device_resize, "python-torch")
+    pre = parse_config((repo / "preprocess" / "config.pbtxt").read_text())
+    assert [o.name for o in pre.output] == ["frames", "yolo_letterbox"]
+    yolo = parse_config((repo / "yolo" / "config.pbtxt").read_text())
+    assert yolo.parameters["resize"].string_value == f"letterbox:{preset.yolo.image_size}"
+    assert list(yolo.input[0].dims) == [3, -1, -1]
+    jpeg, rects = small_sprite
+    want = client.tag_frames(jpeg, rects)
+    opts = ServerOptions(repo, free_port(), free_port(), free_port(), log_file=tmp_path / "t.log")
+    with TritonServer(opts) as server:
+        got = TritonClient(server.options.grpc_url).tag_frames(jpeg, rects)
+    np.testing.assert_allclose(got.clip, want.clip, atol=2e-3)
+    np.testing.assert_allclose(got.dino_cls, want.dino_cls, atol=2e-2, rtol=1e-2)
+    assert [len(d) for d in got.detections] == [len(d) for d in want.detections]
+
+
+def test_device_resize_is_refused_for_other_targets(tmp_path):
+    from stashtag.modelspec import build_specs, with_device_resize
+    from stashtag.repository import write_configs
+
+    specs = with_device_resize(build_specs(get_preset("tiny")))
+    with pytest.raises(ValueError, match="only the python-torch target"):
+        write_configs(tmp_path, specs, "python-ort")
