@@ -147,6 +147,24 @@ def specs_for(repo: Path, preset: Preset, instances: int = 1) -> list[ModelSpec]
     ]
 
 
+def repo_target(repo: Path) -> Target:
+    """The target ``repo``'s configs were written for (read from ``clip_image``'s config)."""
+    path = Path(repo) / "clip_image" / "config.pbtxt"
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ValueError(f"{path}: {exc.strerror}; run `stashtag repo build` first") from None
+    for marker, target in (
+        ('"torch_file"', "python-torch"),
+        ('"onnx_file"', "python-ort"),
+        ('"tensorrt_plan"', "tensorrt"),
+        ('"onnxruntime_onnx"', "onnxruntime"),
+    ):
+        if marker in text:
+            return target
+    raise ValueError(f"{path}: not a config stashtag wrote (no known target)")
+
+
 def write_configs(repo: Path, specs: list[ModelSpec], target: Target) -> list[Path]:
     """Write every ``config.pbtxt`` and python-backend ``model.py``; return the files written."""
     resizing = [s.name for s in specs if "resize" in s.parameters]

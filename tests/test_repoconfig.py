@@ -154,3 +154,17 @@ def test_other_tritonserver_binary(tiny_repo, tmp_path):
     assert "--model-control-mode=none" in command
     with pytest.raises(ServeError, match="does not exist"):
         TritonServer(opts).start()
+
+
+@pytest.mark.parametrize("target", ["python-ort", "python-torch", "onnxruntime", "tensorrt"])
+def test_the_target_is_read_back_from_the_configs(tmp_path, target):
+    """bench and tune rebuild a repository's configs for the target it was built for."""
+    from stashtag.repository import repo_target
+
+    write_configs(tmp_path, build_specs(get_preset("tiny")), target)
+    assert repo_target(tmp_path) == target
+    (tmp_path / "clip_image" / "config.pbtxt").write_text('name: "clip_image"\n')
+    with pytest.raises(ValueError, match="no known target"):
+        repo_target(tmp_path)
+    with pytest.raises(ValueError, match="repo build"):
+        repo_target(tmp_path / "elsewhere")

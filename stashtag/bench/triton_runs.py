@@ -27,11 +27,12 @@ def derived_repo(
     dst: Path,
     preset: Preset,
     change: Callable[[list[ModelSpec]], list[ModelSpec]],
-    target: Target = "python-ort",
+    target: Target | None = None,
 ) -> Path:
-    """A repository at ``dst`` with ``src``'s weights (linked, not copied) and ``target``
-    configs from ``change(specs)``."""
-    from stashtag.repository import specs_for, write_configs
+    """A repository at ``dst`` with ``src``'s weights (linked, not copied) and configs from
+    ``change(specs)`` for ``target`` (default: ``src``'s own, so a GPU repository's baselines
+    run on the same runtime and devices)."""
+    from stashtag.repository import repo_target, specs_for, write_configs
 
     specs = change(specs_for(src, preset))
     names = {s.name for s in specs}
@@ -43,7 +44,7 @@ def derived_repo(
             link = dst / model_dir.name / "1" / f.name
             if f.name != "model.py" and not link.exists():
                 link.symlink_to(f.resolve())
-    write_configs(dst, specs, target)
+    write_configs(dst, specs, target or repo_target(src))
     return dst
 
 

@@ -79,11 +79,18 @@ def tune(
 ) -> TuneResult:
     """Search the settings of the frame models and (unless ``write`` is False) save the best
     as ``tuning.json`` plus regenerated configs in ``repo``."""
-    from stashtag.repository import read_tuning, save_tuning, specs_for, write_configs
+    from stashtag.repository import (
+        read_tuning,
+        repo_target,
+        save_tuning,
+        specs_for,
+        write_configs,
+    )
 
     frames_per_request = max(len(r[1]) for r in requests)
     axes = axes or candidate_axes(frames_per_request)
     start = read_tuning(repo) or Tuning()
+    target = repo_target(repo)  # checked before the trials, which take minutes
     trials: list[dict] = []
 
     def measure(t: Tuning) -> float:
@@ -108,7 +115,7 @@ def tune(
     written: list[str] = []
     if write:
         written.append(str(save_tuning(repo, best)))
-        written += [str(p) for p in write_configs(repo, specs_for(repo, preset), "python-ort")]
+        written += [str(p) for p in write_configs(repo, specs_for(repo, preset), target)]
     return TuneResult(
         _plain(start), _plain(best), start_fps, best_fps, concurrency, trials, written
     )
