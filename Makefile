@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 
-.PHONY: demo test lint install clean bench
+.PHONY: demo test lint install clean bench bench-gpu
 
 $(BIN)/stashtag: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,19 @@ bench: install
 	$(BIN)/stashtag bench --repo repos/small-python-ort --preset small --sprites 2 --repeats 3 \
 		--sweep 1,4,16 --frame-requests 40 --clients 4 --client-concurrency 2 --client-loops 3 --null-loops 10 \
 		--compare docs/benchmarks/small-cpu/bench.json --out docs/benchmarks/small-cpu
+
+# On a host with an NVIDIA GPU (see docs/gpu.md): the large preset (random weights) on the
+# python-torch target on GPU 0, resizing on the CPU then on the GPU, against eager PyTorch on the
+# same GPU. Reports in runs/bench-gpu-host-resize and runs/bench-gpu-device-resize.
+GPU_BENCH := --preset large --device cuda --sprites 8 --repeats 3 --sweep 1,2,4,8 \
+	--frame-requests 81 --clients 4 --client-concurrency 4 --client-loops 2 --null-loops 5
+bench-gpu: install
+	$(BIN)/stashtag repo build --preset large --random-weights --target python-torch --gpus 0 \
+		--host-resize --out repos/large-gpu --if-missing
+	$(BIN)/stashtag bench --repo repos/large-gpu $(GPU_BENCH) --out runs/bench-gpu-host-resize
+	$(BIN)/stashtag repo build --preset large --target python-torch --device-resize --no-export \
+		--out repos/large-gpu
+	$(BIN)/stashtag bench --repo repos/large-gpu $(GPU_BENCH) --out runs/bench-gpu-device-resize
 
 lint: install
 	$(BIN)/ruff check .

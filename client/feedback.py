@@ -47,13 +47,15 @@ def take_snapshot(sync: StashSync, progress: Callable[[float], None] | None = No
     for i, scene in enumerate(scenes):
         snap.tags[scene.id] = set(scene.tags)
         if not sync.settings.dry_run:
-            removed = sync.applied(scene.id) - set(scene.tags) - sync.pending(scene.id)
-            sync.reject(scene.id, removed)
+            removed = (
+                sync.ledger.applied(scene.id) - set(scene.tags) - sync.ledger.pending(scene.id)
+            )
+            sync.ledger.reject(scene.id, removed)
         sync.record_feedback(scene)
-        snap.applied[scene.id] = sync.applied(scene.id)
+        snap.applied[scene.id] = sync.ledger.applied(scene.id)
         if progress and i % 100 == 0:
             progress(i / max(len(scenes), 1))
-    snap.rejected = sync.rejections()
+    snap.rejected = sync.ledger.rejections()
     incorrect = sync.tags.get(INCORRECT_TAG, create=False)
     for scene, ids in snap.tags.items():
         if incorrect and incorrect in ids:

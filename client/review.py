@@ -11,7 +11,6 @@ the user has, a rejected one a rejection.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -46,21 +45,14 @@ def apply_review(sync: StashSync, progress: Callable[[float], None] | None = Non
         )
         if sync.settings.dry_run:
             continue
-        with sync.store.db:
-            sync.store.db.executemany(
-                "INSERT OR REPLACE INTO stash_review VALUES (?,?,?,?,?)",
-                [
-                    (sync.stash_key, scene.id, n, int(accept), time.time())
-                    for n in suggestions.values()
-                ],
-            )
+        sync.ledger.review(scene.id, list(suggestions.values()), accept)
         if accept:
             # the user's decision: the tags are theirs now, never removed by stashtag
             real = [sync.tags.get(n, parents.get(n) or sync.parent) for n in suggestions.values()]
             sync.client.update_scene_tags([scene.id], sorted(real), "ADD")
-            sync.forget(scene.id, set(suggestions))
+            sync.ledger.forget(scene.id, set(suggestions))
         else:
-            sync.reject(scene.id, set(suggestions))
+            sync.ledger.reject(scene.id, set(suggestions))
         done = set(suggestions) | {t for t in ids if t in scene.tags}
         sync.client.update_scene_tags([scene.id], sorted(done), "REMOVE")
         if progress:

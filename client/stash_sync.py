@@ -21,6 +21,7 @@ from stashtag.client.mapping import SceneResult, map_scene
 from stashtag.client.pipeline import SceneOutcome, TagRun, server_model_id
 from stashtag.client.sources import SceneSource, image_frames, sprite_frames
 from stashtag.client.stash import StashClient, StashError, StashScene, StashUncertain
+from stashtag.client.stash_ledger import TagLedger
 from stashtag.client.store import Store
 from stashtag.client.textbank import fetch_text_bank
 from stashtag.client.thresholds import effective_tags
@@ -42,38 +43,6 @@ ACCEPT_TAG, REJECT_TAG = "AI_Accept", "AI_Reject"  # the user's verdict on a sce
 REVIEW_TAGS = (ACCEPT_TAG, REJECT_TAG)
 STRATEGIES = ("append", "only-new", "replace-own", "overwrite")
 DESCRIPTION = "Created by stashtag"
-
-APPLIED_SCHEMA = """
-CREATE TABLE IF NOT EXISTS stash_applied (
-    stash TEXT NOT NULL, scene_id TEXT NOT NULL, tag_id TEXT NOT NULL,
-    PRIMARY KEY (stash, scene_id, tag_id)
-);
-CREATE TABLE IF NOT EXISTS stash_feedback (
-    stash TEXT NOT NULL, scene_id TEXT NOT NULL, tags TEXT NOT NULL,
-    PRIMARY KEY (stash, scene_id)
-);
--- tags recorded as applied whose ADD has not been confirmed yet (a crash in between must not
--- read as the user removing them)
-CREATE TABLE IF NOT EXISTS stash_pending (
-    stash TEXT NOT NULL, scene_id TEXT NOT NULL, tag_id TEXT NOT NULL,
-    PRIMARY KEY (stash, scene_id, tag_id)
-);
--- a scene's tags before `overwrite` first replaced them (`undo` restores them)
-CREATE TABLE IF NOT EXISTS stash_saved (
-    stash TEXT NOT NULL, scene_id TEXT NOT NULL, tag_ids TEXT NOT NULL, updated REAL NOT NULL,
-    PRIMARY KEY (stash, scene_id)
-);
--- accept/reject decisions on review suggestions (feedback)
-CREATE TABLE IF NOT EXISTS stash_review (
-    stash TEXT NOT NULL, scene_id TEXT NOT NULL, tag TEXT NOT NULL, accepted INTEGER NOT NULL,
-    updated REAL NOT NULL, PRIMARY KEY (stash, scene_id, tag)
-);
--- tags stashtag added that the user removed: never added again, negatives for learn/calibrate
-CREATE TABLE IF NOT EXISTS stash_rejected (
-    stash TEXT NOT NULL, scene_id TEXT NOT NULL, tag_id TEXT NOT NULL, updated REAL NOT NULL,
-    PRIMARY KEY (stash, scene_id, tag_id)
-);
-"""
 
 
 @dataclass
@@ -186,7 +155,7 @@ class StashSync:
         self.parent = settings.parent_tag or vocab.parent_tag
         self.kind = kind
         settings.check()
-        store.db.executescript(APPLIED_SCHEMA)
+        self.ledger = TagLedger(store.db, self.stash_key)
 
     # --- selection ----------------------------------------------------------------------------
     def scenes(self, selection: str) -> list:
@@ -257,50 +226,6 @@ class StashSync:
         return SceneSource(key, "image", Path(image.path or key), loader=load)
 
     # --- writing back -------------------------------------------------------------------------
-    def applied(self, scene_id: str) -> set[str]:
-        return self._ids("stash_applied", scene_id)
-
-    def _ids(self, table: str, scene_id: str) -> set[str]:
-        rows = self.store.db.execute(
-            f"SELECT tag_id FROM {table} WHERE stash = ? AND scene_id = ?",
-            (self.stash_key, scene_id),
-        )
-        return {r[0] for r in rows}
-
-    def _record(self, scene_id: str, tag_ids: set[str], applied: bool) -> None:
-        rows = [(self.stash_key, scene_id, t) for t in tag_ids]
-        with self.store.db:
-            if applied:
-                self.store.db.executemany(
-                    "INSERT OR IGNORE INTO stash_applied VALUES (?,?,?)", rows
-                )
-                self.store.db.executemany(
-                    "INSERT OR IGNORE INTO stash_pending VALUES (?,?,?)", rows
-                )
-            else:
-                for table in ("stash_applied", "stash_pending"):
-                    self.store.db.executemany(
-                        f"DELETE FROM {table} WHERE stash = ? AND scene_id = ? AND tag_id = ?", rows
-                    )
-
-    def pending(self, scene_id: str) -> set[str]:
-        return self._ids("stash_pending", scene_id)
-
-    def rejections(self) -> dict[str, set[str]]:
-        """Scene id → tag ids the user rejected (removed, or the scene marked AI_Incorrect)."""
-        out: dict[str, set[str]] = {}
-        rows = self.store.db.execute(
-            "SELECT scene_id, tag_id FROM stash_rejected WHERE stash = ?", (self.stash_key,)
-        )
-        for scene, tag in rows:
-            out.setdefault(scene, set()).add(tag)
-        rows = self.store.db.execute(
-            "SELECT scene_id, tags FROM stash_feedback WHERE stash = ?", (self.stash_key,)
-        )
-        for scene, tags in rows:
-            out.setdefault(scene, set()).update(t for t in tags.split(",") if t)
-        return out
-
     def remove_everywhere(self, names: list[str]) -> int:
         """Take tags (and their review suggestions) off every scene stashtag put them on;
         returns how many scenes changed. The user's own uses stay."""
@@ -315,45 +240,13 @@ class StashSync:
         }
         if not ids:
             return 0
-        rows = self.store.db.execute(
-            f"SELECT scene_id, tag_id FROM stash_applied WHERE stash = ? AND tag_id IN "
-            f"({','.join('?' * len(ids))})",
-            (self.stash_key, *sorted(ids)),
-        ).fetchall()
-        by_scene: dict[str, set[str]] = {}
-        for scene_id, tag_id in rows:
-            by_scene.setdefault(scene_id, set()).add(tag_id)
+        by_scene = self.ledger.items_with(ids)
         if self.settings.dry_run:
             return len(by_scene)
         for scene_id, tag_ids in sorted(by_scene.items()):
             self.client.update_scene_tags([scene_id], sorted(tag_ids), "REMOVE")
-            self.forget(scene_id, tag_ids)
+            self.ledger.forget(scene_id, tag_ids)
         return len(by_scene)
-
-    def forget(self, scene_id: str, tag_ids: set[str]) -> None:
-        """Stop managing tags on a scene (they leave stashtag's records, not the scene)."""
-        self._record(scene_id, tag_ids, applied=False)
-
-    def _confirm(self, scene_id: str, tag_ids: set[str]) -> None:
-        with self.store.db:
-            self.store.db.executemany(
-                "DELETE FROM stash_pending WHERE stash = ? AND scene_id = ? AND tag_id = ?",
-                [(self.stash_key, scene_id, t) for t in tag_ids],
-            )
-
-    def reject(self, scene_id: str, tag_ids: set[str]) -> None:
-        """The user removed tags stashtag added: remember it, stop managing them."""
-        if not tag_ids:
-            return
-        with self.store.db:
-            self.store.db.executemany(
-                "INSERT OR REPLACE INTO stash_rejected VALUES (?,?,?,?)",
-                [(self.stash_key, scene_id, t, time.time()) for t in tag_ids],
-            )
-            self.store.db.executemany(
-                "DELETE FROM stash_applied WHERE stash = ? AND scene_id = ? AND tag_id = ?",
-                [(self.stash_key, scene_id, t) for t in tag_ids],
-            )
 
     def tag_name(self, name: str, suggest: bool = False) -> tuple[str, str]:
         """(Stash tag name, its parent) for a vocabulary tag in the current mode."""
@@ -371,7 +264,7 @@ class StashSync:
     def _already_tagged(self, scene: StashScene) -> bool:
         """only-new: the scene carries a tag from stashtag (or, with ``only_new_any``, any tag
         besides the workflow ones)."""
-        if self.applied(self.key(scene.id)) & set(scene.tags):
+        if self.ledger.applied(self.key(scene.id)) & set(scene.tags):
             return True
         return self.settings.only_new_any and any(
             n not in WORKFLOW_TAGS + REVIEW_TAGS for n in scene.tags.values()
@@ -400,9 +293,9 @@ class StashSync:
                 marked.add(hit.name)
         wanted = desired | suggestions
         key = self.key(scene.id)
-        applied = self.applied(key)
-        removed_by_user = applied - set(scene.tags) - self.pending(key)
-        rejected = self._ids("stash_rejected", key) | removed_by_user
+        applied = self.ledger.applied(key)
+        removed_by_user = applied - set(scene.tags) - self.ledger.pending(key)
+        rejected = self.ledger.rejected(key) | removed_by_user
         add = {t for t in wanted if t not in scene.tags and t not in rejected}
         ours = {t for t in applied if t in scene.tags and t not in wanted}
         review_prefix = f"{st.review_parent}: "
@@ -430,13 +323,13 @@ class StashSync:
             report.markers = len(markers)
             return report
         if users:
-            self._save_tags(scene)  # before anything changes: `undo` restores it
-        self.reject(key, removed_by_user)
-        self._record(key, add, applied=True)  # intent first: a crash leaves no orphan
+            self.ledger.save_tags(key, set(scene.tags))  # before any change: `undo` restores it
+        self.ledger.reject(key, removed_by_user)
+        self.ledger.record(key, add)  # intent first: a crash leaves no orphan
         self.client.update_tags(self.kind, [scene.id], sorted(add), "ADD")
-        self._confirm(key, add)
+        self.ledger.confirm(key, add)
         self.client.update_tags(self.kind, [scene.id], sorted(remove), "REMOVE")
-        self._record(key, remove, applied=False)
+        self.ledger.forget(key, remove)
         if self.kind != "scene":
             return report
         report.markers = self._sync_markers(scene, markers)
@@ -465,20 +358,6 @@ class StashSync:
         if text and text != scene.details:
             self.client.set_details(scene.id, text)
         return text
-
-    def _save_tags(self, scene: StashScene) -> None:
-        with self.store.db:
-            self.store.db.execute(
-                "INSERT OR IGNORE INTO stash_saved VALUES (?,?,?,?)",
-                (self.stash_key, self.key(scene.id), ",".join(sorted(scene.tags)), time.time()),
-            )
-
-    def _saved_tags(self, scene_id: str) -> set[str] | None:
-        row = self.store.db.execute(
-            "SELECT tag_ids FROM stash_saved WHERE stash = ? AND scene_id = ?",
-            (self.stash_key, scene_id),
-        ).fetchone()
-        return {t for t in row[0].split(",") if t} if row else None
 
     def _desired_markers(self, result: SceneResult) -> set[tuple[str, float, float]]:
         return {(m.tag, round(m.start, 2), round(m.end, 2)) for m in result.markers}
@@ -531,12 +410,7 @@ class StashSync:
     def record_feedback(self, scene: StashScene) -> None:
         """Scenes the user marked ``AI_Incorrect``: keep stashtag's tags on them as negatives."""
         if self.kind == "scene" and any(n == INCORRECT_TAG for n in scene.tags.values()):
-            ours = sorted(self.applied(scene.id))
-            with self.store.db:
-                self.store.db.execute(
-                    "INSERT OR REPLACE INTO stash_feedback VALUES (?,?,?)",
-                    (self.stash_key, scene.id, ",".join(ours)),
-                )
+            self.ledger.mark_incorrect(scene.id, self.ledger.applied(scene.id))
 
     # --- the whole job ------------------------------------------------------------------------
     async def run(
@@ -653,10 +527,10 @@ class StashSync:
             tag = self.tags.get(tag_name, self.parent)
             for d in pairs:
                 for sid in (d.a, d.b):
-                    self._record(sid, {tag}, applied=True)
+                    self.ledger.record(sid, {tag})
                 self.client.update_scene_tags([d.a, d.b], [tag], "ADD")
                 for sid in (d.a, d.b):
-                    self._confirm(sid, {tag})
+                    self.ledger.confirm(sid, {tag})
         return pairs
 
     def missing_sprites(self, scenes: list[StashScene]) -> list[str]:
@@ -668,27 +542,23 @@ class StashSync:
         changed = 0
         for scene in scenes:
             key = self.key(scene.id)
-            ours = self.applied(key) & set(scene.tags)
+            ours = self.ledger.applied(key) & set(scene.tags)
             markers = [
                 m["id"]
                 for m in (self.client.scene_markers(scene.id) if self.kind == "scene" else [])
                 if m["title"].startswith(MARKER_PREFIX)
             ]
-            saved = self._saved_tags(key)
+            saved = self.ledger.saved_tags(key)
             restore = (saved or set()) - (set(scene.tags) - ours)
             if self.settings.dry_run or not (ours or markers or saved is not None):
                 changed += bool(ours or markers or restore)
                 continue
             self.client.update_tags(self.kind, [scene.id], sorted(ours), "REMOVE")
-            self._record(key, ours, applied=False)
+            self.ledger.forget(key, ours)
             self.client.destroy_markers(markers)
             if saved is not None:
                 self.client.update_tags(self.kind, [scene.id], sorted(restore), "ADD")
-                with self.store.db:
-                    self.store.db.execute(
-                        "DELETE FROM stash_saved WHERE stash = ? AND scene_id = ?",
-                        (self.stash_key, key),
-                    )
+                self.ledger.drop_saved(key)
             changed += 1
         return changed
 

@@ -275,7 +275,7 @@ def test_review_queue_accept_and_reject_are_feedback(library):
     assert sorted(decisions) == sorted([(yes, "Sunset", 1), (no, "Sunset", 0)])
     retag(sync_for(url, store, vocab("policy:\n  review_below: 0.99\n"), strategy="replace-own"))
     assert tag_names(fake) == names  # neither suggested again; the accepted tag stays
-    assert sync.rejections()[no]
+    assert sync.ledger.rejections()[no]
 
 
 def test_rule_loop_leaves_the_scene_alone(library):
