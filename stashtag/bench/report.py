@@ -128,13 +128,16 @@ def library_minutes(fps: float) -> float:
 
 def to_markdown(report: BenchReport, plots: list[str] | None = None) -> str:
     m = report.machine
+    extra = [m["gpu"]] if m.get("gpu") else []
+    if m.get("baseline_device"):
+        extra.append(f"baselines on {m['baseline_device']}")
+    if m.get("onnxruntime_providers"):
+        extra.append("ONNX Runtime providers " + ", ".join(m["onnxruntime_providers"]))
     lines = [
         f"# stashtag bench — preset `{report.preset}` ({report.weights} weights)",
         "",
         f"Machine: {m['cpus']} CPUs, {m['platform']}, Python {m['python']}"
-        f"{', ' + m['gpu'] if m.get('gpu') else ''}"
-        f"{'; baselines on ' + m['baseline_device'] if m.get('baseline_device') else ''}."
-        f" {report.sprites} sprite sheets × "
+        f"{''.join('; ' + e for e in extra)}. {report.sprites} sprite sheets × "
         f"{report.frames_per_request} frames per variant and round; medians of "
         f"{report.variants[0].repeats} interleaved rounds (min–max). Random weights run as fast as"
         " real ones; the rates, not the outputs, are what this measures.",
