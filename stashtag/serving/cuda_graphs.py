@@ -2,7 +2,7 @@
 
 A graph replays a whole forward pass as one launch, removing the per-kernel launch cost that
 dominates small batches (per-frame requests, text prompts); large batches (sprites: 81 frames
-and up) are compute-bound and run eagerly. A graph is captured per batch size in
+and up) should be compute-bound (unmeasured here) and run eagerly. A graph is captured per batch size in
 ``cuda_graph_batches`` on first use, with static input and output buffers; a batch is copied
 into the smallest captured size that holds it and the extra rows are ignored (every model here
 treats batch rows independently, which the TorchScript export checks).
