@@ -2,10 +2,10 @@
 
 A graph replays a whole forward pass as one launch, removing the per-kernel launch cost that
 dominates small batches (per-frame requests, text prompts); large batches (sprites: 81 frames
-and up) should be compute-bound (unmeasured here) and run eagerly. A graph is captured per batch size in
-``cuda_graph_batches`` on first use, with static input and output buffers; a batch is copied
-into the smallest captured size that holds it and the extra rows are ignored (every model here
-treats batch rows independently, which the TorchScript export checks).
+and up) should be compute-bound (unmeasured here) and run eagerly. A graph is captured per
+batch size in ``cuda_graph_batches`` on first use, with static input and output buffers; a
+batch is copied into the smallest captured size that holds it and the extra rows are ignored
+(every model here treats batch rows independently, which the TorchScript export checks).
 
 The capture is injected so that the buffer and padding logic runs on CPUs too (tests use
 :func:`capture_eager`, which keeps the same static-buffer semantics).
