@@ -8,6 +8,8 @@ import json
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from google.protobuf import text_format
+
 from stashtag.modelspec import (
     PYTHON_TARGETS,
     Limits,
@@ -19,7 +21,7 @@ from stashtag.modelspec import (
     with_device_resize,
 )
 from stashtag.presets import Preset
-from stashtag.repoconfig import render_config, shim_module
+from stashtag.repoconfig import parse_config, render_config, shim_module
 
 SHIM = '''"""Triton python-backend entry of model `{name}`.
 
@@ -151,17 +153,18 @@ def repo_target(repo: Path) -> Target:
     """The target ``repo``'s configs were written for (read from ``clip_image``'s config)."""
     path = Path(repo) / "clip_image" / "config.pbtxt"
     try:
-        text = path.read_text()
+        cfg = parse_config(path.read_text())
     except OSError as exc:
         raise ValueError(f"{path}: {exc.strerror}; run `stashtag repo build` first") from None
-    for marker, target in (
-        ('"torch_file"', "python-torch"),
-        ('"onnx_file"', "python-ort"),
-        ('"tensorrt_plan"', "tensorrt"),
-        ('"onnxruntime_onnx"', "onnxruntime"),
-    ):
-        if marker in text:
-            return target
+    except text_format.ParseError as exc:
+        raise ValueError(f"{path}: not a config stashtag wrote ({exc})") from None
+    if "torch_file" in cfg.parameters:
+        return "python-torch"
+    if "onnx_file" in cfg.parameters:
+        return "python-ort"
+    targets = {"tensorrt_plan": "tensorrt", "onnxruntime_onnx": "onnxruntime"}
+    if cfg.platform in targets:
+        return targets[cfg.platform]
     raise ValueError(f"{path}: not a config stashtag wrote (no known target)")
 
 
