@@ -187,16 +187,20 @@ def letterbox_placements(frames: list[np.ndarray], size: int) -> np.ndarray:
     )
 
 
-def same_size(frames: list[np.ndarray]) -> list[np.ndarray]:
-    """Frames to stack into one batch: any whose size differs from the first frame's is
-    squashed to it (sprite cells and video frames never differ; hand-made rectangles may)."""
+def one_size_batch(frames: list[np.ndarray]) -> np.ndarray:
+    """Frames of one size as a uint8 ``(N, 3, H, W)`` batch (``--device-resize``: the graph
+    models resize on their device). Sprite cells, video frames and single images always share a
+    size; frames that do not are refused — squashing them to one size would shift every YOLO box
+    mapped back through the letterbox placement of the original frame."""
     h, w = frames[0].shape[:2]
-    return [
-        f
-        if f.shape[:2] == (h, w)
-        else cv2.resize(f, (w, h), interpolation=_interp(f.shape[1], f.shape[0], w, h))
-        for f in frames
-    ]
+    odd = next((i for i, f in enumerate(frames) if f.shape[:2] != (h, w)), None)
+    if odd is not None:
+        oh, ow = frames[odd].shape[:2]
+        raise InputError(
+            f"frames differ in size (frame 0 is {w}x{h}, frame {odd} is {ow}x{oh}): a repository"
+            " built with --device-resize needs one frame size per request"
+        )
+    return to_nchw(frames)
 
 
 def letterbox_batch(frames: list[np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:

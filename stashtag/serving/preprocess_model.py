@@ -10,9 +10,8 @@ from stashtag.processing.image import (
     decode_image,
     letterbox_batch,
     letterbox_placements,
+    one_size_batch,
     prepare,
-    same_size,
-    to_nchw,
 )
 from stashtag.serving.triton_io import ModelArgs, encoded_bytes, get_input, per_request
 
@@ -30,7 +29,7 @@ class TritonPythonModel:
         frames = decode_frames(request, self.limits)
         if self.device_resize:  # the graph models resize (repo build --device-resize)
             return {
-                "frames": to_nchw(same_size(frames)),
+                "frames": one_size_batch(frames),
                 "yolo_letterbox": letterbox_placements(frames, self.yolo_size),
             }
         yolo, letterbox = letterbox_batch(frames, self.yolo_size)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tritonclient.utils import InferenceServerException
 
 from stashtag.bench.triton_runs import derived_repo
 from stashtag.client.triton import TritonClient
@@ -143,8 +144,12 @@ def test_device_resize_agrees_with_preprocess_resizing(tiny_repo, tmp_path, clie
     jpeg, rects = small_sprite
     want = client.tag_frames(jpeg, rects)
     opts = ServerOptions(repo, free_port(), free_port(), free_port(), log_file=tmp_path / "t.log")
+    mixed = np.array(rects)
+    mixed[1, 2:] = (100, 60)  # one frame of another size
     with TritonServer(opts) as server:
         got = TritonClient(server.options.grpc_url).tag_frames(jpeg, rects)
+        with pytest.raises(InferenceServerException, match="frame 1 is 100x60"):
+            TritonClient(server.options.grpc_url).tag_frames(jpeg, mixed)
     np.testing.assert_allclose(got.clip, want.clip, atol=2e-3)
     np.testing.assert_allclose(got.dino_cls, want.dino_cls, atol=2e-2, rtol=1e-2)
     assert [len(d) for d in got.detections] == [len(d) for d in want.detections]
