@@ -8,10 +8,15 @@ PIP := $(BIN)/python -m pip
 
 .PHONY: demo test lint install clean bench bench-gpu
 
-$(BIN)/stashtag: pyproject.toml constraints.txt
+# The three distributions side by side, editable: core (shared contract), client (light, runs
+# inside Stash), export (torch) and the server at the root.
+DISTS := pyproject.toml core/pyproject.toml client/pyproject.toml export/pyproject.toml
+
+$(BIN)/stashtag: $(DISTS) constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -c constraints.txt -e ".[serve,export,paddle,video,bench,dev]"
+	$(PIP) install --quiet -c constraints.txt -e ./core -e "./client[video]" -e "./export[paddle]" \
+		-e ".[serve,export,paddle,video,bench,dev]"
 	touch $@
 
 install: $(BIN)/stashtag

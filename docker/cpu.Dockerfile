@@ -10,14 +10,15 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /opt/stashtag
 COPY pyproject.toml README.md LICENSE constraints.txt ./
 COPY stashtag ./stashtag
-COPY export ./export
+COPY core ./core
 COPY client ./client
+COPY export ./export
 # CPU builds of torch from PyTorch's index keep the image a few GB smaller than PyPI's CUDA ones.
 # The local project: its pyproject.toml bounds the dependencies.
 # hadolint ignore=DL3013
 RUN python3 -m pip install --index-url https://download.pytorch.org/whl/cpu \
         "torch==2.9.1" "torchvision==0.24.1" \
-    && python3 -m pip install ".[serve,export]"
+    && python3 -m pip install ./core ./client ./export ".[serve,export]"
 
 EXPOSE 8000 8001 8002
 VOLUME ["/models", "/cache"]

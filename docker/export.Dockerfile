@@ -12,12 +12,13 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /opt/stashtag
 COPY pyproject.toml README.md LICENSE constraints.txt ./
 COPY stashtag ./stashtag
-COPY export ./export
+COPY core ./core
 COPY client ./client
+COPY export ./export
 # The image's own torch and TensorRT stay (its pip constraint file pins them).
 # The local project: its pyproject.toml bounds the dependencies.
 # hadolint ignore=DL3013
-RUN python3 -m pip install ".[export,models]"
+RUN python3 -m pip install ./core ./client ./export ".[export,models]"
 
 VOLUME ["/models", "/cache"]
 ENTRYPOINT ["stashtag", "repo", "build", "--out", "/models", "--if-missing"]

@@ -11,11 +11,12 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /opt/stashtag
 COPY pyproject.toml README.md LICENSE constraints.txt ./
 COPY stashtag ./stashtag
-COPY export ./export
+COPY core ./core
 COPY client ./client
+COPY export ./export
 # The python-backend models (decode, NMS, OCR, tokenizer) run in Triton's own Python; the
 # python-ort target uses ONNX Runtime's CUDA EP there.
-RUN python3 -m pip install -c constraints.txt ".[models]" "onnxruntime-gpu>=1.18"
+RUN python3 -m pip install -c constraints.txt ./core ./client ".[models]" "onnxruntime-gpu>=1.18"
 
 EXPOSE 8000 8001 8002
 HEALTHCHECK --interval=15s --timeout=5s --start-period=300s --retries=3 \

@@ -1,17 +1,18 @@
-"""Stash runs this file (see stashtag.yml); the plugin's code lives in stashtag.client.plugin."""
+"""Stash runs this file (see stashtag.yml); its code lives in stashtag_client.stash.plugin."""
 
 import json
 import sys
 
 try:
-    from stashtag.client.plugin import main
-except ImportError as exc:  # stashtag is not installed in the Python that Stash runs
+    from stashtag_client.stash.plugin import main
+except ImportError as exc:  # the client is not installed in the Python that Stash runs
     print(
         json.dumps(
             {
                 "output": None,
-                "error": f"stashtag is not installed for {sys.executable}: "
-                f"run `{sys.executable} -m pip install stashtag` ({exc})",
+                "error": f"the stashtag client is not installed for {sys.executable}: run"
+                f" `{sys.executable} -m pip install ./core ./client` from a stashtag checkout"
+                f" ({exc})",
             }
         )
     )

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from google.protobuf import text_format
 
-from stashtag.modelspec import (
+from stashtag.repoconfig import parse_config, render_config, shim_module
+from stashtag_core.modelspec import (
     PYTHON_TARGETS,
     Limits,
     ModelSpec,
@@ -20,8 +21,7 @@ from stashtag.modelspec import (
     weights_file,
     with_device_resize,
 )
-from stashtag.presets import Preset
-from stashtag.repoconfig import parse_config, render_config, shim_module
+from stashtag_core.presets import Preset
 
 SHIM = '''"""Triton python-backend entry of model `{name}`.
 

@@ -22,8 +22,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stashtag.errors import ServeError
-from stashtag.protocol import KEY_HEADER
+from stashtag_core.errors import ServeError
+from stashtag_core.protocol import KEY_HEADER
 
 READY_TIMEOUT_S = 300.0
 

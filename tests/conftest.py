@@ -12,19 +12,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stashtag.presets import get_preset
+from stashtag_core.presets import get_preset
 
 # Tests import ultralytics directly; it must not pip-install anything during a test run.
 os.environ.setdefault("YOLO_AUTOINSTALL", "false")
-from stashtag.samples import encode_jpeg, sprite_sheet
+from stashtag.demo.samples import encode_jpeg, sprite_sheet
 from stashtag.server import ServerOptions, TritonServer, free_port
 
 
 @pytest.fixture(scope="session")
 def tiny_repo(tmp_path_factory) -> Path:
     """Export the ``tiny`` preset (random weights, real PP-OCR) and write its configs."""
-    from stashtag.export.pipeline import export_all
     from stashtag.repository import specs_for, write_configs
+    from stashtag_export.pipeline import export_all
 
     repo = tmp_path_factory.mktemp("repo") / "tiny"
     preset = get_preset("tiny")
@@ -78,7 +78,7 @@ def triton(tiny_repo):
 
 @pytest.fixture(scope="session")
 def client(triton):
-    from stashtag.client.triton import TritonClient
+    from stashtag_client.inference.triton import TritonClient
 
     return TritonClient(triton.options.grpc_url)
 
@@ -86,7 +86,7 @@ def client(triton):
 @pytest.fixture(scope="session")
 def small_sprite() -> tuple[bytes, np.ndarray]:
     """A 3×3 sprite sheet (160×90 cells) as JPEG bytes with its rectangles."""
-    from stashtag.client.sprites import grid_rects
+    from stashtag_client.frames.sprites import grid_rects
 
     sheet = sprite_sheet(seed=3)[: 3 * 90, : 3 * 160]
     return encode_jpeg(sheet), grid_rects(3 * 160, 3 * 90, cols=3, rows=3)

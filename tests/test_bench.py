@@ -11,10 +11,10 @@ from stashtag.bench import compare, run_bench, tune, write_report
 from stashtag.bench.measure import bench_sprites
 from stashtag.bench.report import NULL, PLAIN_FRAMES, dynamic_frames
 from stashtag.bench.triton_runs import derived_repo
-from stashtag.modelspec import Tuning
-from stashtag.presets import get_preset
 from stashtag.repoconfig import parse_config
 from stashtag.repository import SETTINGS_FILE, read_tuning
+from stashtag_core.modelspec import Tuning
+from stashtag_core.presets import get_preset
 
 
 @pytest.fixture(scope="module")

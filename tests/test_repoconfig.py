@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from stashtag.modelspec import TARGETS, build_specs, spec_by_name
-from stashtag.presets import PRESETS, get_preset
 from stashtag.repoconfig import parse_config, render_config
 from stashtag.repository import write_configs
+from stashtag_core.modelspec import TARGETS, build_specs, spec_by_name
+from stashtag_core.presets import PRESETS, get_preset
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "model_repository"
@@ -143,8 +143,8 @@ def test_if_missing_skips_a_complete_export(tiny_repo, tmp_path):
 
 
 def test_other_tritonserver_binary(tiny_repo, tmp_path):
-    from stashtag.errors import ServeError
     from stashtag.server import ServerOptions, TritonServer
+    from stashtag_core.errors import ServeError
 
     fake = tmp_path / "opt" / "tritonserver" / "bin" / "tritonserver"
     opts = ServerOptions(tiny_repo, binary=fake)

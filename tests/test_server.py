@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from stashtag.errors import ServeError
 from stashtag.server import ServerOptions, TritonServer, free_port, port_free
+from stashtag_core.errors import ServeError
 
 
 def _serve(*args: str) -> subprocess.CompletedProcess:

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from stashtag.bench.measure import Request, Sample
-from stashtag.modelspec import YOLO_MAX_DETECTIONS
-from stashtag.presets import Preset
+from stashtag_core.modelspec import YOLO_MAX_DETECTIONS
+from stashtag_core.presets import Preset
 
 Runner = Callable[[Request], int]
 
@@ -44,11 +44,11 @@ def eager_torch_runner(preset: Preset, device: str = "cpu") -> Runner:
 
     import torch
 
-    from stashtag.export.clip import create_model as clip_model
-    from stashtag.export.dinov2 import create_model as dino_model
-    from stashtag.export.yolo import create_model as yolo_model
     from stashtag.processing.image import letterbox_batch, prepare
     from stashtag.processing.yolo import postprocess_batch
+    from stashtag_export.clip import create_model as clip_model
+    from stashtag_export.dinov2 import create_model as dino_model
+    from stashtag_export.yolo import create_model as yolo_model
 
     clip, yolo, dino = (
         clip_model(preset.clip, True).to(device),

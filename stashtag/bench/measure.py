@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from stashtag.client.sprites import grid_rects
-from stashtag.samples import encode_jpeg, sprite_sheet
+from stashtag.demo.samples import encode_jpeg, sprite_sheet
+from stashtag_client.frames.sprites import grid_rects
 
 CELL_W, CELL_H = 160, 90  # one Stash sprite cell
 

@@ -42,8 +42,8 @@ from stashtag.bench.triton_runs import (
     triton_sample,
     without_dynamic_batching,
 )
-from stashtag.presets import Preset
 from stashtag.procstat import tree_cpu_seconds
+from stashtag_core.presets import Preset
 
 
 def run_bench(

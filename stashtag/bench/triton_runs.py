@@ -13,11 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from stashtag.bench.measure import Request, Sample
-from stashtag.modelspec import Batching, ModelSpec, Target
-from stashtag.presets import Preset
-
-TAGGER = "tagger"
-
+from stashtag_core.modelspec import TAGGER, Batching, ModelSpec, Target
+from stashtag_core.presets import Preset
 
 # --- repositories derived from the one under test -----------------------------------------------
 
@@ -60,7 +57,7 @@ def without_dynamic_batching(specs: list[ModelSpec]) -> list[ModelSpec]:
 
 def null_tagger(specs: list[ModelSpec]) -> list[ModelSpec]:
     """Only a ``tagger`` that answers zeros: the client measured alone (variant 6)."""
-    tagger = next(s for s in specs if s.name == TAGGER)
+    tagger = next(s for s in specs if s.name == TAGGER.model)
     return [
         replace(
             tagger, kind="python", module="stashtag.serving.null_model", steps=(), batching=None
@@ -94,8 +91,7 @@ async def _send_all(
 ) -> None:
     """Send every request, ``concurrency`` in flight; latencies into ``lat``, and (sent,
     answered, frames) in wall time of each request into ``done``."""
-    from stashtag.client.pipeline import TAGGER_OUTPUTS
-    from stashtag.client.transport import EndpointPool, parse_endpoints
+    from stashtag_client.inference.transport import EndpointPool, parse_endpoints
 
     slots = asyncio.Semaphore(concurrency)
     async with EndpointPool(parse_endpoints(url), concurrency) as pool:
@@ -104,9 +100,9 @@ async def _send_all(
             async with slots:  # latency from send to answer, not time queued in the client
                 t = time.perf_counter()
                 await pool.infer(
-                    TAGGER,
-                    {"jpeg": np.frombuffer(request[0], np.uint8), "rects": request[1]},
-                    TAGGER_OUTPUTS,
+                    TAGGER.model,
+                    TAGGER.feed(np.frombuffer(request[0], np.uint8), request[1]),
+                    TAGGER.outputs,
                 )
                 took = time.perf_counter() - t
                 lat.append(took)

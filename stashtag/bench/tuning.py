@@ -16,8 +16,8 @@ from pathlib import Path
 
 from stashtag.bench.measure import Request
 from stashtag.bench.triton_runs import derived_repo, triton_sample
-from stashtag.modelspec import MAX_FRAMES_PER_REQUEST, Tuning
-from stashtag.presets import Preset
+from stashtag_core.modelspec import MAX_FRAMES_PER_REQUEST, Tuning
+from stashtag_core.presets import Preset
 
 NOISE_MARGIN = 0.03  # a candidate must be this much faster to replace the incumbent
 

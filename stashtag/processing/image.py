@@ -14,7 +14,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from stashtag.errors import InputError
+from stashtag_core.errors import InputError
 
 ResizeMode = Literal["crop", "letterbox", "squash"]
 LETTERBOX_PAD = 114  # ultralytics' grey

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from stashtag.modelspec import OCR_REC_HEIGHT
 from stashtag.processing import ocr
 from stashtag.serving.preprocess_model import decode_frames, request_limits
 from stashtag.serving.triton_io import ModelArgs, bls, per_request
+from stashtag_core.modelspec import OCR_REC_HEIGHT
 
 CHARSET_FILE = "charset.txt"
 REC_CHUNK = 32

@@ -14,7 +14,7 @@ class TritonPythonModel:
         self.session = make_session(
             path,
             threads=self.args.param("intra_op_threads", int),
-            device="cuda" if on_gpu else self.args.params.get("device", "auto"),
+            device="cuda" if on_gpu else "auto",
             device_id=int(args.get("model_instance_device_id") or 0),
         )
         self.outputs = self.args.outputs

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from stashtag.errors import InputError
-from stashtag.modelspec import Limits
 from stashtag.processing.image import (
     check_rects,
     crop_frames,
@@ -14,6 +12,8 @@ from stashtag.processing.image import (
     prepare,
 )
 from stashtag.serving.triton_io import ModelArgs, encoded_bytes, get_input, per_request
+from stashtag_core.errors import InputError
+from stashtag_core.modelspec import Limits
 
 
 class TritonPythonModel:

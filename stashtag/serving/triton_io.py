@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
-from stashtag.errors import InputError
+from stashtag_core.errors import InputError
 
 
 class ModelArgs:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stashtag.client.store import SceneRecord, Store
+from stashtag_client.store import SceneRecord, Store
 
 CLIP_DIM, DINO_DIM = 64, 48
 

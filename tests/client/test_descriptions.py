@@ -9,9 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from stashtag.client.descriptions import DescribeSettings, describe, template_description
-from stashtag.client.mapping import SceneResult, StudioMatch, TagHit
-from stashtag.errors import StashtagError
+from stashtag_client.tagging.descriptions import DescribeSettings, describe, template_description
+from stashtag_client.tagging.mapping import SceneResult, StudioMatch, TagHit
+from stashtag_core.errors import StashtagError
 from tests.client.test_policy import library, retag, sync_for  # noqa: F401 - fixture
 
 RESULT = SceneResult(

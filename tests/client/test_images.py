@@ -6,14 +6,14 @@ import asyncio
 
 import pytest
 
-from stashtag.client.galleries import gallery_result, tag_galleries
-from stashtag.client.mapping import map_scene
-from stashtag.client.stash import StashClient, StashConnection
-from stashtag.client.stash_sync import StashSync, SyncSettings
-from stashtag.client.store import Store
-from stashtag.client.textbank import cached_text_bank
-from stashtag.client.vocabulary import parse_vocabulary
-from stashtag.samples import encode_jpeg, sprite_sheet
+from stashtag.demo.samples import encode_jpeg, sprite_sheet
+from stashtag_client.stash.client import StashClient, StashConnection
+from stashtag_client.stash.galleries import gallery_result, tag_galleries
+from stashtag_client.stash.sync import StashSync, SyncSettings
+from stashtag_client.store import Store
+from stashtag_client.tagging.mapping import map_scene
+from stashtag_client.tagging.textbank import cached_text_bank
+from stashtag_client.tagging.vocabulary import parse_vocabulary
 from tests.fakestash import FakeGallery, FakeImage, FakeStash, serve
 
 API_KEY = "k3y"
@@ -91,7 +91,7 @@ def test_images_and_galleries_tagged_end_to_end(library, triton, tmp_path):
 
 
 def test_gallery_share_and_minimum():
-    from stashtag.client.mapping import SceneResult, TagHit
+    from stashtag_client.tagging.mapping import SceneResult, TagHit
 
     def img(*tags):
         return SceneResult("x", tags=[TagHit(t, None, 1.0, "clip", (0,)) for t in tags])

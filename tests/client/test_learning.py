@@ -9,19 +9,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stashtag.client.calibrate import calibrate
-from stashtag.client.learned import (
+from stashtag_client.directory import retag_store
+from stashtag_client.store import Store
+from stashtag_client.tagging.calibrate import calibrate
+from stashtag_client.tagging.learned import (
     LearnError,
     delete_learned,
     learn_tag,
     load_learned,
     save_learned,
 )
-from stashtag.client.mapping import TextBank
-from stashtag.client.runner import retag_store
-from stashtag.client.store import Store
-from stashtag.client.thresholds import effective_tags
-from stashtag.client.vocabulary import VocabularyError, parse_vocabulary
+from stashtag_client.tagging.mapping import TextBank
+from stashtag_client.tagging.thresholds import effective_tags
+from stashtag_client.tagging.vocabulary import VocabularyError, parse_vocabulary
 from tests.client.learning_data import planted_library
 
 NO_CLIP_TAGS = "version: 1\ntags: []\n"
@@ -133,7 +133,7 @@ def test_calibration_needs_enough_labels(library):
 
 @pytest.fixture()
 def stash_library(tmp_path):
-    from stashtag.client.stash_sync import INCORRECT_TAG
+    from stashtag_client.stash.sync import INCORRECT_TAG
     from tests.client.test_stash import API_KEY
     from tests.fakestash import FakeScene, FakeStash, serve
 
@@ -169,7 +169,7 @@ def _scenes_with(fake, name: str) -> set[str]:
 
 
 def test_plugin_learns_suggests_applies_on_confirm_and_forgets(stash_library, tmp_path):
-    from stashtag.client.stash_sync import INCORRECT_TAG
+    from stashtag_client.stash.sync import INCORRECT_TAG
     from tests.client.test_stash import run_plugin
 
     fake, url, lib, sunset = stash_library

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stashtag.client.mapping import (
+from stashtag_client.store import SceneRecord
+from stashtag_client.tagging.mapping import (
     aggregate,
     build_text_bank,
     class_confidence,
@@ -17,8 +18,7 @@ from stashtag.client.mapping import (
     match_studio,
     merge_markers,
 )
-from stashtag.client.store import SceneRecord
-from stashtag.client.vocabulary import (
+from stashtag_client.tagging.vocabulary import (
     Aggregation,
     DetectionRule,
     MarkerSettings,

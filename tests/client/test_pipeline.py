@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from stashtag.client.pipeline import TagRun, server_model_id
-from stashtag.client.sources import SceneSource, discover
-from stashtag.client.store import Store
-from stashtag.client.transport import EndpointPool, RetryPolicy, parse_endpoints
-from stashtag.client.video import write_test_video
-from stashtag.samples import encode_jpeg, sprite_sheet, sprite_vtt
+from stashtag.demo.samples import encode_jpeg, sprite_sheet, sprite_vtt
 from stashtag.server import ServerOptions, TritonServer, free_port
+from stashtag_client.frames.sources import SceneSource, discover
+from stashtag_client.frames.video import write_test_video
+from stashtag_client.inference.pipeline import TagRun, server_model_id
+from stashtag_client.inference.transport import EndpointPool, RetryPolicy, parse_endpoints
+from stashtag_client.store import Store
 
 FAST = RetryPolicy(attempts=8, base_delay_s=0.05, max_delay_s=0.5, cooldown_s=1.0, timeout_s=60)
 
@@ -194,7 +194,7 @@ def test_timeout_on_a_busy_server_keeps_the_endpoint(triton, library):
     """A request that times out on a server that still answers is retried with a longer
     timeout, and the endpoint is not taken out (that would re-send the work elsewhere and
     pile it onto a server still computing it)."""
-    from stashtag.client.transport import TransportError
+    from stashtag_client.inference.transport import TransportError
 
     sprite = next(iter(discover([library / "sprites"], 9, 160))).load()
     policy = RetryPolicy(attempts=3, base_delay_s=0.01, max_delay_s=0.05, timeout_s=0.0005)

@@ -11,20 +11,20 @@ import dataclasses
 import numpy as np
 import pytest
 
-from stashtag.client.mapping import build_text_bank, map_scene
-from stashtag.client.rules import Policy, Rule, RuleLoopError, run_rules
-from stashtag.client.stash import StashClient, StashConnection
-from stashtag.client.stash_sync import (
+from stashtag_client.stash.client import StashClient, StashConnection
+from stashtag_client.stash.sync import (
     ACCEPT_TAG,
     QUEUE_TAG,
     REJECT_TAG,
     StashSync,
     SyncSettings,
 )
-from stashtag.client.store import Store
-from stashtag.client.textbank import LOGIT_SCALE_KEY
-from stashtag.client.vocabulary import VocabularyError, parse_vocabulary
-from stashtag.errors import StashtagError
+from stashtag_client.store import Store
+from stashtag_client.tagging.mapping import build_text_bank, map_scene
+from stashtag_client.tagging.rules import Policy, Rule, RuleLoopError, run_rules
+from stashtag_client.tagging.textbank import LOGIT_SCALE_KEY
+from stashtag_client.tagging.vocabulary import VocabularyError, parse_vocabulary
+from stashtag_core.errors import StashtagError
 from tests.client.learning_data import planted_library
 
 VOCAB = """
@@ -255,7 +255,7 @@ def test_overwrite_needs_permission_and_undo_restores_everything(library):
 
 
 def test_review_queue_accept_and_reject_are_feedback(library):
-    from stashtag.client.review import apply_review
+    from stashtag_client.stash.review import apply_review
 
     fake, url, store, lib = library
     sync = sync_for(url, store, vocab("policy:\n  review_below: 0.99\n"))

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from stashtag.client.similarity import SceneIndex, find_duplicates, frame_alignment, search
-from stashtag.client.store import SceneRecord, Store
+from stashtag_client.store import SceneRecord, Store
+from stashtag_client.tagging.similarity import SceneIndex, find_duplicates, frame_alignment, search
 
 RNG = np.random.default_rng(0)
 DIM = 32

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from stashtag.client.sources import discover, image_size, load_image, load_sprite
-from stashtag.errors import InputError
-from stashtag.samples import encode_jpeg, sprite_vtt, write_sample
+from stashtag.demo.samples import encode_jpeg, sprite_vtt, write_sample
+from stashtag_client.frames.sources import discover, image_size, load_image, load_sprite
+from stashtag_core.errors import InputError
 
 
 @settings(max_examples=25, deadline=None)
@@ -80,7 +80,7 @@ def test_image(tmp_path):
 
 
 def test_video(tmp_path):
-    from stashtag.client.video import load_video, write_test_video
+    from stashtag_client.frames.video import load_video, write_test_video
 
     path = write_test_video(tmp_path / "clip.mp4", seconds=4.0)
     frames = load_video("clip", path, count=12, width=96)
@@ -91,7 +91,7 @@ def test_video(tmp_path):
 
 
 def test_bad_videos(tmp_path):
-    from stashtag.client.video import load_video
+    from stashtag_client.frames.video import load_video
 
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"\x00" * 1000)
@@ -106,7 +106,7 @@ def test_discover(tmp_path):
     write_sample(tmp_path / "sprites", "bbb")
     (tmp_path / "img.png").write_bytes(b"x")
     (tmp_path / "notes.txt").write_text("ignored")
-    from stashtag.client.video import write_test_video
+    from stashtag_client.frames.video import write_test_video
 
     write_test_video(tmp_path / "v.mp4", seconds=1.0)
     found = list(discover([tmp_path, tmp_path / "does-not-exist.jpg"]))

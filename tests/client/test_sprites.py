@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stashtag.client.sprites import grid_rects, parse_vtt, rects_array
-from stashtag.errors import InputError
-from stashtag.samples import sprite_vtt
+from stashtag.demo.samples import sprite_vtt
+from stashtag_client.frames.sprites import grid_rects, parse_vtt, rects_array
+from stashtag_core.errors import InputError
 
 
 @settings(max_examples=60, deadline=None)

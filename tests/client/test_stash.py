@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from stashtag.client.stash import StashClient, StashConnection, StashError
-from stashtag.client.stash_sync import (
+from stashtag.demo.samples import encode_jpeg, sprite_sheet, sprite_vtt
+from stashtag_client.stash.client import StashClient, StashConnection, StashError
+from stashtag_client.stash.sync import (
     DONE_TAG,
     ERROR_TAG,
     MARKER_PREFIX,
@@ -18,9 +19,8 @@ from stashtag.client.stash_sync import (
     StashSync,
     SyncSettings,
 )
-from stashtag.client.store import Store
-from stashtag.client.vocabulary import load_vocabulary
-from stashtag.samples import encode_jpeg, sprite_sheet, sprite_vtt
+from stashtag_client.store import Store
+from stashtag_client.tagging.vocabulary import load_vocabulary
 from tests.fakestash import FakeScene, FakeStash, serve
 
 API_KEY = "k3y"
@@ -38,8 +38,8 @@ def sprite_pair(seed: int, oshash: str) -> tuple[bytes, str]:
 @pytest.fixture(scope="module")
 def video_sprite(tmp_path_factory) -> tuple[bytes, str]:
     """Scene 4's sprite as Stash would generate it from its (synthetic) video."""
-    from stashtag.client.video import write_test_video
-    from stashtag.samples import stash_sprite_from_video
+    from stashtag.demo.samples import stash_sprite_from_video
+    from stashtag_client.frames.video import write_test_video
 
     video = write_test_video(tmp_path_factory.mktemp("video") / "v.mp4", seconds=6.0)
     return stash_sprite_from_video(video, f"{4:016x}_sprite.jpg")

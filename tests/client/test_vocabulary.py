@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stashtag.client.vocabulary import VocabularyError, load_vocabulary, parse_vocabulary
+from stashtag_client.tagging.vocabulary import VocabularyError, load_vocabulary, parse_vocabulary
 
 GOOD = """\
 version: 1

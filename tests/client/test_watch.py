@@ -8,9 +8,9 @@ import sys
 import threading
 import time
 
-from stashtag.client.stash_sync import DONE_TAG, QUEUE_TAG, SceneReport
-from stashtag.client.watch import watch
-from stashtag.errors import StashtagError
+from stashtag_client.stash.sync import DONE_TAG, QUEUE_TAG, SceneReport
+from stashtag_client.stash.watch import watch
+from stashtag_core.errors import StashtagError
 
 
 def test_watch_survives_a_failing_pass_and_stops():

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from stashtag.errors import ExportError
-from stashtag.export.onnx_io import run_onnx, sample_images
-from stashtag.presets import get_preset
+from stashtag_core.errors import ExportError
+from stashtag_core.presets import get_preset
+from stashtag_export.onnx_io import run_onnx, sample_images
 
 
 @pytest.mark.parametrize(
@@ -30,8 +30,8 @@ def test_clip_image_parity_independent(tiny_repo):
     """Re-check against open_clip with the same architecture and a fixed seed."""
     import torch
 
-    from stashtag.export.clip import create_model
-    from stashtag.export.onnx_io import normalized_image_module, torch_export
+    from stashtag_export.clip import create_model
+    from stashtag_export.onnx_io import normalized_image_module, torch_export
 
     arch = get_preset("tiny").clip
     torch.manual_seed(7)
@@ -72,21 +72,21 @@ def test_ocr_charset_written(tiny_repo):
 
 def test_real_weights_fail_clearly_offline(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    from stashtag.export.clip import export_clip
+    from stashtag_export.clip import export_clip
 
     with pytest.raises(ExportError, match="--random-weights"):
         export_clip(get_preset("small").clip, tmp_path, random_weights=False)
 
 
 def test_tiny_preset_refuses_real_weights(tmp_path):
-    from stashtag.export.pipeline import export_all
+    from stashtag_export.pipeline import export_all
 
     with pytest.raises(ValueError, match="--random-weights"):
         export_all(get_preset("tiny"), tmp_path, random_weights=False, log=lambda _m: None)
 
 
 def test_tensorrt_explains_when_missing(tmp_path):
-    from stashtag.export.tensorrt import build_plans, tensorrt_available
+    from stashtag_export.tensorrt import build_plans, tensorrt_available
 
     if tensorrt_available():
         pytest.skip("tensorrt is installed here")
@@ -97,7 +97,7 @@ def test_tensorrt_explains_when_missing(tmp_path):
 def test_fp16_variant_checked_against_fp32(tmp_path):
     import onnx
 
-    from stashtag.export.pipeline import export_all
+    from stashtag_export.pipeline import export_all
 
     meta = export_all(get_preset("tiny"), tmp_path, True, ("dinov2",), lambda _m: None, fp16=True)
     parity = meta["dinov2"]["fp16_parity"]

@@ -5,9 +5,9 @@ import pytest
 
 paddle = pytest.importorskip("paddle", reason="needs the [paddle] extra")
 
-from stashtag.errors import ExportError  # noqa: E402
-from stashtag.export.ocr import convert_paddle, export_paddle_ocr  # noqa: E402
-from stashtag.export.onnx_io import run_onnx  # noqa: E402
+from stashtag_core.errors import ExportError  # noqa: E402
+from stashtag_export.ocr import convert_paddle, export_paddle_ocr  # noqa: E402
+from stashtag_export.onnx_io import run_onnx  # noqa: E402
 
 
 class TinyDet(paddle.nn.Layer):

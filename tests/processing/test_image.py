@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from stashtag.errors import InputError
+from stashtag.demo.samples import encode_jpeg, sprite_sheet
 from stashtag.processing.image import (
     check_rects,
     decode_image,
@@ -10,7 +10,7 @@ from stashtag.processing.image import (
     resize_letterbox,
     to_nchw,
 )
-from stashtag.samples import encode_jpeg, sprite_sheet
+from stashtag_core.errors import InputError
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stashtag.samples import encode_jpeg
+from stashtag.demo.samples import encode_jpeg
 from tests.reliability.library import CELL_H, CELL_W, small_sprite, stamp
 
 

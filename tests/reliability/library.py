@@ -3,8 +3,9 @@ checks that every scene ended in the right state with nothing duplicated."""
 
 from __future__ import annotations
 
-from stashtag.client.stash import StashClient, StashConnection
-from stashtag.client.stash_sync import (
+from stashtag.demo.samples import encode_jpeg, sprite_sheet
+from stashtag_client.stash.client import StashClient, StashConnection
+from stashtag_client.stash.sync import (
     DONE_TAG,
     ERROR_TAG,
     MARKER_PREFIX,
@@ -12,9 +13,8 @@ from stashtag.client.stash_sync import (
     StashSync,
     SyncSettings,
 )
-from stashtag.client.store import Store
-from stashtag.client.vocabulary import load_vocabulary
-from stashtag.samples import encode_jpeg, sprite_sheet
+from stashtag_client.store import Store
+from stashtag_client.tagging.vocabulary import load_vocabulary
 from tests.fakestash import FakeScene, FakeStash
 
 API_KEY = "k3y"

@@ -16,8 +16,8 @@ def rss_bytes() -> int:
 
 
 async def _loop(url: str, requests, in_flight: int, seconds: float) -> dict:
-    from stashtag.client.pipeline import TAGGER_OUTPUTS
-    from stashtag.client.transport import (
+    from stashtag_client.inference.pipeline import TAGGER_OUTPUTS
+    from stashtag_client.inference.transport import (
         EndpointPool,
         RequestError,
         TransportError,

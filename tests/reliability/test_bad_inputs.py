@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from stashtag.client.pipeline import TagRun, server_model_id
-from stashtag.client.sources import SceneSource
-from stashtag.client.stash_sync import DONE_TAG, ERROR_TAG, QUEUE_TAG
-from stashtag.client.store import Store
-from stashtag.client.transport import EndpointPool, parse_endpoints
+from stashtag_client.frames.sources import SceneSource
+from stashtag_client.inference.pipeline import TagRun, server_model_id
+from stashtag_client.inference.transport import EndpointPool, parse_endpoints
+from stashtag_client.stash.sync import DONE_TAG, ERROR_TAG, QUEUE_TAG
+from stashtag_client.store import Store
 from tests.fakestash import FakeScene, FakeStash, serve
 from tests.reliability.corpus import corpus
 from tests.reliability.library import API_KEY, make_sync, names, small_sprite

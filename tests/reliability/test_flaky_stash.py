@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
-from stashtag.client.stash_sync import DONE_TAG, QUEUE_TAG
-from stashtag.client.store import Store
+from stashtag_client.stash.sync import DONE_TAG, QUEUE_TAG
+from stashtag_client.store import Store
 from tests.fakestash import serve
 from tests.reliability.library import make_library, make_sync, names, problems, scene_state
 

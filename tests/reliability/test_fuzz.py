@@ -7,11 +7,11 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stashtag.client.sources import image_size, sprite_frames
-from stashtag.client.sprites import parse_vtt
-from stashtag.client.vocabulary import VocabularyError, parse_vocabulary
-from stashtag.errors import InputError
 from stashtag.processing.image import check_rects, decode_image
+from stashtag_client.frames.sources import image_size, sprite_frames
+from stashtag_client.frames.sprites import parse_vtt
+from stashtag_client.tagging.vocabulary import VocabularyError, parse_vocabulary
+from stashtag_core.errors import InputError
 from tests.reliability.library import small_sprite
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -16,7 +16,7 @@ MB = 2**20
 
 
 def test_four_clients_for_a_bounded_time(triton, figures):
-    from stashtag.client.sprites import parse_vtt, rects_array
+    from stashtag_client.frames.sprites import parse_vtt, rects_array
 
     requests = []
     for i in range(8):
@@ -24,8 +24,8 @@ def test_four_clients_for_a_bounded_time(triton, figures):
         requests.append((jpeg, rects_array(parse_vtt(vtt))))
     url = triton.options.grpc_url
     # the largest request the server takes, first: every buffer reaches its peak size now
-    from stashtag.client.triton import TritonClient
-    from stashtag.modelspec import Limits
+    from stashtag_client.inference.triton import TritonClient
+    from stashtag_core.modelspec import Limits
 
     jpeg, rects = requests[0]
     TritonClient(url).tag_frames(jpeg, np.resize(rects, (Limits().max_frames, 4)))

@@ -9,8 +9,8 @@ import os
 import signal
 import time
 
-from stashtag.client.store import Store
 from stashtag.server import ServerOptions, TritonServer, free_port
+from stashtag_client.store import Store
 from tests.fakestash import serve
 from tests.reliability.library import make_library, make_sync, problems
 

@@ -10,8 +10,9 @@ import urllib.request
 import numpy as np
 import pytest
 
-from stashtag.client.pipeline import TAGGER_OUTPUTS
-from stashtag.client.transport import (
+from stashtag.server import ServerOptions, TritonServer, free_port
+from stashtag_client.inference.pipeline import TAGGER_OUTPUTS
+from stashtag_client.inference.transport import (
     AccessError,
     EndpointPool,
     RetryPolicy,
@@ -19,8 +20,7 @@ from stashtag.client.transport import (
     TransportError,
     parse_endpoints,
 )
-from stashtag.protocol import GRPC_KEY_HEADER, KEY_HEADER, PRIORITY_INTERACTIVE
-from stashtag.server import ServerOptions, TritonServer, free_port
+from stashtag_core.protocol import GRPC_KEY_HEADER, KEY_HEADER, PRIORITY_INTERACTIVE
 from tests.security.certs import self_signed
 
 KEY = "correct horse battery staple"
@@ -72,7 +72,7 @@ def locked_server(tiny_repo, tmp_path_factory):
 
 
 def _sprite(seed: int = 0):
-    from stashtag.samples import encode_jpeg, sprite_sheet
+    from stashtag.demo.samples import encode_jpeg, sprite_sheet
 
     jpeg = encode_jpeg(sprite_sheet(seed)[:90, :320])
     return {
@@ -181,7 +181,7 @@ def test_interactive_priority_reaches_the_frame_models(locked_server):
 
 
 def test_guard_options_are_validated(tiny_repo, tmp_path):
-    from stashtag.errors import ServeError
+    from stashtag_core.errors import ServeError
 
     opts = ServerOptions(tiny_repo, tls_cert=tmp_path / "missing.crt", tls_key=tmp_path / "k")
     with pytest.raises(ServeError, match=r"missing\.crt does not exist"):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from tritonclient.utils import InferenceServerException
 
-from stashtag.samples import encode_jpeg, sprite_sheet
+from stashtag.demo.samples import encode_jpeg, sprite_sheet
 
 
 def _jpeg() -> bytes:
@@ -42,7 +42,7 @@ def test_pixel_bomb_refused_before_decoding(client):
 
 def test_request_limits(client):
     """Oversized encoded images and too many frames are refused, naming the limit."""
-    from stashtag.modelspec import Limits
+    from stashtag_core.modelspec import Limits
 
     limits = Limits()
     padded = _jpeg() + b"\0" * limits.max_encoded_bytes

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stashtag.export.onnx_io import run_onnx
-from stashtag.samples import encode_jpeg, text_frame
+from stashtag.demo.samples import encode_jpeg, text_frame
+from stashtag_export.onnx_io import run_onnx
 from tests.processing.test_yolo import raw_outputs
 
 PROMPTS = ["a photo of a bedroom", "outdoor pool at night", "Café — naïve 🎬", "word " * 90]

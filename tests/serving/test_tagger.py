@@ -5,10 +5,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from stashtag.export.onnx_io import run_onnx
-from stashtag.modelspec import YOLO_MAX_DETECTIONS
 from stashtag.processing.image import crop_frames, decode_image, letterbox_batch, prepare
 from stashtag.processing.yolo import postprocess_batch
+from stashtag_core.modelspec import YOLO_MAX_DETECTIONS
+from stashtag_export.onnx_io import run_onnx
 
 
 def in_process(repo, jpeg: bytes, rects: np.ndarray) -> dict:
@@ -71,8 +71,8 @@ def _stats(client, model: str) -> tuple[int, int]:
 
 @pytest.mark.parametrize("frames", [1, 81])
 def test_frame_counts(client, frames):
-    from stashtag.client.sprites import grid_rects
-    from stashtag.samples import encode_jpeg, sprite_sheet
+    from stashtag.demo.samples import encode_jpeg, sprite_sheet
+    from stashtag_client.frames.sprites import grid_rects
 
     sheet = sprite_sheet(seed=9)
     rects = grid_rects(sheet.shape[1], sheet.shape[0])[:frames]

@@ -8,12 +8,12 @@ import pytest
 from tritonclient.utils import InferenceServerException
 
 from stashtag.bench.triton_runs import derived_repo
-from stashtag.client.triton import TritonClient
-from stashtag.errors import ExportError
-from stashtag.presets import get_preset
 from stashtag.repoconfig import parse_config
 from stashtag.repository import missing_files, specs_for
 from stashtag.server import ServerOptions, TritonServer, free_port
+from stashtag_client.inference.triton import TritonClient
+from stashtag_core.errors import ExportError
+from stashtag_core.presets import get_preset
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_python_torch_agrees_with_python_ort(torch_server, client, small_sprite)
 def test_a_trace_that_depends_on_the_batch_is_refused(tmp_path):
     import torch
 
-    from stashtag.export.onnx_io import torchscript_export
+    from stashtag_export.onnx_io import torchscript_export
 
     class BatchBaked(torch.nn.Module):
         def forward(self, x):
@@ -132,7 +132,7 @@ def test_a_failed_capture_falls_back_to_running_eagerly(caplog):
 def test_device_resize_agrees_with_preprocess_resizing(tiny_repo, tmp_path, client, small_sprite):
     """repo build --device-resize: preprocess sends frames at their own size, each graph model
     resizes them (in PyTorch, on its device); the answers match the python-ort ones."""
-    from stashtag.modelspec import with_device_resize
+    from stashtag_core.modelspec import with_device_resize
 
     preset = get_preset("tiny")
     repo = derived_repo(tiny_repo, tmp_path / "repo", preset, with_device_resize, "python-torch")
@@ -156,8 +156,8 @@ def test_device_resize_agrees_with_preprocess_resizing(tiny_repo, tmp_path, clie
 
 
 def test_device_resize_is_refused_for_other_targets(tmp_path):
-    from stashtag.modelspec import build_specs, with_device_resize
     from stashtag.repository import write_configs
+    from stashtag_core.modelspec import build_specs, with_device_resize
 
     specs = with_device_resize(build_specs(get_preset("tiny")))
     with pytest.raises(ValueError, match="only the python-torch target"):

@@ -1,0 +1,3 @@
+from stashtag_client.cli import main
+
+main()

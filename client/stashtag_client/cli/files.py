@@ -1,0 +1,113 @@
+"""``tag`` and ``retag``: files and folders, no Stash needed."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stashtag_client.cli.apps import app
+from stashtag_client.cli.common import (
+    OutOpt,
+    PriorityOpt,
+    QuietOpt,
+    ServerKeyOpt,
+    StoreOpt,
+    StudiosOpt,
+    TlsCaOpt,
+    VocabOpt,
+    access,
+    console,
+    fail,
+    open_store,
+    read_studios,
+    report_results,
+    store_model_id,
+)
+from stashtag_core.errors import StashtagError
+
+
+@app.command()
+def tag(
+    paths: Annotated[list[Path], typer.Argument(help="Videos, images, sprite+VTT pairs, folders.")],
+    url: Annotated[
+        str, typer.Option(help="Triton gRPC endpoint(s): host:port[=weight],...")
+    ] = "127.0.0.1:8001",
+    vocabulary: VocabOpt = None,
+    store: StoreOpt = Path("stashtag.db"),
+    out: OutOpt = None,
+    studios: StudiosOpt = None,
+    in_flight: Annotated[int, typer.Option(help="Requests in flight at most.")] = 16,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds per request at first (doubled when the server is busy).")
+    ] = 600.0,
+    ocr_frames: Annotated[str, typer.Option(help="none | all | ends:K")] = "ends:4",
+    video_frames: Annotated[int, typer.Option(help="Frames taken from each video.")] = 81,
+    video_width: Annotated[int, typer.Option(help="Width of video frames (px).")] = 320,
+    force: Annotated[bool, typer.Option(help="Re-send scenes already in the store.")] = False,
+    quiet: QuietOpt = False,
+    server_key: ServerKeyOpt = "",
+    tls_ca: TlsCaOpt = None,
+    interactive: PriorityOpt = False,
+) -> None:
+    """Tag files and folders (no Stash needed); resumes from the store."""
+    from stashtag_client.directory import TagOptions, run_tag
+    from stashtag_client.frames.sources import discover
+    from stashtag_client.tagging.vocabulary import load_vocabulary
+
+    try:
+        vocab = load_vocabulary(vocabulary)
+        sources = list(discover(paths, video_frames, video_width))
+        if not sources:
+            raise StashtagError(
+                f"no videos, images or sprite sheets under {', '.join(map(str, paths))}"
+            )
+        options = TagOptions(
+            url,
+            in_flight,
+            timeout,
+            ocr_frames=ocr_frames,
+            force=force,
+            quiet=quiet,
+            access=access(server_key, tls_ca, interactive),
+        )
+        results, stats = run_tag(sources, store, vocab, options, read_studios(studios), console)
+    except (StashtagError, ValueError, OSError) as exc:
+        fail(exc)
+    report_results(results, out, quiet)
+    console.print(
+        f"{stats.stored} tagged, {stats.skipped} already stored, {stats.errors} errors · "
+        f"{stats.frames} frames in {stats.wall_s:.1f} s = {stats.frames_per_s:.1f} frames/s · "
+        f"client CPU {stats.cpu_ms_per_frame:.2f} ms/frame",
+        soft_wrap=True,
+    )
+    if stats.errors:
+        raise typer.Exit(2)
+
+
+@app.command()
+def retag(
+    vocabulary: VocabOpt = None,
+    store: StoreOpt = Path("stashtag.db"),
+    out: OutOpt = None,
+    studios: StudiosOpt = None,
+    model_id: Annotated[
+        str | None, typer.Option(help="Model id, if the store holds several.")
+    ] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Recompute tags from stored embeddings with a new vocabulary: no inference."""
+    from stashtag_client.directory import retag_store
+    from stashtag_client.tagging.vocabulary import load_vocabulary
+
+    start = time.perf_counter()
+    try:
+        with open_store(store) as db:
+            mid = store_model_id(db, model_id)
+            results = retag_store(db, load_vocabulary(vocabulary), mid, read_studios(studios))
+    except (StashtagError, ValueError) as exc:
+        fail(exc)
+    report_results(results, out, quiet)
+    console.print(f"retagged {len(results)} scenes in {time.perf_counter() - start:.2f} s")

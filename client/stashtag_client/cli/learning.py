@@ -1,0 +1,219 @@
+"""``learn``, ``learned list|delete`` and ``calibrate``.
+
+All three work on the store alone (no Triton); labels come from Stash, or for ``learn`` from a
+file of scene keys when the library was tagged from files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from stashtag_client.cli.apps import app, learned_app
+from stashtag_client.cli.common import (
+    ModelIdOpt,
+    StoreOpt,
+    VocabOpt,
+    console,
+    fail,
+    open_store,
+    store_model_id,
+)
+from stashtag_core.errors import StashtagError
+
+StashUrlOpt = Annotated[
+    str,
+    typer.Option(
+        "--stash-url", envvar="STASHTAG_STASH_URL", help="Stash base URL (labels come from it)."
+    ),
+]
+ApiKeyOpt = Annotated[
+    str,
+    typer.Option(envvar="STASHTAG_STASH_API_KEY", help="Stash API key (Settings → Security)."),
+]
+DryRunOpt = Annotated[bool, typer.Option(help="Show the result; save nothing.")]
+
+
+def _keys(path: Path) -> list[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise StashtagError(f"{path}: cannot read scene keys ({exc.strerror})") from None
+    return [k.strip() for k in lines if k.strip() and not k.lstrip().startswith("#")]
+
+
+def _sync(stash_url: str, api_key: str, db, vocabulary: Path | None, dry_run: bool):
+    from stashtag_client.stash.client import StashClient, StashConnection
+    from stashtag_client.stash.sync import StashSync, SyncSettings
+    from stashtag_client.tagging.vocabulary import load_vocabulary
+
+    return StashSync(
+        StashClient(StashConnection(stash_url, api_key)),
+        db,
+        load_vocabulary(vocabulary),
+        SyncSettings(dry_run=dry_run),
+    )
+
+
+def _metrics_table(tags, with_date: bool = False) -> Table:
+    import time
+
+    columns = ["tag", "ex.", "neg.", "rej.", "prec.", "rec.", "AP", "thr.", "adds"]
+    table = Table(*columns, *(["learned"] if with_date else []), caption=LEGEND)
+    table.columns[0].no_wrap = True
+    for t in tags:
+        m = t.metrics
+        row = [t.name, str(m.positives), str(m.negatives), str(m.rejected)]
+        row += [f"{m.precision:.2f}", f"{m.recall:.2f}", f"{m.average_precision:.2f}"]
+        row += [f"{t.threshold:.2f}", str(m.would_add)]
+        if with_date:
+            row.append(time.strftime("%Y-%m-%d", time.localtime(t.created)))
+        table.add_row(*row)
+    return table
+
+
+LEGEND = (
+    "ex./neg./rej.: examples, negatives, rejections; prec./rec./AP: cross-validated against "
+    "your tags; adds: other scenes it would tag"
+)
+
+
+@app.command()
+def learn(
+    tags: Annotated[list[str], typer.Argument(help="Tag name(s) to learn.")],
+    stash_url: StashUrlOpt = "",
+    api_key: ApiKeyOpt = "",
+    positives: Annotated[
+        Path | None,
+        typer.Option(help="Without Stash: a file of example scene keys, one a line."),
+    ] = None,
+    store: StoreOpt = Path("stashtag.db"),
+    vocabulary: VocabOpt = None,
+    model_id: ModelIdOpt = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Learn a custom tag from scenes you tagged (≥ 5) with the stored embeddings; retag and
+    tag then apply it like any other tag. Precision/recall are cross-validated against your
+    own tags, so scenes you have not tagged yet but that show it count against precision."""
+    from stashtag_client.tagging.learned import LearnError, learn_tag, save_learned
+
+    learned, failed = [], {}
+    try:
+        with open_store(store) as db:
+            if positives is not None:
+                if len(tags) != 1:
+                    raise StashtagError("--positives takes one tag at a time")
+                mid = store_model_id(db, model_id)
+                try:
+                    learned = [learn_tag(tags[0], db, mid, _keys(positives))]
+                except LearnError as exc:
+                    failed[tags[0]] = str(exc)
+                if learned and not dry_run:
+                    save_learned(db, learned[0])
+            else:
+                if not stash_url:
+                    raise StashtagError("give --stash-url (labels from Stash) or --positives FILE")
+                from stashtag_client.stash.learning import learn_from_stash
+
+                sync = _sync(stash_url, api_key, db, vocabulary, dry_run)
+                learned, failed = learn_from_stash(sync, tags)
+    except StashtagError as exc:
+        fail(exc)
+    if learned:
+        console.print(_metrics_table(learned))
+        console.print(
+            "dry run: nothing saved"
+            if dry_run
+            else f"saved {len(learned)} learned tag(s); `stashtag retag` applies them"
+        )
+    for name, why in failed.items():
+        console.print(f"[red]not learned[/red] {name}: {why}", soft_wrap=True)
+    if failed:
+        raise typer.Exit(2)
+
+
+@learned_app.command("list")
+def learned_list(store: StoreOpt = Path("stashtag.db"), model_id: ModelIdOpt = None) -> None:
+    """Learned tags with their cross-validated figures and thresholds."""
+    from stashtag_client.tagging.learned import load_learned
+
+    try:
+        with open_store(store) as db:
+            tags = load_learned(db, store_model_id(db, model_id))
+    except StashtagError as exc:
+        fail(exc)
+    console.print(_metrics_table(tags, with_date=True) if tags else "no learned tags")
+
+
+@learned_app.command("delete")
+def learned_delete(
+    names: Annotated[list[str] | None, typer.Argument(help="Learned tag names.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Delete every learned tag.")] = False,
+    store: StoreOpt = Path("stashtag.db"),
+    model_id: ModelIdOpt = None,
+) -> None:
+    """Delete learned tags from the store (the plugin's task also takes them off Stash's
+    scenes; from the shell, `stashtag stash --strategy replace-own` does)."""
+    from stashtag_client.tagging.learned import delete_learned
+
+    if not names and not all_:
+        fail(StashtagError("name the learned tags to delete, or give --all"))
+    try:
+        with open_store(store) as db:
+            gone = delete_learned(db, store_model_id(db, model_id), None if all_ else names)
+    except StashtagError as exc:
+        fail(exc)
+    missing = sorted({n.casefold() for n in names or []} - {g.casefold() for g in gone})
+    console.print(f"deleted {len(gone)} learned tag(s): {', '.join(gone) or '-'}")
+    if missing:
+        console.print(f"[red]not learned[/red]: {', '.join(missing)}")
+        raise typer.Exit(2)
+
+
+@app.command()
+def calibrate(
+    stash_url: StashUrlOpt,
+    api_key: ApiKeyOpt = "",
+    store: StoreOpt = Path("stashtag.db"),
+    vocabulary: VocabOpt = None,
+    min_labels: Annotated[
+        int, typer.Option(help="Accepted and rejected scenes a tag needs, each.")
+    ] = 3,
+    dry_run: DryRunOpt = False,
+    reset: Annotated[bool, typer.Option(help="Drop calibrated thresholds instead.")] = False,
+) -> None:
+    """Tune per-tag thresholds from the tags you kept and removed (and AI_Incorrect scenes);
+    shows precision/recall before and after. No inference."""
+    from stashtag_client.stash.learning import calibrate_from_stash
+    from stashtag_client.tagging.thresholds import reset_thresholds
+
+    try:
+        with open_store(store) as db:
+            sync = _sync(stash_url, api_key, db, vocabulary, dry_run)
+            if reset:
+                n = 0 if dry_run else reset_thresholds(db, sync.store_model_id())
+                console.print(f"dropped {n} calibrated threshold(s)")
+                return
+            results = calibrate_from_stash(sync, min_labels)
+    except StashtagError as exc:
+        fail(exc)
+    table = Table("tag", "kind", "kept", "removed", "threshold", "precision", "recall", "note")
+    for c in results:
+        table.add_row(
+            c.tag,
+            c.kind,
+            str(c.positives),
+            str(c.negatives),
+            f"{c.old:.2f} → {c.new:.2f}" if c.changed else f"{c.old:.2f}",
+            f"{c.precision_before:.2f} → {c.precision_after:.2f}" if not c.note else "",
+            f"{c.recall_before:.2f} → {c.recall_after:.2f}" if not c.note else "",
+            c.note,
+        )
+    console.print(table)
+    changed = sum(c.changed for c in results)
+    console.print(
+        f"{changed} threshold(s) changed" + (" (dry run: nothing saved)" if dry_run else "")
+    )

@@ -1,0 +1,203 @@
+"""Directory mode end to end: discover scenes, tag them through Triton, map and report.
+
+Used by ``stashtag tag`` and ``stashtag retag``; the Stash integration reuses the same pieces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from stashtag_client.frames.sources import SceneSource
+from stashtag_client.inference.pipeline import SceneOutcome, TagRun, server_model_id
+from stashtag_client.inference.transport import (
+    EndpointPool,
+    RetryPolicy,
+    ServerAccess,
+    parse_endpoints,
+)
+from stashtag_client.store import Store
+from stashtag_client.tagging.mapping import SceneResult, map_scene
+from stashtag_client.tagging.textbank import cached_text_bank, fetch_text_bank
+from stashtag_client.tagging.thresholds import effective_tags
+from stashtag_client.tagging.vocabulary import Vocabulary
+
+
+@dataclass
+class RunStats:
+    scenes: int = 0
+    stored: int = 0
+    skipped: int = 0
+    errors: int = 0
+    frames: int = 0
+    wall_s: float = 0.0
+    cpu_s: float = 0.0  # this process's CPU time (client overhead)
+    endpoints: list[dict] = field(default_factory=list)
+
+    @property
+    def frames_per_s(self) -> float:
+        return self.frames / self.wall_s if self.wall_s else 0.0
+
+    @property
+    def cpu_ms_per_frame(self) -> float:
+        return 1000 * self.cpu_s / self.frames if self.frames else 0.0
+
+
+@dataclass
+class TagOptions:
+    url: str = "127.0.0.1:8001"  # one or more "host:port[=weight]", comma-separated
+    max_in_flight: int = 16
+    timeout_s: float = 600.0
+    attempts: int = 6
+    ocr_frames: str = "ends:4"
+    force: bool = False  # re-send scenes already in the store
+    quiet: bool = False
+    access: ServerAccess = field(default_factory=ServerAccess)
+
+
+def _progress(console: Console, quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]tagging"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("scenes · {task.fields[fps]:.1f} frames/s · {task.fields[errors]} errors"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=quiet,
+        transient=False,
+    )
+
+
+async def tag_sources(
+    sources: Sequence[SceneSource],
+    store: Store,
+    vocab: Vocabulary,
+    options: TagOptions,
+    studios: list[str] | None = None,
+    console: Console | None = None,
+) -> tuple[list[SceneResult], RunStats]:
+    """Tag ``sources`` (resuming from ``store``) and map every scene with ``vocab``."""
+    console = console or Console(stderr=True)
+    stats = RunStats(scenes=len(sources))
+    policy = RetryPolicy(attempts=options.attempts, timeout_s=options.timeout_s)
+    start_wall, start_cpu = time.perf_counter(), time.process_time()
+    async with EndpointPool(
+        parse_endpoints(options.url), options.max_in_flight, policy, options.access
+    ) as pool:
+        model_id = await server_model_id(pool)
+        vocab, learned = effective_tags(store, model_id, vocab)
+        bank = await fetch_text_bank(pool, store, model_id, vocab)
+        with _progress(console, options.quiet) as progress:
+            task = progress.add_task("tag", total=len(sources), fps=0.0, errors=0)
+
+            def done(o: SceneOutcome) -> None:
+                stats.frames += o.frames
+                if o.status == "stored":
+                    stats.stored += 1
+                elif o.status == "skipped":
+                    stats.skipped += 1
+                else:
+                    stats.errors += 1
+                elapsed = time.perf_counter() - start_wall
+                progress.update(
+                    task, advance=1, fps=stats.frames / max(elapsed, 1e-9), errors=stats.errors
+                )
+                if o.status == "error" and not options.quiet:
+                    progress.console.print(
+                        f"[red]error[/red] {o.error}", soft_wrap=True, markup=False
+                    )
+
+            run = TagRun(pool, store, model_id, options.ocr_frames, done)
+            outcomes = await run.run(sources, options.force)
+        stats.endpoints = pool.status()
+    stats.wall_s = time.perf_counter() - start_wall
+    stats.cpu_s = time.process_time() - start_cpu
+    errors = {o.scene: o.error for o in outcomes if o.status == "error"}
+    results = []
+    for src in sources:
+        if src.scene in errors:
+            results.append(SceneResult(src.scene, str(src.path), error=errors[src.scene]))
+            continue
+        record = store.get(src.scene, model_id)
+        results.append(map_scene(record, vocab, bank, studios, learned))
+    return results, stats
+
+
+def retag_store(
+    store: Store, vocab: Vocabulary, model_id: str, studios: list[str] | None = None
+) -> list[SceneResult]:
+    """Recompute every stored scene's tags with ``vocab``: no inference at all."""
+    vocab, learned = effective_tags(store, model_id, vocab)
+    bank = cached_text_bank(store, model_id, vocab)
+    return [map_scene(r, vocab, bank, studios, learned) for r in store.records(model_id)]
+
+
+def write_results(results: list[SceneResult], out: Path) -> None:
+    """JSON (``.json``) or CSV (``.csv``) by the file's suffix."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".csv":
+        with out.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["scene", "frames", "tags", "markers", "studio", "text", "error"])
+            for r in results:
+                w.writerow(
+                    [
+                        r.scene,
+                        r.frames,
+                        "; ".join(f"{t.name} ({t.score:.2f})" for t in r.tags),
+                        "; ".join(f"{m.tag} {m.start:.1f}-{m.end:.1f}s" for m in r.markers),
+                        r.studio.studio if r.studio else "",
+                        " | ".join(r.text),
+                        r.error,
+                    ]
+                )
+    else:
+        out.write_text(json.dumps([r.to_dict() for r in results], indent=2) + "\n")
+
+
+def summary_table(results: list[SceneResult], limit: int = 50) -> Table:
+    table = Table(title=f"{len(results)} scenes", show_lines=False)
+    for col in ("scene", "frames", "tags", "markers", "studio / text"):
+        table.add_column(col, overflow="fold")
+    for r in results[:limit]:
+        if r.error:
+            table.add_row(Path(r.scene).name, "-", Text(r.error, style="red"), "", "")
+            continue
+        tags = ", ".join(t.name for t in r.tags[:6]) + (" …" if len(r.tags) > 6 else "")
+        studio = r.studio.studio if r.studio else " | ".join(r.text[:2])
+        table.add_row(Path(r.scene).name, str(r.frames), tags or "-", str(len(r.markers)), studio)
+    if len(results) > limit:
+        table.caption = f"first {limit} of {len(results)} shown; all are in the output file"
+    return table
+
+
+def run_tag(
+    sources,
+    store_path: Path,
+    vocab: Vocabulary,
+    options: TagOptions,
+    studios: list[str] | None = None,
+    console: Console | None = None,
+):
+    """Synchronous wrapper for the CLI."""
+    with Store(store_path) as store:
+        return asyncio.run(tag_sources(list(sources), store, vocab, options, studios, console))

@@ -1,0 +1,154 @@
+"""The async tagging run: load scenes, send them through Triton, store what comes back.
+
+Scenes are loaded in worker threads (file reads, video decoding) while many requests are in
+flight; the server's dynamic batcher merges the frames of concurrent scenes into shared
+executions. Each scene ends as ``stored``, ``skipped`` (already in the store) or ``error`` with a
+reason naming the file; an error never stops the run and nothing stored is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from stashtag_client.frames.scene_frames import SceneFrames
+from stashtag_client.frames.sources import SceneSource
+from stashtag_client.inference.transport import EndpointPool, RequestError, TransportError
+from stashtag_client.store import SceneRecord, Store
+from stashtag_core.errors import InputError, StashtagError
+from stashtag_core.modelspec import OCR, TAGGER
+
+
+@dataclass(frozen=True)
+class SceneOutcome:
+    scene: str
+    status: str  # "stored", "skipped" or "error"
+    frames: int = 0
+    error: str = ""
+
+
+def ocr_subset(frames: int, policy: str) -> np.ndarray:
+    """Frame indices OCR runs on: ``none``, ``all``, or ``ends:K`` (first and last K frames,
+    where studio watermarks and intro cards sit)."""
+    if policy == "none":
+        return np.zeros(0, np.int64)
+    if policy == "all":
+        return np.arange(frames)
+    kind, _, k = policy.partition(":")
+    if kind != "ends" or not k.isdigit():
+        raise ValueError(f"OCR frame policy {policy!r}: use none, all or ends:K")
+    k = int(k)
+    return np.unique(
+        np.concatenate([np.arange(min(k, frames)), np.arange(max(0, frames - k), frames)])
+    )
+
+
+async def server_model_id(pool: EndpointPool) -> str:
+    """The ``model_id`` of the ``tagger`` all healthy endpoints serve; they must agree."""
+    ids = {}
+    for ep in pool.endpoints:
+        if not ep.healthy:
+            continue
+        cfg = await ep.client.get_model_config(TAGGER.model, headers=pool.headers, as_json=True)
+        params = cfg.get("config", cfg).get("parameters", {})
+        ids[ep.url] = params.get("model_id", {}).get("string_value", "unversioned")
+    if not ids:
+        raise TransportError(
+            "no healthy Triton endpoint: "
+            + ", ".join(f"{e.url} ({e.last_error or 'not ready'})" for e in pool.endpoints)
+        )
+    if len(set(ids.values())) > 1:
+        raise StashtagError(f"endpoints serve different models, results would mix: {ids}")
+    return next(iter(ids.values()))
+
+
+class TagRun:
+    """Send scenes to the server and store the results."""
+
+    def __init__(
+        self,
+        pool: EndpointPool,
+        store: Store,
+        model_id: str,
+        ocr_frames: str = "ends:4",
+        on_done: Callable[[SceneOutcome], None] | None = None,
+    ) -> None:
+        ocr_subset(1, ocr_frames)  # validate early
+        self.pool, self.store, self.model_id = pool, store, model_id
+        self.ocr_frames = ocr_frames
+        self.on_done = on_done or (lambda _o: None)
+
+    async def _infer_scene(self, f: SceneFrames) -> SceneRecord:
+        jpeg = np.frombuffer(f.image, np.uint8)
+        rects = np.asarray(f.rects, np.int32)
+        subset = ocr_subset(f.frames, self.ocr_frames)
+        tag_call = self.pool.infer(TAGGER.model, TAGGER.feed(jpeg, rects), TAGGER.outputs)
+        if len(subset):
+            ocr_call = self.pool.infer(OCR.model, OCR.feed(jpeg, rects[subset]), OCR.outputs)
+            out, ocr = await asyncio.gather(tag_call, ocr_call)
+        else:
+            out, ocr = await tag_call, None
+        clip, dino_cls, dino_patch, detections, counts = TAGGER.unpack(out)
+        counts = counts.reshape(-1)
+        if len(counts) != f.frames:
+            raise RequestError(f"server returned {len(counts)} frames for {f.frames} sent")
+        lines = []
+        if ocr is not None:
+            for text, score, box, idx in zip(*OCR.unpack(ocr), strict=True):
+                lines.append(
+                    {
+                        "frame": int(subset[int(idx)]),
+                        "text": text.decode("utf-8", errors="replace"),
+                        "score": round(float(score), 4),
+                        "box": np.asarray(box).round(1).tolist(),
+                    }
+                )
+        return SceneRecord(
+            scene=f.scene,
+            model_id=self.model_id,
+            source=f.source,
+            time_basis=f.time_basis,
+            times=f.times,
+            clip=clip,
+            dino_cls=dino_cls,
+            dino_patch=dino_patch,
+            detections=[d[:n] for d, n in zip(detections, counts, strict=True)],
+            ocr=lines,
+        )
+
+    async def process(self, source: SceneSource, force: bool = False) -> SceneOutcome:
+        if not force and self.store.has(source.scene, self.model_id):
+            return SceneOutcome(source.scene, "skipped")
+        try:
+            frames = await asyncio.to_thread(source.load)
+            record = await self._infer_scene(frames)
+        except (InputError, RequestError, TransportError) as exc:
+            message = str(exc) if source.path.name in str(exc) else f"{source.path}: {exc}"
+            self.store.put_error(source.scene, self.model_id, message)
+            return SceneOutcome(source.scene, "error", error=message)
+        self.store.put(record)
+        return SceneOutcome(source.scene, "stored", frames=record.frames)
+
+    async def run(self, sources: Iterable[SceneSource], force: bool = False) -> list[SceneOutcome]:
+        """Process every source with up to twice the pool's in-flight limit being worked on
+        (loading overlaps inference); outcomes in completion order."""
+        limit = asyncio.Semaphore(self.pool.max_in_flight * 2)
+        outcomes: list[SceneOutcome] = []
+
+        async def one(src: SceneSource) -> None:
+            try:
+                outcome = await self.process(src, force)
+            finally:
+                limit.release()
+            outcomes.append(outcome)
+            self.on_done(outcome)
+
+        tasks = []
+        for src in sources:
+            await limit.acquire()
+            tasks.append(asyncio.create_task(one(src)))
+        await asyncio.gather(*tasks)
+        return outcomes

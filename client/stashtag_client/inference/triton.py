@@ -1,0 +1,85 @@
+"""Synchronous gRPC calls to the stashtag Triton models (tensor names from the model specs)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from stashtag_client.inference.transport import ServerAccess, make_inputs
+from stashtag_core.modelspec import CLIP_TEXT, OCR, TAGGER
+
+
+@dataclass(frozen=True)
+class FrameResults:
+    """What the ``tagger`` ensemble returns for one request's frames."""
+
+    clip: np.ndarray  # (N, D) L2-normalised CLIP image embeddings
+    dino_cls: np.ndarray  # (N, E)
+    dino_patch_mean: np.ndarray  # (N, E)
+    detections: list[np.ndarray]  # per frame (K, 6): x1 y1 x2 y2 score class, frame pixels
+
+
+@dataclass(frozen=True)
+class TextLine:
+    frame: int
+    text: str
+    score: float
+    box: np.ndarray  # (4, 2) corner points in frame pixels
+
+
+class TritonClient:
+    """A thin synchronous client for one endpoint: smoke tests and scripts (runs use the pool)."""
+
+    def __init__(
+        self, url: str, timeout_s: float = 60.0, access: ServerAccess | None = None
+    ) -> None:
+        import tritonclient.grpc as grpcclient
+
+        self._grpc = grpcclient
+        self.url = url
+        self.timeout_s = timeout_s
+        self.access = access or ServerAccess()
+        address, tls = self.access.client_args(url)
+        self.client = grpcclient.InferenceServerClient(address, **tls)
+
+    def _infer(self, model: str, inputs: dict[str, np.ndarray], outputs: Sequence[str]) -> dict:
+        g = self._grpc
+        result = self.client.infer(
+            model,
+            make_inputs(inputs),
+            outputs=[g.InferRequestedOutput(n) for n in outputs],
+            client_timeout=self.timeout_s,
+            headers=self.access.headers,
+            priority=self.access.priority,
+        )
+        return {n: result.as_numpy(n) for n in outputs}
+
+    def tag_frames(self, encoded: bytes, rects: np.ndarray) -> FrameResults:
+        """Send one encoded image (a sprite sheet or a frame) with its frame rectangles."""
+        feed = TAGGER.feed(np.frombuffer(encoded, np.uint8), np.asarray(rects, np.int32))
+        out = self._infer(TAGGER.model, feed, TAGGER.outputs)
+        clip, dino_cls, dino_patch, detections, counts = TAGGER.unpack(out)
+        dets = [d[:n] for d, n in zip(detections, counts.reshape(-1), strict=True)]
+        return FrameResults(clip, dino_cls, dino_patch, dets)
+
+    def embed_text(self, prompts: list[str]) -> np.ndarray:
+        """CLIP text embeddings, tokenised on the server."""
+        text = np.array([[p.encode("utf-8")] for p in prompts], dtype=np.object_)
+        (embedding,) = CLIP_TEXT.unpack(
+            self._infer(CLIP_TEXT.model, CLIP_TEXT.feed(text), CLIP_TEXT.outputs)
+        )
+        return embedding
+
+    def read_text(self, encoded: bytes, rects: np.ndarray) -> list[TextLine]:
+        """OCR every frame; one :class:`TextLine` per recognised line."""
+        feed = OCR.feed(np.frombuffer(encoded, np.uint8), np.asarray(rects, np.int32))
+        out = self._infer(OCR.model, feed, OCR.outputs)
+        return [
+            TextLine(int(f), t.decode("utf-8"), float(s), b)
+            for t, s, b, f in zip(*OCR.unpack(out), strict=True)
+        ]
+
+    def ready(self) -> bool:
+        return self.client.is_server_ready(headers=self.access.headers)

@@ -1,0 +1,1 @@
+"""Stash: GraphQL client, scene selection, write-back, ledger, review, feedback, plugin entry."""

@@ -1,0 +1,1 @@
+"""Model outputs to tags: vocabulary, rules, thresholds, learned tags, text bank, similarity."""

@@ -1,0 +1,3 @@
+from stashtag.cli import main
+
+main()

@@ -1,0 +1,31 @@
+"""Options the server commands share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+PresetOpt = Annotated[
+    str, typer.Option(help="Model preset: small (CPU), large (GPU), tiny (tests).")
+]
+
+RepoOpt = Annotated[Path, typer.Option("--repo", help="Model repository folder.")]
+
+TARGET_HELP = "python-ort | python-torch (pip Triton, CPU or GPU) | onnxruntime | tensorrt (NGC)"
+
+RandomOpt = Annotated[
+    bool,
+    typer.Option(
+        "--random-weights",
+        help="Random weights of the real architectures: no model hub needed (tests, offline demo).",
+    ),
+]
+
+ONLY_HELP = "Comma-separated subset of clip,yolo,dinov2,ocr."
+
+Fp16Opt = Annotated[
+    bool,
+    typer.Option("--fp16", help="fp16 compute in CLIP/YOLO/DINOv2 graphs (GPU), checked vs fp32."),
+]

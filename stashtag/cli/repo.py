@@ -1,0 +1,187 @@
+"""``export`` and ``repo build|check``: model repositories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stashtag.cli.apps import app, repo_app
+from stashtag.cli.options import ONLY_HELP, TARGET_HELP, Fp16Opt, PresetOpt, RandomOpt, RepoOpt
+from stashtag_client.cli.common import console, fail
+from stashtag_core.errors import StashtagError
+from stashtag_core.modelspec import TARGETS
+
+
+def check_target(target: str) -> None:
+    if target not in TARGETS:
+        fail(ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}"))
+
+
+def export_models(
+    preset_name: str, repo: Path, random_weights: bool, only: str, target: str, fp16: bool = False
+) -> dict:
+    from stashtag_core.presets import get_preset
+    from stashtag_export.pipeline import EXPORTERS, export_all
+    from stashtag_export.tensorrt import build_plans
+
+    names = tuple(n.strip() for n in only.split(",") if n.strip()) if only else EXPORTERS
+    unknown = set(names) - set(EXPORTERS)
+    if unknown:
+        raise ValueError(f"unknown models {sorted(unknown)}; {ONLY_HELP}")
+    results = export_all(
+        get_preset(preset_name),
+        repo,
+        random_weights,
+        names,
+        log=console.print,
+        fp16=fp16,
+        torchscript=target == "python-torch",
+    )
+    if target == "tensorrt":
+        build_plans(repo, log=lambda m: console.print(m))
+    return results
+
+
+@app.command()
+def export(
+    preset: PresetOpt = "small",
+    repo: RepoOpt = Path("model_repository"),
+    random_weights: RandomOpt = False,
+    only: Annotated[str, typer.Option(help=ONLY_HELP)] = "",
+    target: Annotated[
+        str, typer.Option(help="tensorrt also builds fp16 plans; python-torch also TorchScript.")
+    ] = "python-ort",
+    fp16: Fp16Opt = False,
+) -> None:
+    """Export the preset's models to ONNX (with parity checks) into a repository."""
+    check_target(target)
+    try:
+        results = export_models(preset, repo, random_weights, only, target, fp16)
+    except (StashtagError, ValueError, KeyError) as exc:
+        fail(exc)
+    console.print(f"[green]exported[/green] {', '.join(results)} into {repo}")
+
+
+@repo_app.command("build")
+def repo_build(
+    preset: PresetOpt = "small",
+    target: Annotated[str, typer.Option(help=TARGET_HELP)] = "python-ort",
+    out: Annotated[Path, typer.Option(help="Repository folder to write.")] = Path(
+        "model_repository"
+    ),
+    instances: Annotated[int, typer.Option(help="Instances of each heavy model.")] = 1,
+    export_models: Annotated[
+        bool, typer.Option("--export/--no-export", help="Also export the weights.")
+    ] = True,
+    random_weights: RandomOpt = False,
+    only: Annotated[str, typer.Option(help=ONLY_HELP)] = "",
+    fp16: Fp16Opt = False,
+    max_pixels: Annotated[
+        int | None, typer.Option(help="Refuse images over this many pixels (default 40 M).")
+    ] = None,
+    max_frames: Annotated[
+        int | None, typer.Option(help="Refuse requests with more frames (default 128).")
+    ] = None,
+    max_image_mb: Annotated[
+        float | None, typer.Option(help="Refuse encoded images over this size (default 32).")
+    ] = None,
+    gpus: Annotated[
+        str | None,
+        typer.Option(
+            help="GPUs for the graph models, e.g. 0,1 (instances on each); 'none' resets."
+        ),
+    ] = None,
+    if_missing: Annotated[
+        bool, typer.Option(help="Export only when weights are missing (containers on restart).")
+    ] = False,
+    device_resize: Annotated[
+        bool | None,
+        typer.Option(
+            "--device-resize/--host-resize",
+            help="python-torch: send each frame once at its own size and resize it in the graph"
+            " models (on their GPU) instead of in preprocess on the CPU. Saved in the repository.",
+        ),
+    ] = None,
+) -> None:
+    """Write configs (from the model specs) and, unless --no-export, the weights.
+
+    Request limits given here are saved in the repository and kept by later builds."""
+    from dataclasses import replace
+
+    from stashtag.repository import (
+        missing_files,
+        read_limits,
+        save_device_resize,
+        save_gpus,
+        save_limits,
+        specs_for,
+        write_configs,
+    )
+    from stashtag_core.presets import get_preset
+
+    check_target(target)
+    if device_resize and target != "python-torch":
+        fail(StashtagError("--device-resize needs --target python-torch"))
+    try:
+        complete = not missing_files(out, specs_for(out, get_preset(preset)), target)
+        if export_models and not (if_missing and complete):
+            export_models(preset, out, random_weights, only, target, fp16)
+        elif export_models:
+            console.print(f"{out} already has every file {target} needs: not exporting")
+        if device_resize is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            save_device_resize(out, device_resize)
+        if gpus is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            ids = () if gpus.strip().lower() == "none" else _gpu_list(gpus)
+            save_gpus(out, ids)
+        changes = {
+            k: v
+            for k, v in (
+                ("max_pixels", max_pixels),
+                ("max_frames", max_frames),
+                ("max_encoded_bytes", int(max_image_mb * 2**20) if max_image_mb else None),
+            )
+            if v is not None
+        }
+        if changes:
+            out.mkdir(parents=True, exist_ok=True)
+            save_limits(out, replace(read_limits(out), **changes))
+        specs = specs_for(out, get_preset(preset), instances)
+        written = write_configs(out, specs, target)
+    except (StashtagError, ValueError, KeyError) as exc:
+        fail(exc)
+    console.print(f"wrote {len(written)} config/entry files for {len(specs)} models into {out}")
+    missing = missing_files(out, specs, target)
+    if missing:
+        console.print("[yellow]still missing (run with --export):[/yellow] " + ", ".join(missing))
+
+
+def _gpu_list(text: str) -> tuple[int, ...]:
+    try:
+        ids = tuple(int(g) for g in text.split(",") if g.strip())
+    except ValueError:
+        raise StashtagError(f"--gpus {text!r}: give GPU numbers like 0,1 (or 'none')") from None
+    if not ids or min(ids) < 0 or len(set(ids)) != len(ids):
+        raise StashtagError(f"--gpus {text!r}: give distinct GPU numbers like 0,1")
+    return ids
+
+
+@repo_app.command("check")
+def repo_check(
+    repo: RepoOpt = Path("model_repository"),
+    preset: PresetOpt = "small",
+    target: Annotated[str, typer.Option(help=TARGET_HELP)] = "python-ort",
+) -> None:
+    """List files a repository still needs before Triton can serve it."""
+    from stashtag.repository import missing_files, specs_for
+    from stashtag_core.presets import get_preset
+
+    missing = missing_files(repo, specs_for(repo, get_preset(preset)), target)
+    if missing:
+        for m in missing:
+            console.print(f"missing: {m}")
+        raise typer.Exit(1)
+    console.print(f"[green]{repo} is complete[/green]")

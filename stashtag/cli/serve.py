@@ -1,0 +1,109 @@
+"""``serve``: the bundled Triton server."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stashtag.cli.apps import app
+from stashtag.cli.options import RepoOpt
+from stashtag_client.cli.common import console, fail
+from stashtag_core.errors import StashtagError
+from stashtag_core.protocol import KEY_ENV
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the server the same way Ctrl-C does
+
+
+@app.command()
+def serve(
+    repo: RepoOpt = Path("model_repository"),
+    grpc_port: Annotated[int, typer.Option(help="gRPC port.")] = 8001,
+    http_port: Annotated[int, typer.Option(help="HTTP port (health, metadata).")] = 8000,
+    metrics_port: Annotated[int, typer.Option(help="Prometheus metrics port.")] = 8002,
+    address: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    log_file: Annotated[Path | None, typer.Option(help="Triton's log file.")] = None,
+    verbose: Annotated[int, typer.Option(help="Triton log verbosity.")] = 0,
+    key: Annotated[
+        str,
+        typer.Option(
+            envvar=KEY_ENV,
+            show_default=False,
+            help="Shared-server key: clients must send it (stashtag-key header) for admin"
+            " calls (repository, config, statistics, shared memory, logging, trace).",
+        ),
+    ] = "",
+    key_inference: Annotated[
+        bool, typer.Option(help="Require the key for inference and metadata too.")
+    ] = False,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="STASHTAG_TLS_CERT",
+            help="PEM certificate: gRPC over TLS (HTTP stays on loopback).",
+        ),
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option(envvar="STASHTAG_TLS_KEY", help="PEM private key of --tls-cert.")
+    ] = None,
+    tritonserver: Annotated[
+        Path | None,
+        typer.Option(help="Another tritonserver binary (NGC: /opt/tritonserver/bin/tritonserver)."),
+    ] = None,
+    backend_directory: Annotated[
+        Path | None, typer.Option(help="Its backends (NGC: /opt/tritonserver/backends).")
+    ] = None,
+) -> None:
+    """Start the bundled Triton server on a repository until Ctrl-C / SIGTERM.
+
+    Remote model loading is always off (--model-control-mode=none): no client can make the
+    server load code.
+    """
+    from stashtag.server import ServerOptions, TritonServer
+
+    if key_inference and not key:
+        fail(StashtagError("--key-inference needs --key (or STASHTAG_SERVER_KEY)"))
+    if (tls_cert is None) != (tls_key is None):
+        fail(StashtagError("TLS needs both --tls-cert and --tls-key"))
+    opts = ServerOptions(
+        repo,
+        grpc_port,
+        http_port,
+        metrics_port,
+        address,
+        log_file,
+        verbose,
+        key=key or None,
+        key_inference=key_inference,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        binary=tritonserver,
+        backend_directory=backend_directory,
+    )
+    server = TritonServer(opts)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        start = time.perf_counter()
+        with console.status("starting Triton…"):
+            server.start()
+            server.wait_ready()
+        console.print(
+            f"[green]Triton ready[/green] in {time.perf_counter() - start:.1f} s — "
+            f"gRPC {'grpcs://' if opts.tls else ''}{opts.grpc_url}  HTTP {opts.http_url}  "
+            f"metrics {opts.metrics_url}  (log {server.log_path})"
+            + ("  · key required" if opts.key else "")
+        )
+        while server.process and server.process.poll() is None:
+            time.sleep(0.5)
+        fail(StashtagError(f"tritonserver exited; {server.log_summary()}"))
+    except KeyboardInterrupt:
+        console.print("stopping Triton…")
+    except StashtagError as exc:
+        fail(exc)
+    finally:
+        server.stop()

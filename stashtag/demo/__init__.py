@@ -1,0 +1,1 @@
+"""The bundled demo: synthetic sample sprites, videos and watermarked stills, and the demo run."""
