@@ -1,1 +1,2 @@
-"""Plain numpy pre- and post-processing, shared by the Triton models and the client."""
+"""Plain numpy pre- and post-processing of the Triton python-backend models (server only; the
+client sends encoded frames and never decodes them)."""

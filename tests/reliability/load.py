@@ -16,13 +16,13 @@ def rss_bytes() -> int:
 
 
 async def _loop(url: str, requests, in_flight: int, seconds: float) -> dict:
-    from stashtag_client.inference.pipeline import TAGGER_OUTPUTS
     from stashtag_client.inference.transport import (
         EndpointPool,
         RequestError,
         TransportError,
         parse_endpoints,
     )
+    from stashtag_core.modelspec import TAGGER
 
     counts = {"requests": 0, "frames": 0, "errors": 0}
     deadline = time.monotonic() + seconds
@@ -37,7 +37,7 @@ async def _loop(url: str, requests, in_flight: int, seconds: float) -> dict:
                     out = await pool.infer(
                         "tagger",
                         {"jpeg": np.frombuffer(jpeg, np.uint8), "rects": rects},
-                        TAGGER_OUTPUTS,
+                        TAGGER.outputs,
                     )
                 except (RequestError, TransportError):
                     counts["errors"] += 1

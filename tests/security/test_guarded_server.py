@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from stashtag.server import ServerOptions, TritonServer, free_port
-from stashtag_client.inference.pipeline import TAGGER_OUTPUTS
 from stashtag_client.inference.transport import (
     AccessError,
     EndpointPool,
@@ -20,6 +19,7 @@ from stashtag_client.inference.transport import (
     TransportError,
     parse_endpoints,
 )
+from stashtag_core.modelspec import TAGGER
 from stashtag_core.protocol import GRPC_KEY_HEADER, KEY_HEADER, PRIORITY_INTERACTIVE
 from tests.security.certs import self_signed
 
@@ -85,7 +85,7 @@ def _tag(url: str, access: ServerAccess, attempts: int = 2) -> dict:
     async def go():
         policy = RetryPolicy(attempts=attempts, base_delay_s=0.1, cooldown_s=0.5, timeout_s=60)
         async with EndpointPool(parse_endpoints(url), 2, policy, access) as pool:
-            return await pool.infer("tagger", _sprite(), TAGGER_OUTPUTS)
+            return await pool.infer(TAGGER.model, _sprite(), TAGGER.outputs)
 
     return asyncio.run(go())
 

@@ -32,7 +32,7 @@ class SceneSource:
     """A scene found on disk; :meth:`load` reads it."""
 
     scene: str
-    kind: str  # "sprite", "video" or "image"
+    kind: str  # "sprite", "video" or "image"; "stash" when ``loader`` fetches it from Stash
     path: Path  # sprite JPEG, video file or image
     vtt: Path | None = None
     duration: float | None = None  # seconds, when known (from Stash's files.duration)

@@ -1,6 +1,6 @@
 """Tag Stash scenes: fetch sprites, run the tagging pipeline, write tags/markers/studio back.
 
-Rules (../shared/stash-api.md and the plugin issue): tags stashtag creates sit under one parent
+Rules (README, section Stash): tags stashtag creates sit under one parent
 with ``ignore_auto_tag``; scene tags are only added/removed with ``bulkSceneUpdate`` and only the
 tags stashtag itself added (recorded in the store) are ever removed; stashtag's markers carry a
 title prefix and are reconciled against what Stash holds, so re-runs and crash-resumes neither
