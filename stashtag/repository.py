@@ -13,6 +13,7 @@ from google.protobuf import text_format
 from stashtag.repoconfig import parse_config, render_config, shim_module
 from stashtag_core.modelspec import (
     PYTHON_TARGETS,
+    TARGETS,
     Limits,
     ModelSpec,
     Target,
@@ -21,7 +22,7 @@ from stashtag_core.modelspec import (
     weights_file,
     with_device_resize,
 )
-from stashtag_core.presets import Preset
+from stashtag_core.presets import PRESETS, Preset, get_preset
 
 SHIM = '''"""Triton python-backend entry of model `{name}`.
 
@@ -166,6 +167,60 @@ def repo_target(repo: Path) -> Target:
     if cfg.platform in targets:
         return targets[cfg.platform]
     raise ValueError(f"{path}: not a config stashtag wrote (no known target)")
+
+
+def save_build(repo: Path, preset: str, target: Target) -> Path:
+    """Record what ``repo`` was built with, so later commands need no --preset or --target."""
+    _save_setting(repo, "preset", preset)
+    return _save_setting(repo, "target", target)
+
+
+def built_preset(repo: Path) -> str | None:
+    """The preset ``repo`` was built with: from its settings, else from ``tagger``'s model id
+    (repositories built before the setting existed), else None."""
+    name = _read_settings(repo).get("preset")
+    config = Path(repo) / "tagger" / "config.pbtxt"
+    if name is None and config.is_file():
+        try:
+            model_id = parse_config(config.read_text()).parameters["model_id"].string_value
+        except (text_format.ParseError, KeyError):
+            model_id = ""
+        name = model_id.rpartition("-")[0] or None
+    if name is not None and name not in PRESETS:
+        raise ValueError(f"{Path(repo) / SETTINGS_FILE}: preset: unknown preset {name!r}")
+    return name
+
+
+def built_target(repo: Path) -> Target | None:
+    """The target ``repo`` was built for (settings, else its configs), or None if unbuilt."""
+    saved = _read_settings(repo).get("target")
+    if saved is not None:
+        if saved not in TARGETS:
+            raise ValueError(f"{Path(repo) / SETTINGS_FILE}: target: unknown target {saved!r}")
+        return saved
+    if (Path(repo) / "clip_image" / "config.pbtxt").is_file():
+        return repo_target(repo)
+    return None
+
+
+def resolve_build(
+    repo: Path, preset: str | None, target: str | None, default_preset: str = "small"
+) -> tuple[Preset, Target]:
+    """Preset and target of an existing repository; a --preset or --target other than the one
+    it was built with is refused (its weights and configs are for the other one)."""
+    for flag, given, built in (
+        ("preset", preset, built_preset(repo)),
+        ("target", target, built_target(repo)),
+    ):
+        if given and built and given != built:
+            raise ValueError(
+                f"{repo} was built with --{flag} {built}, not {given}: drop --{flag}, or rebuild"
+                f" it with `stashtag repo build --{flag} {given} --out {repo}`"
+            )
+    return (
+        get_preset(preset or built_preset(repo) or default_preset),
+        target or built_target(repo) or "python-ort",
+    )
 
 
 def write_configs(repo: Path, specs: list[ModelSpec], target: Target) -> list[Path]:

@@ -107,6 +107,50 @@ def test_limits_are_saved_and_kept_by_later_builds(tmp_path):
     assert "limits: max_frames must lie in 1..128" in result.output
 
 
+def test_a_repository_remembers_its_preset_and_target(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from stashtag.cli import app
+    from stashtag.repository import SETTINGS_FILE
+
+    repo, runner = tmp_path / "repo", CliRunner()
+    build = ["repo", "build", "--no-export", "--out", str(repo)]
+    result = runner.invoke(app, [*build, "--preset", "tiny", "--target", "onnxruntime"])
+    assert result.exit_code == 0, result.output
+    saved = json.loads((repo / SETTINGS_FILE).read_text())
+    assert (saved["preset"], saved["target"]) == ("tiny", "onnxruntime")
+    result = runner.invoke(app, build)  # a rebuild keeps both
+    assert result.exit_code == 0, result.output
+    cfg = parse_config((repo / "clip_image" / "config.pbtxt").read_text())
+    assert cfg.platform == "onnxruntime_onnx"
+    assert cfg.output[0].dims == [64]  # tiny's CLIP, not the default preset's 512
+    result = runner.invoke(app, ["repo", "check", "--repo", str(repo)])
+    assert result.exit_code == 1 and "clip_image/1/model.onnx" in "".join(result.output.split())
+    result = runner.invoke(app, ["repo", "check", "--repo", str(repo), "--preset", "small"])
+    assert result.exit_code == 1
+    assert "was built with --preset tiny, not small" in " ".join(result.output.split())
+
+
+def test_a_repository_from_before_the_setting_tells_its_preset(tmp_path):
+    from dataclasses import replace
+
+    from stashtag.repository import built_preset, built_target, write_configs
+    from stashtag_core.modelspec import build_specs
+    from stashtag_core.presets import get_preset
+
+    assert built_preset(tmp_path) is None and built_target(tmp_path) is None
+    specs = [
+        replace(s, parameters={**s.parameters, "model_id": "large-0123abcd"})
+        if s.name == "tagger"
+        else s
+        for s in build_specs(get_preset("large"))
+    ]
+    write_configs(tmp_path, specs, "tensorrt")  # no stashtag-settings.json: the configs tell
+    assert (built_preset(tmp_path), built_target(tmp_path)) == ("large", "tensorrt")
+
+
 def test_gpus_place_graph_models(tmp_path):
     from typer.testing import CliRunner
 

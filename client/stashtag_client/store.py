@@ -16,42 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS scenes (
-    scene TEXT NOT NULL,
-    model_id TEXT NOT NULL,
-    source TEXT NOT NULL,
-    time_basis TEXT NOT NULL,
-    frames INTEGER NOT NULL,
-    times BLOB NOT NULL,          -- float64 (N,)
-    clip BLOB NOT NULL,           -- float16 (N, D)
-    dino_cls BLOB NOT NULL,       -- float16 (N, E)
-    dino_patch BLOB NOT NULL,     -- float16 (N, E)
-    detections TEXT NOT NULL,     -- JSON: per frame [[x1, y1, x2, y2, score, class], ...]
-    ocr TEXT NOT NULL,            -- JSON: [{frame, text, score, box}]
-    updated REAL NOT NULL,
-    PRIMARY KEY (scene, model_id)
-);
-CREATE TABLE IF NOT EXISTS errors (
-    scene TEXT NOT NULL,
-    model_id TEXT NOT NULL,
-    message TEXT NOT NULL,
-    updated REAL NOT NULL,
-    PRIMARY KEY (scene, model_id)
-);
-CREATE TABLE IF NOT EXISTS meta (
-    model_id TEXT NOT NULL,
-    key TEXT NOT NULL,
-    value TEXT NOT NULL,
-    PRIMARY KEY (model_id, key)
-);
-CREATE TABLE IF NOT EXISTS text_cache (
-    model_id TEXT NOT NULL,
-    prompt TEXT NOT NULL,
-    embedding BLOB NOT NULL,      -- float32 (D,)
-    PRIMARY KEY (model_id, prompt)
-);
-"""
+from stashtag_client.store_schema import migrate
 
 
 @dataclass
@@ -88,7 +53,7 @@ class Store:
         self.db = sqlite3.connect(str(path))
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+        migrate(self.db, path)
 
     def close(self) -> None:
         self.db.close()

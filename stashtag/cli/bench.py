@@ -19,7 +19,7 @@ def bench(
     repo: Annotated[Path, typer.Option(help="Exported repository to benchmark.")] = Path(
         "repos/tiny-python-ort"
     ),
-    preset: PresetOpt = "tiny",
+    preset: PresetOpt = None,
     sprites: Annotated[int, typer.Option(help="Sprite sheets per variant and round.")] = 8,
     grid: Annotated[int, typer.Option(help="Sprite grid: 9 gives Stash's 81 frames.")] = 9,
     repeats: Annotated[int, typer.Option(help="Interleaved rounds.")] = 3,
@@ -68,8 +68,7 @@ def bench(
 
     from stashtag.bench import compare as compare_reports
     from stashtag.bench import run_bench, to_markdown, write_report
-    from stashtag.repository import missing_files, specs_for
-    from stashtag_core.presets import get_preset
+    from stashtag.repository import missing_files, resolve_build, specs_for
 
     try:
         previous = None
@@ -78,12 +77,12 @@ def bench(
                 previous = json.loads(compare.read_text())
             except (OSError, json.JSONDecodeError) as exc:
                 raise StashtagError(f"--compare {compare}: {exc}") from None
-        p = get_preset(preset)
-        missing = missing_files(repo, specs_for(repo, p), "python-ort")
+        p, target = resolve_build(repo, preset, None, default_preset="tiny")
+        missing = missing_files(repo, specs_for(repo, p), target)
         if missing:
             raise StashtagError(
                 f"{repo} is incomplete ({missing[0]} …): run `stashtag repo build"
-                f" --preset {preset} --out {repo}` first"
+                f" --preset {p.name} --target {target} --out {repo}` first"
             )
         points = tuple(int(c) for c in sweep.split(",") if c.strip())
         if not points or min(points) < 1:

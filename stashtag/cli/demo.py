@@ -11,7 +11,7 @@ import typer
 
 from stashtag.cli.apps import app
 from stashtag.cli.options import PresetOpt, RandomOpt
-from stashtag.cli.repo import export_models
+from stashtag.cli.repo import run_export
 from stashtag_client.cli.common import ServerKeyOpt, TlsCaOpt, access, console, fail, report_results
 from stashtag_core.errors import StashtagError
 
@@ -70,7 +70,7 @@ def _smoke(url: str, sprite: Path | None, vtt: Path | None, access=None) -> dict
 
 @app.command()
 def demo(
-    preset: PresetOpt = "tiny",
+    preset: PresetOpt = None,
     repo: Annotated[Path, typer.Option(help="Repository to build/serve.")] = Path(
         "repos/tiny-python-ort"
     ),
@@ -82,18 +82,24 @@ def demo(
     """Offline demo: build the repository if needed, start Triton, tag a bundled sample library
     (sprite sheets, a video, a watermarked still) and print the tags."""
     from stashtag.demo.samples import write_sample_library
-    from stashtag.repository import missing_files, specs_for, write_configs
+    from stashtag.repository import (
+        missing_files,
+        resolve_build,
+        save_build,
+        specs_for,
+        write_configs,
+    )
     from stashtag.server import ServerOptions, TritonServer, free_port
     from stashtag_client.directory import TagOptions, run_tag
     from stashtag_client.frames.sources import discover
     from stashtag_client.tagging.vocabulary import load_vocabulary
-    from stashtag_core.presets import get_preset
 
     try:
-        specs = specs_for(repo, get_preset(preset))
-        if missing_files(repo, specs, "python-ort"):
-            export_models(preset, repo, random_weights, "", "python-ort")
-        write_configs(repo, specs_for(repo, get_preset(preset)), "python-ort")
+        p, _ = resolve_build(repo, preset, "python-ort", default_preset="tiny")
+        if missing_files(repo, specs_for(repo, p), "python-ort"):
+            run_export(p.name, repo, random_weights, "", "python-ort")
+        write_configs(repo, specs_for(repo, p), "python-ort")
+        save_build(repo, p.name, "python-ort")
         library, studios = write_sample_library(workdir / "library")
         opts = ServerOptions(repo, free_port(), free_port(), free_port())
         with console.status("starting Triton…"), TritonServer(opts) as server:

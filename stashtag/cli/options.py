@@ -7,8 +7,11 @@ from typing import Annotated
 
 import typer
 
+# Commands on an existing repository take its preset and target from its settings.
+BUILT_HELP = " [default: what the repository was built with]"
 PresetOpt = Annotated[
-    str, typer.Option(help="Model preset: small (CPU), large (GPU), tiny (tests).")
+    str | None,
+    typer.Option(help="Model preset: small (CPU), large (GPU), tiny (tests)." + BUILT_HELP),
 ]
 
 RepoOpt = Annotated[Path, typer.Option("--repo", help="Model repository folder.")]

@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 
 from stashtag.cli.apps import app, repo_app
-from stashtag.cli.options import ONLY_HELP, TARGET_HELP, Fp16Opt, PresetOpt, RandomOpt, RepoOpt
+from stashtag.cli.options import (
+    BUILT_HELP,
+    ONLY_HELP,
+    TARGET_HELP,
+    Fp16Opt,
+    PresetOpt,
+    RandomOpt,
+    RepoOpt,
+)
 from stashtag_client.cli.common import console, fail
 from stashtag_core.errors import StashtagError
 from stashtag_core.modelspec import TARGETS
@@ -19,7 +27,7 @@ def check_target(target: str) -> None:
         fail(ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}"))
 
 
-def export_models(
+def run_export(
     preset_name: str, repo: Path, random_weights: bool, only: str, target: str, fp16: bool = False
 ) -> dict:
     from stashtag_core.presets import get_preset
@@ -46,7 +54,9 @@ def export_models(
 
 @app.command()
 def export(
-    preset: PresetOpt = "small",
+    preset: Annotated[
+        str, typer.Option(help="Model preset: small (CPU), large (GPU), tiny (tests).")
+    ] = "small",
     repo: RepoOpt = Path("model_repository"),
     random_weights: RandomOpt = False,
     only: Annotated[str, typer.Option(help=ONLY_HELP)] = "",
@@ -56,9 +66,12 @@ def export(
     fp16: Fp16Opt = False,
 ) -> None:
     """Export the preset's models to ONNX (with parity checks) into a repository."""
+    from stashtag.repository import save_build
+
     check_target(target)
     try:
-        results = export_models(preset, repo, random_weights, only, target, fp16)
+        results = run_export(preset, repo, random_weights, only, target, fp16)
+        save_build(repo, preset, target)
     except (StashtagError, ValueError, KeyError) as exc:
         fail(exc)
     console.print(f"[green]exported[/green] {', '.join(results)} into {repo}")
@@ -66,8 +79,8 @@ def export(
 
 @repo_app.command("build")
 def repo_build(
-    preset: PresetOpt = "small",
-    target: Annotated[str, typer.Option(help=TARGET_HELP)] = "python-ort",
+    preset: PresetOpt = None,
+    target: Annotated[str | None, typer.Option(help=TARGET_HELP + BUILT_HELP)] = None,
     out: Annotated[Path, typer.Option(help="Repository folder to write.")] = Path(
         "model_repository"
     ),
@@ -111,8 +124,11 @@ def repo_build(
     from dataclasses import replace
 
     from stashtag.repository import (
+        built_preset,
+        built_target,
         missing_files,
         read_limits,
+        save_build,
         save_device_resize,
         save_gpus,
         save_limits,
@@ -121,13 +137,18 @@ def repo_build(
     )
     from stashtag_core.presets import get_preset
 
+    try:  # a rebuild keeps what the repository was built with unless told otherwise
+        preset = preset or built_preset(out) or "small"
+        target = target or built_target(out) or "python-ort"
+    except ValueError as exc:
+        fail(exc)
     check_target(target)
     if device_resize and target != "python-torch":
         fail(StashtagError("--device-resize needs --target python-torch"))
     try:
         complete = not missing_files(out, specs_for(out, get_preset(preset)), target)
         if export_models and not (if_missing and complete):
-            export_models(preset, out, random_weights, only, target, fp16)
+            run_export(preset, out, random_weights, only, target, fp16)
         elif export_models:
             console.print(f"{out} already has every file {target} needs: not exporting")
         if device_resize is not None:
@@ -151,6 +172,7 @@ def repo_build(
             save_limits(out, replace(read_limits(out), **changes))
         specs = specs_for(out, get_preset(preset), instances)
         written = write_configs(out, specs, target)
+        save_build(out, preset, target)
     except (StashtagError, ValueError, KeyError) as exc:
         fail(exc)
     console.print(f"wrote {len(written)} config/entry files for {len(specs)} models into {out}")
@@ -172,14 +194,17 @@ def _gpu_list(text: str) -> tuple[int, ...]:
 @repo_app.command("check")
 def repo_check(
     repo: RepoOpt = Path("model_repository"),
-    preset: PresetOpt = "small",
-    target: Annotated[str, typer.Option(help=TARGET_HELP)] = "python-ort",
+    preset: PresetOpt = None,
+    target: Annotated[str | None, typer.Option(help=TARGET_HELP + BUILT_HELP)] = None,
 ) -> None:
     """List files a repository still needs before Triton can serve it."""
-    from stashtag.repository import missing_files, specs_for
-    from stashtag_core.presets import get_preset
+    from stashtag.repository import missing_files, resolve_build, specs_for
 
-    missing = missing_files(repo, specs_for(repo, get_preset(preset)), target)
+    try:
+        p, target = resolve_build(repo, preset, target)
+        missing = missing_files(repo, specs_for(repo, p), target)
+    except ValueError as exc:
+        fail(exc)
     if missing:
         for m in missing:
             console.print(f"missing: {m}")

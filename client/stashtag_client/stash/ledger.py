@@ -3,6 +3,7 @@
 Scenes, images (``image:<id>``) and galleries are keyed the way :class:`StashSync` keys them.
 Only tags recorded here as stashtag's are ever removed by it; tags the user took off are
 remembered so they are never added again, and feed ``learn`` and ``calibrate`` as negatives.
+Its tables are part of the store's schema (:mod:`stashtag_client.store_schema`).
 """
 
 from __future__ import annotations
@@ -10,45 +11,12 @@ from __future__ import annotations
 import sqlite3
 import time
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS stash_applied (
-    stash TEXT NOT NULL, scene_id TEXT NOT NULL, tag_id TEXT NOT NULL,
-    PRIMARY KEY (stash, scene_id, tag_id)
-);
-CREATE TABLE IF NOT EXISTS stash_feedback (
-    stash TEXT NOT NULL, scene_id TEXT NOT NULL, tags TEXT NOT NULL,
-    PRIMARY KEY (stash, scene_id)
-);
--- tags recorded as applied whose ADD has not been confirmed yet (a crash in between must not
--- read as the user removing them)
-CREATE TABLE IF NOT EXISTS stash_pending (
-    stash TEXT NOT NULL, scene_id TEXT NOT NULL, tag_id TEXT NOT NULL,
-    PRIMARY KEY (stash, scene_id, tag_id)
-);
--- a scene's tags before `overwrite` first replaced them (`undo` restores them)
-CREATE TABLE IF NOT EXISTS stash_saved (
-    stash TEXT NOT NULL, scene_id TEXT NOT NULL, tag_ids TEXT NOT NULL, updated REAL NOT NULL,
-    PRIMARY KEY (stash, scene_id)
-);
--- accept/reject decisions on review suggestions (feedback)
-CREATE TABLE IF NOT EXISTS stash_review (
-    stash TEXT NOT NULL, scene_id TEXT NOT NULL, tag TEXT NOT NULL, accepted INTEGER NOT NULL,
-    updated REAL NOT NULL, PRIMARY KEY (stash, scene_id, tag)
-);
--- tags stashtag added that the user removed: never added again, negatives for learn/calibrate
-CREATE TABLE IF NOT EXISTS stash_rejected (
-    stash TEXT NOT NULL, scene_id TEXT NOT NULL, tag_id TEXT NOT NULL, updated REAL NOT NULL,
-    PRIMARY KEY (stash, scene_id, tag_id)
-);
-"""
-
 
 class TagLedger:
     """The store's record of one Stash instance (``stash``: its URL)."""
 
     def __init__(self, db: sqlite3.Connection, stash: str) -> None:
         self.db, self.stash = db, stash
-        db.executescript(SCHEMA)
 
     def _ids(self, table: str, item: str) -> set[str]:
         rows = self.db.execute(

@@ -32,21 +32,6 @@ NEGATIVE_FRAMES = 16  # frames taken from each negative scene (evenly spaced)
 MAX_NEGATIVE_SCENES = 3000
 REJECTED_WEIGHT = 3.0
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS learned_tags (
-    model_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    weights BLOB NOT NULL,        -- float32 (F,): over concat(unit CLIP, unit DINOv2 cls)
-    bias REAL NOT NULL,
-    threshold REAL NOT NULL,      -- on the scene score (mean of the top_k frame probabilities)
-    top_k INTEGER NOT NULL,
-    parent TEXT,
-    metrics TEXT NOT NULL,        -- JSON: cross-validated precision/recall, example counts
-    created REAL NOT NULL,
-    PRIMARY KEY (model_id, name)
-);
-"""
-
 
 class LearnError(StashtagError):
     """A tag cannot be learned (too few examples, nothing stored for them, …)."""
@@ -267,13 +252,8 @@ def learn_tag(
 # --- storage ----------------------------------------------------------------------------------
 
 
-def _db(store: Store):
-    store.db.executescript(SCHEMA)
-    return store.db
-
-
 def save_learned(store: Store, tag: LearnedTag) -> None:
-    db = _db(store)
+    db = store.db
     with db:
         db.execute(
             "INSERT OR REPLACE INTO learned_tags VALUES (?,?,?,?,?,?,?,?,?)",
@@ -293,7 +273,7 @@ def save_learned(store: Store, tag: LearnedTag) -> None:
 
 def load_learned(store: Store, model_id: str) -> list[LearnedTag]:
     """Every tag learned for ``model_id``, by name."""
-    rows = _db(store).execute(
+    rows = store.db.execute(
         "SELECT name, weights, bias, threshold, top_k, parent, metrics, created "
         "FROM learned_tags WHERE model_id = ? ORDER BY name",
         (model_id,),
@@ -319,7 +299,7 @@ def load_learned(store: Store, model_id: str) -> list[LearnedTag]:
 
 def delete_learned(store: Store, model_id: str, names: Iterable[str] | None = None) -> list[str]:
     """Delete the named learned tags (all when ``names`` is None); returns what was deleted."""
-    db = _db(store)
+    db = store.db
     existing = [t.name for t in load_learned(store, model_id)]
     wanted = {n.casefold() for n in names} if names is not None else None
     gone = [n for n in existing if wanted is None or n.casefold() in wanted]

@@ -14,20 +14,8 @@ from stashtag_client.store import Store
 from stashtag_client.tagging.learned import LearnedTag, load_learned
 from stashtag_client.tagging.vocabulary import Vocabulary, VocabularyError
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS tag_thresholds (
-    model_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    threshold REAL NOT NULL,
-    previous REAL NOT NULL,
-    updated REAL NOT NULL,
-    PRIMARY KEY (model_id, name)
-);
-"""
-
 
 def calibrated(store: Store, model_id: str) -> dict[str, float]:
-    store.db.executescript(SCHEMA)
     rows = store.db.execute(
         "SELECT name, threshold FROM tag_thresholds WHERE model_id = ?", (model_id,)
     )
@@ -36,7 +24,6 @@ def calibrated(store: Store, model_id: str) -> dict[str, float]:
 
 def save_thresholds(store: Store, model_id: str, changes: dict[str, tuple[float, float]]) -> None:
     """``changes``: tag name → (previous, new threshold)."""
-    store.db.executescript(SCHEMA)
     with store.db:
         store.db.executemany(
             "INSERT OR REPLACE INTO tag_thresholds VALUES (?,?,?,?,?)",
@@ -45,7 +32,6 @@ def save_thresholds(store: Store, model_id: str, changes: dict[str, tuple[float,
 
 
 def reset_thresholds(store: Store, model_id: str) -> int:
-    store.db.executescript(SCHEMA)
     with store.db:
         return store.db.execute(
             "DELETE FROM tag_thresholds WHERE model_id = ?", (model_id,)
