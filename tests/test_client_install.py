@@ -7,6 +7,7 @@ Python gets it.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import venv
@@ -46,8 +47,11 @@ def _run(*cmd: str | Path, check: bool = True, cwd: Path | None = None):
 def light_env(tmp_path_factory) -> Path:
     env = tmp_path_factory.mktemp("client-venv")
     venv.EnvBuilder(with_pip=True).create(env)
+    # Copies: setuptools writes build/ and *.egg-info into the folder it builds from.
+    skip = shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
+    dists = [shutil.copytree(ROOT / d, env / "src" / d, ignore=skip) for d in ("core", "client")]
     py = env / "bin" / "python"
-    done = _run(py, "-m", "pip", "install", "--quiet", ROOT / "core", ROOT / "client", check=False)
+    done = _run(py, "-m", "pip", "install", "--quiet", *dists, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return env
 

@@ -39,12 +39,14 @@ CLIENT_THIRD_PARTY = {
 # Inside the client: a module may import its own layer or a lower one, never a higher one.
 CLIENT_LAYERS = {
     "store": 0,
+    "store_schema": 0,
     "frames": 0,
     "inference": 1,
     "tagging": 2,
-    "stash": 3,
-    "directory": 3,
-    "cli": 4,
+    "session": 3,
+    "stash": 4,
+    "directory": 4,
+    "cli": 5,
 }
 
 
@@ -110,6 +112,11 @@ def test_core_is_pure_python():
 def _client_layer(name: str) -> int | None:
     parts = name.split(".")
     return CLIENT_LAYERS.get(parts[1]) if len(parts) > 1 else None
+
+
+def test_every_client_module_has_a_layer():
+    modules = {m.split(".")[1] for m in GRAPH if m.startswith("stashtag_client.")}
+    assert modules - set(CLIENT_LAYERS) == set()
 
 
 def test_client_imports_no_server_export_or_heavy_package():

@@ -26,17 +26,11 @@ from rich.table import Table
 from rich.text import Text
 
 from stashtag_client.frames.sources import SceneSource
-from stashtag_client.inference.pipeline import SceneOutcome, TagRun, server_model_id
-from stashtag_client.inference.transport import (
-    EndpointPool,
-    RetryPolicy,
-    ServerAccess,
-    parse_endpoints,
-)
+from stashtag_client.inference.pipeline import SceneOutcome
+from stashtag_client.inference.transport import ServerAccess
+from stashtag_client.session import SessionOptions, TaggingSession, TagSet
 from stashtag_client.store import Store
-from stashtag_client.tagging.mapping import SceneResult, map_scene
-from stashtag_client.tagging.textbank import cached_text_bank, fetch_text_bank
-from stashtag_client.tagging.thresholds import effective_tags
+from stashtag_client.tagging.mapping import SceneResult
 from stashtag_client.tagging.vocabulary import Vocabulary
 
 
@@ -71,6 +65,11 @@ class TagOptions:
     quiet: bool = False
     access: ServerAccess = field(default_factory=ServerAccess)
 
+    def session(self) -> SessionOptions:
+        return SessionOptions(
+            self.url, self.max_in_flight, self.timeout_s, self.attempts, self.access
+        )
+
 
 def _progress(console: Console, quiet: bool) -> Progress:
     return Progress(
@@ -98,14 +97,8 @@ async def tag_sources(
     """Tag ``sources`` (resuming from ``store``) and map every scene with ``vocab``."""
     console = console or Console(stderr=True)
     stats = RunStats(scenes=len(sources))
-    policy = RetryPolicy(attempts=options.attempts, timeout_s=options.timeout_s)
     start_wall, start_cpu = time.perf_counter(), time.process_time()
-    async with EndpointPool(
-        parse_endpoints(options.url), options.max_in_flight, policy, options.access
-    ) as pool:
-        model_id = await server_model_id(pool)
-        vocab, learned = effective_tags(store, model_id, vocab)
-        bank = await fetch_text_bank(pool, store, model_id, vocab)
+    async with TaggingSession(store, vocab, options.session()) as session:
         with _progress(console, options.quiet) as progress:
             task = progress.add_task("tag", total=len(sources), fps=0.0, errors=0)
 
@@ -126,9 +119,9 @@ async def tag_sources(
                         f"[red]error[/red] {o.error}", soft_wrap=True, markup=False
                     )
 
-            run = TagRun(pool, store, model_id, options.ocr_frames, done)
-            outcomes = await run.run(sources, options.force)
-        stats.endpoints = pool.status()
+            outcomes = await session.tag(sources, options.force, options.ocr_frames, done)
+        stats.endpoints = session.status()
+        tagset = session.tagset
     stats.wall_s = time.perf_counter() - start_wall
     stats.cpu_s = time.process_time() - start_cpu
     errors = {o.scene: o.error for o in outcomes if o.status == "error"}
@@ -137,8 +130,7 @@ async def tag_sources(
         if src.scene in errors:
             results.append(SceneResult(src.scene, str(src.path), error=errors[src.scene]))
             continue
-        record = store.get(src.scene, model_id)
-        results.append(map_scene(record, vocab, bank, studios, learned))
+        results.append(tagset.map(store.get(src.scene, tagset.model_id), studios))
     return results, stats
 
 
@@ -146,9 +138,8 @@ def retag_store(
     store: Store, vocab: Vocabulary, model_id: str, studios: list[str] | None = None
 ) -> list[SceneResult]:
     """Recompute every stored scene's tags with ``vocab``: no inference at all."""
-    vocab, learned = effective_tags(store, model_id, vocab)
-    bank = cached_text_bank(store, model_id, vocab)
-    return [map_scene(r, vocab, bank, studios, learned) for r in store.records(model_id)]
+    tagset = TagSet.from_store(store, model_id, vocab)
+    return [tagset.map(r, studios) for r in store.records(model_id)]
 
 
 def write_results(results: list[SceneResult], out: Path) -> None:

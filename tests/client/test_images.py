@@ -9,7 +9,8 @@ import pytest
 from stashtag.demo.samples import encode_jpeg, sprite_sheet
 from stashtag_client.stash.client import StashClient, StashConnection
 from stashtag_client.stash.galleries import gallery_result, tag_galleries
-from stashtag_client.stash.sync import StashSync, SyncSettings
+from stashtag_client.stash.settings import SyncSettings
+from stashtag_client.stash.sync import StashSync
 from stashtag_client.store import Store
 from stashtag_client.tagging.mapping import map_scene
 from stashtag_client.tagging.textbank import cached_text_bank

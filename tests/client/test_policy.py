@@ -12,13 +12,8 @@ import numpy as np
 import pytest
 
 from stashtag_client.stash.client import StashClient, StashConnection
-from stashtag_client.stash.sync import (
-    ACCEPT_TAG,
-    QUEUE_TAG,
-    REJECT_TAG,
-    StashSync,
-    SyncSettings,
-)
+from stashtag_client.stash.settings import ACCEPT_TAG, QUEUE_TAG, REJECT_TAG, SyncSettings
+from stashtag_client.stash.sync import StashSync
 from stashtag_client.store import Store
 from stashtag_client.tagging.mapping import build_text_bank, map_scene
 from stashtag_client.tagging.rules import Policy, Rule, RuleLoopError, run_rules

@@ -11,14 +11,9 @@ import pytest
 
 from stashtag.demo.samples import encode_jpeg, sprite_sheet, sprite_vtt
 from stashtag_client.stash.client import StashClient, StashConnection, StashError
-from stashtag_client.stash.sync import (
-    DONE_TAG,
-    ERROR_TAG,
-    MARKER_PREFIX,
-    QUEUE_TAG,
-    StashSync,
-    SyncSettings,
-)
+from stashtag_client.stash.settings import DONE_TAG, ERROR_TAG, QUEUE_TAG, SyncSettings
+from stashtag_client.stash.sync import StashSync
+from stashtag_client.stash.writer import MARKER_PREFIX
 from stashtag_client.store import Store
 from stashtag_client.tagging.vocabulary import load_vocabulary
 from tests.fakestash import FakeScene, FakeStash, serve

@@ -47,7 +47,8 @@ def _keys(path: Path) -> list[str]:
 
 def _sync(stash_url: str, api_key: str, db, vocabulary: Path | None, dry_run: bool):
     from stashtag_client.stash.client import StashClient, StashConnection
-    from stashtag_client.stash.sync import StashSync, SyncSettings
+    from stashtag_client.stash.settings import SyncSettings
+    from stashtag_client.stash.sync import StashSync
     from stashtag_client.tagging.vocabulary import load_vocabulary
 
     return StashSync(

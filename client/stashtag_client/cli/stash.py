@@ -89,7 +89,8 @@ def stash(
 
     from stashtag_client.stash.client import StashClient, StashConnection
     from stashtag_client.stash.plugin import confirmed_names, names_list
-    from stashtag_client.stash.sync import SceneReport, StashSync, SyncSettings, run_sync
+    from stashtag_client.stash.settings import SceneReport, SyncSettings
+    from stashtag_client.stash.sync import StashSync, run_sync
     from stashtag_client.store import Store
     from stashtag_client.tagging.descriptions import DescribeSettings
     from stashtag_client.tagging.rules import with_overrides

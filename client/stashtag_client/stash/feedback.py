@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from stashtag_client.stash.sync import INCORRECT_TAG, StashSync
+from stashtag_client.stash.settings import INCORRECT_TAG
+from stashtag_client.stash.sync import StashSync
 
 
 @dataclass

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from stashtag_client.stash.sync import SceneReport, StashSync
-from stashtag_client.tagging.mapping import SceneResult, TagHit, map_scene
-from stashtag_client.tagging.textbank import cached_text_bank
+from stashtag_client.stash.settings import SceneReport
+from stashtag_client.stash.sync import StashSync
+from stashtag_client.tagging.mapping import SceneResult, TagHit
 
 
 def gallery_result(gallery_id: str, images: list[SceneResult], share: float) -> SceneResult:
@@ -36,18 +36,16 @@ def tag_galleries(
 ) -> list[SceneReport]:
     """Apply each gallery's aggregated tags (``galleries`` and ``images``: syncs of those kinds
     over the same store)."""
-    model_id = images.store_model_id()
-    vocab, learned = images.tagset(model_id)
-    bank = cached_text_bank(images.store, model_id, vocab)
+    tagset = images.tagset()
     share = galleries.settings.gallery_share
     found = galleries.scenes("all")
     reports = []
     for i, gallery in enumerate(found):
         records = [
-            images.store.get(images.key(im.id), model_id)
+            images.store.get(images.key(im.id), tagset.model_id)
             for im in galleries.client.find_images(gallery_ids=[gallery.id])
         ]
-        results = [map_scene(r, vocab, bank, [], learned) for r in records if r is not None]
+        results = [tagset.map(r) for r in records if r is not None]
         results = [r for r in results if not r.error]
         if not results:
             reports.append(SceneReport(gallery.id, "skipped", error="no tagged images yet"))

@@ -12,8 +12,7 @@ from stashtag_client.stash.feedback import Snapshot, tag_ids, tag_labels, take_s
 from stashtag_client.stash.sync import StashSync
 from stashtag_client.tagging.calibrate import MIN_LABELS, Calibration, calibrate
 from stashtag_client.tagging.learned import LearnedTag, LearnError, learn_tag, save_learned
-from stashtag_client.tagging.textbank import cached_text_bank
-from stashtag_client.tagging.thresholds import effective_tags, save_thresholds
+from stashtag_client.tagging.thresholds import save_thresholds
 
 Progress = Callable[[float], None]
 
@@ -59,16 +58,15 @@ def calibrate_from_stash(
     snapshot: Snapshot | None = None,
 ) -> list[Calibration]:
     """New thresholds from the user's accepted and rejected tags; saved unless dry run."""
-    model_id = sync.store_model_id()
-    vocab, learned = effective_tags(sync.store, model_id, sync.vocab)
-    bank = cached_text_bank(sync.store, model_id, vocab)
+    tagset = sync.tagset()
+    model_id, vocab, learned = tagset.model_id, tagset.vocab, tagset.learned
     snap = snapshot or take_snapshot(sync, lambda f: progress(0.8 * f))
     labels = {}
     for name in [t.name for t in vocab.tags] + [t.name for t in learned]:
         found = tag_labels(snap, sync, name)
         if found is not None:
             labels[name] = found
-    results = calibrate(sync.store, model_id, vocab, bank, learned, labels, min_labels)
+    results = calibrate(sync.store, model_id, vocab, tagset.bank, learned, labels, min_labels)
     changes = {c.tag: (c.old, c.new) for c in results if c.changed}
     if changes and not sync.settings.dry_run:
         save_thresholds(sync.store, model_id, changes)

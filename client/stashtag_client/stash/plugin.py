@@ -14,7 +14,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from stashtag_client.stash.client import StashClient, StashConnection
-from stashtag_client.stash.sync import QUEUE_TAG, StashSync, SyncSettings, run_sync
+from stashtag_client.stash.settings import QUEUE_TAG, SyncSettings
+from stashtag_client.stash.sync import StashSync, run_sync
 from stashtag_client.store import Store
 from stashtag_client.tagging.vocabulary import load_vocabulary
 from stashtag_core.errors import StashtagError

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from stashtag_client.stash.sync import ACCEPT_TAG, REJECT_TAG, StashSync
+from stashtag_client.stash.settings import ACCEPT_TAG, REJECT_TAG
+from stashtag_client.stash.sync import StashSync
 
 
 @dataclass

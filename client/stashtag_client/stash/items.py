@@ -1,0 +1,142 @@
+"""The kinds of Stash item a run tags: how each is selected, keyed in the store and loaded.
+
+Scenes are sent as their sprite sheet (or, when Stash has none yet, decoded from the video file
+if it is readable here); images as one still (their thumbnail, or the file itself); galleries are
+not sent at all: their tags come from their images' (see :mod:`.galleries`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stashtag_client.frames.sources import SceneSource, image_frames, sprite_frames
+from stashtag_client.stash.client import StashClient, StashScene
+from stashtag_client.stash.settings import DONE_TAG, QUEUE_TAG, SyncSettings
+from stashtag_client.stash.tags import TagRegistry
+from stashtag_core.errors import InputError, StashtagError
+
+
+class StashItems:
+    """One kind of item. ``extras``: the run also writes markers, studio, description and
+    workflow tags (scenes only)."""
+
+    kind = ""
+    extras = False
+
+    def __init__(self, client: StashClient, tags: TagRegistry, settings: SyncSettings) -> None:
+        self.client, self.tags, self.settings = client, tags, settings
+
+    def key(self, item_id: str) -> str:
+        """Where the store keeps the item's records."""
+        return f"{self.kind}:{item_id}"
+
+    def select(self, selection: str) -> list:
+        raise NotImplementedError
+
+    def source(self, item, to_generate: list[str]) -> SceneSource:
+        raise NotImplementedError
+
+    @property
+    def ocr_frames(self) -> str:
+        return "none"  # studio watermarks are read from scenes only
+
+    def studios(self) -> dict[str, str]:
+        return {}
+
+
+class Scenes(StashItems):
+    kind = "scene"
+    extras = True
+
+    def key(self, item_id: str) -> str:
+        return item_id
+
+    def select(self, selection: str) -> list:
+        """``queued`` (AI_TagMe), ``untagged`` (not AI_Tagged), ``all`` or ``id:1,2,3``."""
+        if selection.startswith("id:"):
+            found = [self.client.find_scene(i.strip()) for i in selection[3:].split(",") if i]
+            return [s for s in found if s]
+        if selection == "all":
+            return self.client.find_scenes()
+        tag = self.tags.get(QUEUE_TAG if selection == "queued" else DONE_TAG, create=False)
+        if selection == "queued":
+            return self.client.find_scenes([tag], "INCLUDES") if tag else []
+        if selection == "untagged":
+            return self.client.find_scenes([tag], "EXCLUDES") if tag else self.client.find_scenes()
+        raise ValueError(f"unknown selection {selection!r}: queued, untagged, all or id:…")
+
+    def source(self, scene: StashScene, to_generate: list[str]) -> SceneSource:
+        """The scene's sprite; scenes without one are added to ``to_generate``."""
+
+        def load():
+            sprite = self.client.fetch(scene.sprite_url) if scene.sprite_url else None
+            vtt = self.client.fetch(scene.vtt_url) if sprite is not None and scene.vtt_url else None
+            if sprite is not None and vtt is not None:
+                return sprite_frames(
+                    scene.id, sprite, vtt, scene.duration, scene.sprite_url, scene.vtt_url
+                )
+            to_generate.append(scene.id)
+            missing = "sprite" if sprite is None else f"thumbnails VTT ({scene.vtt_url})"
+            if scene.path and Path(scene.path).is_file():
+                from stashtag_client.frames.video import load_video
+
+                return load_video(scene.id, Path(scene.path), 81, 320)
+            raise InputError(
+                f"scene {scene.id} ({scene.title or scene.path}): no {missing} yet and the "
+                "video file is not readable here; sprite generation was queued"
+            )
+
+        return SceneSource(scene.id, "stash", Path(scene.path or scene.id), loader=load)
+
+    @property
+    def ocr_frames(self) -> str:
+        return self.settings.ocr_frames
+
+    def studios(self) -> dict[str, str]:
+        return self.client.studios() if self.settings.studio else {}
+
+
+class Images(StashItems):
+    kind = "image"
+
+    def select(self, selection: str) -> list:
+        """``all``, ``queued`` (AI_TagMe) or ``gallery:ID``."""
+        if selection == "all":
+            return self.client.find_images()
+        if selection == "queued":
+            tag = self.tags.get(QUEUE_TAG, create=False)
+            return self.client.find_images([tag], "INCLUDES") if tag else []
+        if selection.startswith("gallery:"):
+            return self.client.find_images(gallery_ids=[selection.split(":", 1)[1]])
+        raise ValueError(f"images: unknown selection {selection!r}: all, queued or gallery:ID")
+
+    def source(self, image, to_generate: list[str]) -> SceneSource:
+        """One still frame: the image's thumbnail (``full_images``: the file)."""
+        key = self.key(image.id)
+
+        def load():
+            url = image.image_url if self.settings.full_images else image.thumbnail_url
+            url = url or image.image_url
+            data = self.client.fetch(url) if url else None
+            if data is None:
+                raise InputError(f"image {image.id} ({image.title or image.path}): {url} missing")
+            return image_frames(key, data, image.path or url)
+
+        return SceneSource(key, "image", Path(image.path or key), loader=load)
+
+
+class Galleries(StashItems):
+    kind = "gallery"
+
+    def select(self, selection: str) -> list:
+        if selection != "all":
+            raise ValueError(f"galleries: selection {selection!r} is not all")
+        return self.client.find_galleries()
+
+    def source(self, gallery, to_generate: list[str]) -> SceneSource:
+        raise StashtagError(
+            f"gallery {gallery.id}: galleries are tagged from their images (tag-galleries)"
+        )
+
+
+ITEMS: dict[str, type[StashItems]] = {c.kind: c for c in (Scenes, Images, Galleries)}
