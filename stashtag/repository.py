@@ -12,6 +12,9 @@ from google.protobuf import text_format
 
 from stashtag.repoconfig import parse_config, render_config, shim_module
 from stashtag_core.modelspec import (
+    CLIP_MERGES_FILE,
+    META_FILE,
+    OCR_CHARSET_FILE,
     PYTHON_TARGETS,
     TARGETS,
     Limits,
@@ -134,7 +137,7 @@ def specs_for(repo: Path, preset: Preset, instances: int = 1) -> list[ModelSpec]
     gpus = read_gpus(repo)
     if gpus:
         specs = [replace(s, gpus=gpus) if s.kind == "onnx" else s for s in specs]
-    metas = {m: Path(repo) / m / "1" / "meta.json" for m in ("clip_image", "yolo", "dinov2")}
+    metas = {m: Path(repo) / m / "1" / META_FILE for m in ("clip_image", "yolo", "dinov2")}
     if not all(p.is_file() for p in metas.values()):
         return specs
     texts = {m: p.read_text() for m, p in metas.items()}
@@ -258,9 +261,9 @@ def missing_files(repo: Path, specs: list[ModelSpec], target: Target) -> list[st
         if spec.kind == "onnx":
             need.append(v / weights_file(spec, target))
         if spec.name == "clip_tokenize":
-            need.append(v / "bpe_simple_vocab_16e6.txt.gz")
+            need.append(v / CLIP_MERGES_FILE)
         if spec.name == "ocr_rec":
-            need.append(v / "charset.txt")
+            need.append(v / OCR_CHARSET_FILE)
         if not (Path(repo) / spec.name / "config.pbtxt").is_file():
             need.append(Path(repo) / spec.name / "config.pbtxt")
     return [str(p) for p in need if not p.exists()]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stashtag_core.modelspec import CLIP_MERGES_FILE
 from stashtag_core.presets import ClipArch
 from stashtag_export.common import MODEL_FILE, load_weights, version_dir
 from stashtag_export.onnx_io import (
@@ -18,7 +19,6 @@ from stashtag_export.onnx_io import (
 )
 from stashtag_export.parity import check
 
-MERGES_FILE = "bpe_simple_vocab_16e6.txt.gz"
 PARITY_PROMPTS = ["a photo of a bedroom", "outdoor pool at night", "a person on a beach", ""]
 
 
@@ -68,8 +68,8 @@ def export_clip(arch: ClipArch, repo: Path, random_weights: bool) -> dict:
     tokenizer = open_clip.get_tokenizer("ViT-B-32")
     tokens = tokenizer(PARITY_PROMPTS)
     torch_export(TextTower().eval(), (tokens,), text_path, ["tokens"], ["embedding"])
-    merges = Path(open_clip.__file__).parent / MERGES_FILE
-    shutil.copy(merges, version_dir(repo, "clip_tokenize") / MERGES_FILE)
+    merges = Path(open_clip.__file__).parent / CLIP_MERGES_FILE
+    shutil.copy(merges, version_dir(repo, "clip_tokenize") / CLIP_MERGES_FILE)
 
     with torch.no_grad():
         want_img = image_module(torch.from_numpy(images)).numpy()

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from stashtag_core.errors import ExportError
+from stashtag_core.modelspec import ONNX_FILE
 
 T = TypeVar("T")
-MODEL_FILE = "model.onnx"
+MODEL_FILE = ONNX_FILE
 
 
 def version_dir(repo: Path, model: str) -> Path:

@@ -15,12 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from stashtag_core.errors import ExportError
+from stashtag_core.modelspec import OCR_CHARSET_FILE
 from stashtag_core.presets import OcrArch
 from stashtag_export.common import MODEL_FILE, version_dir
 from stashtag_export.onnx_io import run_onnx
 from stashtag_export.parity import check
-
-CHARSET_FILE = "charset.txt"
 
 
 def rapidocr_models_dir() -> Path:
@@ -85,7 +84,7 @@ def install_graphs(det: Path, rec: Path, charset: str, repo: Path) -> dict:
         sample = sample.astype(np.float32)
         want = run_onnx(src, {in_name: sample})[src_out]
         parity += check(model, run_onnx(dst, {"image": sample}), {out_name: want}, 0.0, 0.999999)
-    (version_dir(repo, "ocr_rec") / CHARSET_FILE).write_text(charset, encoding="utf-8")
+    (version_dir(repo, "ocr_rec") / OCR_CHARSET_FILE).write_text(charset, encoding="utf-8")
     return {"parity": [p.as_dict() for p in parity], "characters": len(charset.split("\n"))}
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from stashtag_core.modelspec import META_FILE, TORCHSCRIPT_FILE
+
 OPSET = 17  # fp16 LayerNorm needs ≥ 17
-TORCHSCRIPT_FILE = "model.pt"
 # Set by export_all for the python-torch target: every graph is also traced to TorchScript.
 WRITE_TORCHSCRIPT: ContextVar[bool] = ContextVar("write_torchscript", default=False)
 
@@ -94,7 +95,7 @@ def run_onnx(path: Path, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def write_meta(version_dir: Path, meta: dict) -> Path:
     """Write ``meta.json`` (source, weights, preprocessing, parity) beside the weights."""
-    path = version_dir / "meta.json"
+    path = version_dir / META_FILE
     path.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return path
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from stashtag_core.errors import ExportError
+from stashtag_core.modelspec import ONNX_FILE, PLAN_FILE
 
 
 def plan_models() -> dict[str, int]:
@@ -38,7 +39,7 @@ def build_plans(repo: Path, log: Callable[[str], None] = print, fp16: bool = Tru
     logger = trt.Logger(trt.Logger.WARNING)
     plans = []
     for model, max_batch in plan_models().items():
-        onnx_path = Path(repo) / model / "1" / "model.onnx"
+        onnx_path = Path(repo) / model / "1" / ONNX_FILE
         if not onnx_path.is_file():
             continue
         builder = trt.Builder(logger)
@@ -61,7 +62,7 @@ def build_plans(repo: Path, log: Callable[[str], None] = print, fp16: bool = Tru
         serialized = builder.build_serialized_network(network, config)
         if serialized is None:
             raise ExportError(f"TensorRT failed to build a plan for {onnx_path}")
-        plan = onnx_path.with_name("model.plan")
+        plan = onnx_path.with_name(PLAN_FILE)
         plan.write_bytes(bytes(serialized))
         log(f"  built {plan} (fp16={fp16}, batch 1..{max_batch})")
         plans.append(plan)

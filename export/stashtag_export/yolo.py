@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from stashtag_core.modelspec import LETTERBOX_PAD
 from stashtag_core.presets import YoloArch
 from stashtag_export.common import MODEL_FILE, load_weights, version_dir
 from stashtag_export.onnx_io import (
@@ -58,7 +59,7 @@ def export_yolo(arch: YoloArch, repo: Path, random_weights: bool) -> dict:
         "arch": arch.name,
         "weights": "random" if random_weights else f"{arch.name}.pt",
         "image_size": arch.image_size,
-        "letterbox_pad": 114,
+        "letterbox_pad": LETTERBOX_PAD,
         "classes": _class_names(model),
         "parity": [p.as_dict() for p in parity],
         "files": [str(path)],

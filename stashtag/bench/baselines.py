@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from stashtag.bench.measure import Request, Sample
-from stashtag_core.modelspec import YOLO_MAX_DETECTIONS
+from stashtag_core.modelspec import ONNX_FILE, YOLO_MAX_DETECTIONS
 from stashtag_core.presets import Preset
 
 Runner = Callable[[Request], int]
@@ -96,7 +96,7 @@ def ort_runner(repo: Path, preset: Preset, device: str = "cpu") -> Runner:
     from stashtag.serving.runtime import make_session
 
     sessions = {
-        m: make_session(Path(repo) / m / "1" / "model.onnx", device=device)
+        m: make_session(Path(repo) / m / "1" / ONNX_FILE, device=device)
         for m in ("clip_image", "yolo", "dinov2")
     }
 

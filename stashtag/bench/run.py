@@ -43,6 +43,7 @@ from stashtag.bench.triton_runs import (
     without_dynamic_batching,
 )
 from stashtag.procstat import tree_cpu_seconds
+from stashtag_core.modelspec import META_FILE
 from stashtag_core.presets import Preset
 
 
@@ -154,7 +155,7 @@ def run_bench(
         tuning = asdict(
             run_tune(repo, preset, data, best.concurrency or max(sweep), tune_repeats, log=log)
         )
-    meta = json.loads((Path(repo) / "clip_image" / "1" / "meta.json").read_text())
+    meta = json.loads((Path(repo) / "clip_image" / "1" / META_FILE).read_text())
     report = rep.BenchReport(
         preset=preset.name,
         weights=meta.get("weights", "?"),

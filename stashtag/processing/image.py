@@ -15,9 +15,9 @@ import cv2
 import numpy as np
 
 from stashtag_core.errors import InputError
+from stashtag_core.modelspec import LETTERBOX_PAD
 
 ResizeMode = Literal["crop", "letterbox", "squash"]
-LETTERBOX_PAD = 114  # ultralytics' grey
 
 
 def decode_image(data: bytes, max_pixels: int) -> np.ndarray:

@@ -10,7 +10,8 @@ by rounding (OpenCV works in fixed point).
 
 from __future__ import annotations
 
-from stashtag.processing.image import LETTERBOX_PAD, crop_geometry, letterbox_geometry
+from stashtag.processing.image import crop_geometry, letterbox_geometry
+from stashtag_core.modelspec import LETTERBOX_PAD
 
 RESIZE_MODES = ("crop", "squash", "letterbox")
 

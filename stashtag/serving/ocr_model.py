@@ -11,9 +11,8 @@ import numpy as np
 from stashtag.processing import ocr
 from stashtag.serving.preprocess_model import decode_frames, request_limits
 from stashtag.serving.triton_io import ModelArgs, bls, per_request
-from stashtag_core.modelspec import OCR_REC_HEIGHT
+from stashtag_core.modelspec import OCR_CHARSET_FILE, OCR_REC_HEIGHT
 
-CHARSET_FILE = "charset.txt"
 REC_CHUNK = 32
 
 
@@ -29,7 +28,7 @@ class TritonPythonModel:
         )
         self.min_score = a.param("min_text_score", float)
         # The recognition dictionary travels with ocr_rec's weights.
-        charset_path = a.version_dir.parent.parent / "ocr_rec" / "1" / CHARSET_FILE
+        charset_path = a.version_dir.parent.parent / "ocr_rec" / "1" / OCR_CHARSET_FILE
         self.charset = ocr.load_charset(charset_path.read_text(encoding="utf-8"))
 
     def _detect(self, frames: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:

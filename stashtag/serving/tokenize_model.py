@@ -6,15 +6,14 @@ import numpy as np
 
 from stashtag.processing.clip_tokenizer import ClipTokenizer
 from stashtag.serving.triton_io import ModelArgs, run_batched
-
-MERGES_FILE = "bpe_simple_vocab_16e6.txt.gz"
+from stashtag_core.modelspec import CLIP_MERGES_FILE
 
 
 class TritonPythonModel:
     def initialize(self, args: dict) -> None:
         self.args = ModelArgs(args)
         self.tokenizer = ClipTokenizer(
-            self.args.version_dir / MERGES_FILE, self.args.param("context_length", int)
+            self.args.version_dir / CLIP_MERGES_FILE, self.args.param("context_length", int)
         )
 
     def _run(self, text: np.ndarray) -> dict:

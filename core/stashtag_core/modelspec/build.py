@@ -1,201 +1,23 @@
-"""Model descriptions: the one source of truth for every Triton model stashtag serves.
-
-Each :class:`ModelSpec` names a model's tensors (name, dtype, dims), its batching and instances,
-and how it runs. ``stashtag repo build`` writes ``config.pbtxt`` from these, the exporters name
-ONNX tensors after them, the python-backend models read their parameters from the generated
-config, and the client takes tensor names from here.
-"""
+"""Every model of a preset's repository, described once: :func:`build_specs`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Literal
+from dataclasses import replace
 
+from stashtag_core.modelspec.contract import (
+    CLIP_TEXT,
+    OCR,
+    OCR_REC_HEIGHT,
+    ONNX_FILE,
+    PLAN_FILE,
+    TAGGER,
+    TORCHSCRIPT_FILE,
+    YOLO_MAX_DETECTIONS,
+)
+from stashtag_core.modelspec.limits import Limits, Tuning
+from stashtag_core.modelspec.types import Batching, ModelSpec, Step, Tensor
 from stashtag_core.presets import Preset
 from stashtag_core.protocol import PRIORITY_LEVELS
-
-Target = Literal["python-ort", "python-torch", "onnxruntime", "tensorrt"]
-TARGETS: tuple[str, ...] = ("python-ort", "python-torch", "onnxruntime", "tensorrt")
-# Targets served by the python backend alone (the pip Triton has no other backend).
-PYTHON_TARGETS = ("python-ort", "python-torch")
-
-# Frames in one request never exceed this; a Stash sprite sheet holds 81.
-MAX_FRAMES_PER_REQUEST = 128
-# Decompression-bomb guard for the encoded images the server accepts.
-DEFAULT_MAX_PIXELS = 40_000_000
-# A Stash sprite sheet is ~0.3 MB; a 4K frame as JPEG a few MB.
-DEFAULT_MAX_ENCODED_BYTES = 32 << 20
-YOLO_MAX_DETECTIONS = 100
-OCR_REC_HEIGHT = 48
-
-
-@dataclass(frozen=True)
-class Tensor:
-    """One input or output. ``dims`` exclude the batch axis of batching models."""
-
-    name: str
-    dtype: Literal["UINT8", "INT32", "INT64", "FP32", "STRING"]
-    dims: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class Batching:
-    """Dynamic batching settings of one batching model."""
-
-    max_batch_size: int
-    preferred: tuple[int, ...] = ()
-    max_queue_delay_us: int = 2000
-    dynamic: bool = True  # False: each request runs alone (the benchmark's baseline)
-    # Queues with this many priority levels (0: one FIFO queue); see stashtag_core.protocol.
-    priority_levels: int = 0
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one request may carry; the server refuses more with an error naming the limit."""
-
-    max_pixels: int = DEFAULT_MAX_PIXELS  # decoded image (decompression bombs)
-    max_frames: int = MAX_FRAMES_PER_REQUEST  # rectangles per request
-    max_encoded_bytes: int = DEFAULT_MAX_ENCODED_BYTES  # the encoded image itself
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.max_frames <= MAX_FRAMES_PER_REQUEST:
-            raise ValueError(f"max_frames must lie in 1..{MAX_FRAMES_PER_REQUEST}")
-        if self.max_pixels < 1 or self.max_encoded_bytes < 1:
-            raise ValueError("max_pixels and max_encoded_bytes must be ≥ 1")
-
-    def parameters(self) -> dict[str, str]:
-        return {
-            "max_pixels": str(self.max_pixels),
-            "max_frames": str(self.max_frames),
-            "max_encoded_bytes": str(self.max_encoded_bytes),
-        }
-
-
-# Models that see every frame of a request; `Tuning` applies to these (instances also to the
-# decoder, which feeds them).
-
-
-@dataclass(frozen=True)
-class Interface:
-    """The tensors a client sends to and reads from one public model (names only: the dims
-    depend on the preset and come from the server's config)."""
-
-    model: str
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-
-    def feed(self, *values):
-        """The request's inputs by name, given in the order of :attr:`inputs`."""
-        if len(values) != len(self.inputs):
-            raise ValueError(f"{self.model} takes {len(self.inputs)} inputs, got {len(values)}")
-        return dict(zip(self.inputs, values, strict=True))
-
-    def unpack(self, result: dict) -> tuple:
-        """The answer's outputs in the order of :attr:`outputs`."""
-        return tuple(result[name] for name in self.outputs)
-
-
-# The public models, the names :func:`build_specs` gives their tensors, and the client sends.
-TAGGER = Interface(
-    "tagger",
-    ("jpeg", "rects"),
-    ("clip_embedding", "dino_cls", "dino_patch_mean", "detections", "num_detections"),
-)
-OCR = Interface("ocr", ("jpeg", "rects"), ("text", "score", "box", "frame"))
-CLIP_TEXT = Interface("clip_text", ("text",), ("embedding",))
-
-FRAME_MODELS = ("clip_image", "yolo", "yolo_post", "dinov2")
-TUNED_INSTANCES = ("preprocess", "clip_image", "yolo", "dinov2")
-
-
-@dataclass(frozen=True)
-class Tuning:
-    """Dynamic-batching and instance settings chosen by ``stashtag bench --tune``."""
-
-    max_queue_delay_us: int = 2000
-    max_batch_size: int = MAX_FRAMES_PER_REQUEST
-    preferred: tuple[int, ...] = (16, 32, 64)
-    instances: int = 1
-
-    def __post_init__(self) -> None:
-        if self.max_batch_size < MAX_FRAMES_PER_REQUEST:
-            raise ValueError(
-                f"max_batch_size {self.max_batch_size} is below the"
-                f" {MAX_FRAMES_PER_REQUEST} frames one request may carry"
-            )
-        if self.instances < 1 or self.max_queue_delay_us < 0:
-            raise ValueError("instances must be ≥ 1 and max_queue_delay_us ≥ 0")
-        if any(not 0 < p <= self.max_batch_size for p in self.preferred):
-            raise ValueError(
-                f"preferred sizes {self.preferred} must lie in 1..{self.max_batch_size}"
-            )
-
-    def apply(self, specs: list[ModelSpec]) -> list[ModelSpec]:
-        """``specs`` with these settings on the frame models."""
-        out = []
-        for s in specs:
-            if s.name in FRAME_MODELS and s.batching:
-                s = replace(
-                    s,
-                    batching=replace(
-                        s.batching,
-                        max_batch_size=self.max_batch_size,
-                        preferred=self.preferred,
-                        max_queue_delay_us=self.max_queue_delay_us,
-                    ),
-                )
-            if s.name in TUNED_INSTANCES:
-                s = replace(s, instances=self.instances)
-            out.append(s)
-        return out
-
-
-@dataclass(frozen=True)
-class Step:
-    """One ensemble step: a model, {its input: ensemble tensor}, {its output: ensemble tensor}."""
-
-    model: str
-    inputs: dict[str, str]
-    outputs: dict[str, str]
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Everything needed to write a model's config and serve it."""
-
-    name: str
-    # onnx: an exported graph (python-ort wraps it in a python model); python: a stashtag module;
-    # ensemble: a pipeline of other models.
-    kind: Literal["onnx", "python", "ensemble"]
-    inputs: tuple[Tensor, ...]
-    outputs: tuple[Tensor, ...]
-    batching: Batching | None = None
-    instances: int = 1
-    parameters: dict[str, str] = field(default_factory=dict)
-    module: str = ""  # python kind: module that defines TritonPythonModel
-    steps: tuple[Step, ...] = ()
-    calls: tuple[str, ...] = ()  # models this one calls through BLS
-    # onnx kind: fixed non-batch shape, so the tensorrt target builds a plan for it and the
-    # python-torch target runs its TorchScript; graphs with dynamic image sizes (PP-OCR) stay
-    # on ONNX Runtime there.
-    plan: bool = False
-    # GPUs the instances run on (repo build --gpus); () = the target's default placement.
-    gpus: tuple[int, ...] = ()
-    description: str = ""
-
-    def input(self, name: str) -> Tensor:
-        return _find(self.inputs, name, self.name)
-
-    def output(self, name: str) -> Tensor:
-        return _find(self.outputs, name, self.name)
-
-
-def _find(tensors: tuple[Tensor, ...], name: str, model: str) -> Tensor:
-    for t in tensors:
-        if t.name == name:
-            return t
-    raise KeyError(f"model {model!r} has no tensor {name!r}")
 
 
 def _image_tensor(size: int) -> Tensor:
@@ -465,10 +287,10 @@ def weights_file(spec: ModelSpec, target: str) -> str:
     """The weights file an ONNX-kind model loads on ``target``: fixed-shape graphs (``plan``)
     become TensorRT plans or TorchScript; PP-OCR stays ONNX everywhere."""
     if spec.plan and target == "tensorrt":
-        return "model.plan"
+        return PLAN_FILE
     if spec.plan and target == "python-torch":
-        return "model.pt"
-    return "model.onnx"
+        return TORCHSCRIPT_FILE
+    return ONNX_FILE
 
 
 def spec_by_name(specs: list[ModelSpec], name: str) -> ModelSpec:
