@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from stashtag_client.frames.sources import SceneSource, image_frames, sprite_frames
-from stashtag_client.stash.client import StashClient, StashScene
+from stashtag_client.stash.client import StashClient
+from stashtag_client.stash.models import StashScene
 from stashtag_client.stash.settings import DONE_TAG, QUEUE_TAG, SyncSettings
 from stashtag_client.stash.tags import TagRegistry
 from stashtag_core.errors import InputError, StashtagError

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from stashtag_client.frames.sources import SceneSource
 from stashtag_client.inference.pipeline import SceneOutcome
 from stashtag_client.session import SessionOptions, TaggingSession, TagSet
-from stashtag_client.stash.client import StashClient, StashError, StashScene
+from stashtag_client.stash.client import StashClient, StashError
 from stashtag_client.stash.items import ITEMS
 from stashtag_client.stash.ledger import TagLedger
+from stashtag_client.stash.models import StashScene
 from stashtag_client.stash.settings import SceneReport, SyncSettings
 from stashtag_client.stash.tags import TagRegistry
 from stashtag_client.stash.writer import StashWriter

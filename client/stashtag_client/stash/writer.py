@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from stashtag_client.stash.client import StashClient, StashScene
+from stashtag_client.stash.client import StashClient
 from stashtag_client.stash.items import StashItems
 from stashtag_client.stash.ledger import TagLedger
+from stashtag_client.stash.models import StashScene
 from stashtag_client.stash.settings import (
     DONE_TAG,
     ERROR_TAG,

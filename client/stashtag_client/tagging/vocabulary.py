@@ -7,23 +7,22 @@ a number between 0 and 1``) so a user can fix a hand-edited file without guessin
 
 from __future__ import annotations
 
-import contextlib
-import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from stashtag_client.tagging.rules import Policy, Rule
-from stashtag_core.errors import StashtagError
+from stashtag_client.tagging.yaml_reader import (
+    FieldReader,
+    LineList,
+    LineLoader,
+    LineMap,
+    VocabularyError,
+)
 
 DEFAULT_VOCABULARY = "default.yml"
-
-
-class VocabularyError(StashtagError, ValueError):
-    """A vocabulary file that cannot be used; the message names file, line and key."""
 
 
 @dataclass(frozen=True)
@@ -110,117 +109,11 @@ class Vocabulary:
         return list(seen)
 
 
-# --- YAML with line numbers -------------------------------------------------------------------
-
-
-class _Map(dict):
-    line: int = 0
-    key_lines: dict
-
-    def line_of(self, key: str) -> int:
-        return getattr(self, "key_lines", {}).get(key, self.line)  # {} for a default map
-
-
-class _List(list):
-    line: int = 0
-
-
-class _LineLoader(yaml.SafeLoader):
-    def construct_mapping(self, node, deep=False):
-        mapping = _Map(super().construct_mapping(node, deep=True))
-        mapping.line = node.start_mark.line + 1
-        mapping.key_lines = {k.value: k.start_mark.line + 1 for k, _ in node.value}
-        return mapping
-
-    def construct_sequence(self, node, deep=False):
-        seq = _List(super().construct_sequence(node, deep=True))
-        seq.line = node.start_mark.line + 1
-        return seq
-
-
-_LineLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _LineLoader.construct_mapping
-)
-_LineLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _LineLoader.construct_sequence
-)
-
-
-class _Reader:
-    """Typed field access that raises :class:`VocabularyError` with file:line: path."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, where: str, line: int, message: str) -> VocabularyError:
-        return VocabularyError(f"{self.source}:{line}: {where}: {message}")
-
-    def mapping(self, value: Any, where: str, line: int) -> _Map:
-        if not isinstance(value, dict):
-            raise self.fail(where, line, f"must be a mapping, got {type(value).__name__}")
-        return value if isinstance(value, _Map) else _Map(value)
-
-    def check_keys(self, m: _Map, where: str, allowed: set[str]) -> None:
-        for key in m:
-            if key not in allowed:
-                raise self.fail(
-                    f"{where}.{key}",
-                    m.line_of(key),
-                    f"unknown key (allowed: {', '.join(sorted(allowed))})",
-                )
-
-    def get(self, m: _Map, key: str, where: str, kind: str, default: Any = ..., lo=None, hi=None):
-        path = f"{where}.{key}" if where else key
-        if key not in m:
-            if default is ...:
-                raise self.fail(path, m.line, "is required")
-            return default
-        value, line = m[key], m.line_of(key)
-        if kind == "str":
-            if not isinstance(value, str) or not value.strip():
-                raise self.fail(path, line, "must be a non-empty string")
-            return value.strip()
-        if kind == "bool":
-            if not isinstance(value, bool):
-                raise self.fail(path, line, "must be true or false")
-            return value
-        if kind in ("number", "int"):
-            if isinstance(value, str):  # YAML 1.1 reads "1e-5" (no dot) as a string
-                with contextlib.suppress(ValueError):
-                    value = float(value)
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-            ok = ok and math.isfinite(value)
-            if kind == "int":
-                ok = ok and float(value).is_integer()
-            if not ok or (lo is not None and value < lo) or (hi is not None and value > hi):
-                rng = (
-                    f" between {lo} and {hi}"
-                    if hi is not None
-                    else (f" ≥ {lo}" if lo is not None else "")
-                )
-                raise self.fail(
-                    path,
-                    line,
-                    f"must be {'an integer' if kind == 'int' else 'a number'}{rng}, got {value!r}",
-                )
-            return int(value) if kind == "int" else float(value)
-        if kind == "strings":
-            items = [value] if isinstance(value, str) else value
-            if (
-                not isinstance(items, list)
-                or not items
-                or not all(isinstance(v, str) and v.strip() for v in items)
-            ):
-                raise self.fail(path, line, "must be a string or a non-empty list of strings")
-            return tuple(v.strip() for v in items)
-        raise AssertionError(kind)
-
-
 def parse_vocabulary(text: str, source: str = "<vocabulary>") -> Vocabulary:
     """Parse and validate vocabulary YAML text."""
-    r = _Reader(source)
+    r = FieldReader(source)
     try:
-        data = yaml.load(text, Loader=_LineLoader)
+        data = yaml.load(text, Loader=LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 0
@@ -249,16 +142,16 @@ def parse_vocabulary(text: str, source: str = "<vocabulary>") -> Vocabulary:
     if version != 1:
         raise r.fail("version", root.line_of("version"), f"unsupported version {version}")
 
-    defaults = r.mapping(root.get("defaults", _Map()), "defaults", root.line_of("defaults"))
+    defaults = r.mapping(root.get("defaults", LineMap()), "defaults", root.line_of("defaults"))
     r.check_keys(defaults, "defaults", {"threshold", "negatives"})
     default_threshold = r.get(defaults, "threshold", "defaults", "number", 0.5, 0, 1)
     default_negatives = r.get(defaults, "negatives", "defaults", "strings", ("a photo",))
 
     groups: dict[str, Group] = {}
-    groups_map = r.mapping(root.get("groups", _Map()), "groups", root.line_of("groups"))
+    groups_map = r.mapping(root.get("groups", LineMap()), "groups", root.line_of("groups"))
     for name, body in groups_map.items():
         where = f"groups.{name}"
-        g = r.mapping(body if body is not None else _Map(), where, groups_map.line_of(name))
+        g = r.mapping(body if body is not None else LineMap(), where, groups_map.line_of(name))
         r.check_keys(g, where, {"exclusive", "parent"})
         groups[name] = Group(
             name,
@@ -266,7 +159,7 @@ def parse_vocabulary(text: str, source: str = "<vocabulary>") -> Vocabulary:
             r.get(g, "parent", where, "str", None),
         )
 
-    tags_list = root.get("tags", _List())
+    tags_list = root.get("tags", LineList())
     if not isinstance(tags_list, list):
         raise r.fail("tags", root.line_of("tags"), "must be a list")
     tags, learned, names = [], [], {}
@@ -332,7 +225,7 @@ def parse_vocabulary(text: str, source: str = "<vocabulary>") -> Vocabulary:
 
     from stashtag_client.tagging.coco import COCO_CLASSES
 
-    det_list = root.get("detections", _List())
+    det_list = root.get("detections", LineList())
     if not isinstance(det_list, list):
         raise r.fail("detections", root.line_of("detections"), "must be a list")
     detections = []
@@ -361,7 +254,7 @@ def parse_vocabulary(text: str, source: str = "<vocabulary>") -> Vocabulary:
             )
         )
 
-    agg = r.mapping(root.get("aggregation", _Map()), "aggregation", root.line_of("aggregation"))
+    agg = r.mapping(root.get("aggregation", LineMap()), "aggregation", root.line_of("aggregation"))
     r.check_keys(agg, "aggregation", {"method", "min_fraction", "top_k", "min_frames"})
     method = r.get(agg, "method", "aggregation", "str", "fraction")
     if method not in ("fraction", "topk_mean"):
@@ -376,14 +269,14 @@ def parse_vocabulary(text: str, source: str = "<vocabulary>") -> Vocabulary:
         top_k=r.get(agg, "top_k", "aggregation", "int", 5, 1),
         min_frames=r.get(agg, "min_frames", "aggregation", "int", 2, 1),
     )
-    mk = r.mapping(root.get("markers", _Map()), "markers", root.line_of("markers"))
+    mk = r.mapping(root.get("markers", LineMap()), "markers", root.line_of("markers"))
     r.check_keys(mk, "markers", {"enabled", "merge_gap_s", "min_length_s"})
     markers = MarkerSettings(
         enabled=r.get(mk, "enabled", "markers", "bool", True),
         merge_gap_s=r.get(mk, "merge_gap_s", "markers", "number", 8.0, 0, 30),
         min_length_s=r.get(mk, "min_length_s", "markers", "number", 10.0, 0),
     )
-    st = r.mapping(root.get("studio", _Map()), "studio", root.line_of("studio"))
+    st = r.mapping(root.get("studio", LineMap()), "studio", root.line_of("studio"))
     r.check_keys(st, "studio", {"enabled", "min_score", "min_text_score"})
     studio = StudioSettings(
         enabled=r.get(st, "enabled", "studio", "bool", True),
