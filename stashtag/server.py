@@ -114,7 +114,8 @@ def pytriton_server_dir() -> Path:
         import pytriton
     except ImportError:
         raise ServeError(
-            "the bundled Triton server needs the [serve] extra: pip install 'stashtag[serve]'"
+            "the bundled Triton server needs the [serve] extra: pip install ./core ./client"
+            " '.[serve]' from a stashtag checkout"
         ) from None
     path = Path(pytriton.__file__).parent / "tritonserver"
     if not (path / "bin" / "tritonserver").is_file():

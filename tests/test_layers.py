@@ -44,6 +44,7 @@ CLIENT_LAYERS = {
     "inference": 1,
     "tagging": 2,
     "session": 3,
+    "settings": 3,
     "stash": 4,
     "directory": 4,
     "cli": 5,

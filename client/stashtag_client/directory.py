@@ -27,8 +27,8 @@ from rich.text import Text
 
 from stashtag_client.frames.sources import SceneSource
 from stashtag_client.inference.pipeline import SceneOutcome
-from stashtag_client.inference.transport import ServerAccess
-from stashtag_client.session import SessionOptions, TaggingSession, TagSet
+from stashtag_client.session import TaggingSession, TagSet
+from stashtag_client.settings import Settings
 from stashtag_client.store import Store
 from stashtag_client.tagging.mapping import SceneResult
 from stashtag_client.tagging.vocabulary import Vocabulary
@@ -54,23 +54,6 @@ class RunStats:
         return 1000 * self.cpu_s / self.frames if self.frames else 0.0
 
 
-@dataclass
-class TagOptions:
-    url: str = "127.0.0.1:8001"  # one or more "host:port[=weight]", comma-separated
-    max_in_flight: int = 16
-    timeout_s: float = 600.0
-    attempts: int = 6
-    ocr_frames: str = "ends:4"
-    force: bool = False  # re-send scenes already in the store
-    quiet: bool = False
-    access: ServerAccess = field(default_factory=ServerAccess)
-
-    def session(self) -> SessionOptions:
-        return SessionOptions(
-            self.url, self.max_in_flight, self.timeout_s, self.attempts, self.access
-        )
-
-
 def _progress(console: Console, quiet: bool) -> Progress:
     return Progress(
         TextColumn("[bold]tagging"),
@@ -90,16 +73,18 @@ async def tag_sources(
     sources: Sequence[SceneSource],
     store: Store,
     vocab: Vocabulary,
-    options: TagOptions,
+    settings: Settings,
     studios: list[str] | None = None,
     console: Console | None = None,
+    force: bool = False,
+    quiet: bool = False,
 ) -> tuple[list[SceneResult], RunStats]:
-    """Tag ``sources`` (resuming from ``store``) and map every scene with ``vocab``."""
+    """Tag ``sources`` (resuming from ``store`` unless ``force``) and map every scene."""
     console = console or Console(stderr=True)
     stats = RunStats(scenes=len(sources))
     start_wall, start_cpu = time.perf_counter(), time.process_time()
-    async with TaggingSession(store, vocab, options.session()) as session:
-        with _progress(console, options.quiet) as progress:
+    async with TaggingSession(store, vocab, settings.session()) as session:
+        with _progress(console, quiet) as progress:
             task = progress.add_task("tag", total=len(sources), fps=0.0, errors=0)
 
             def done(o: SceneOutcome) -> None:
@@ -114,12 +99,12 @@ async def tag_sources(
                 progress.update(
                     task, advance=1, fps=stats.frames / max(elapsed, 1e-9), errors=stats.errors
                 )
-                if o.status == "error" and not options.quiet:
+                if o.status == "error" and not quiet:
                     progress.console.print(
                         f"[red]error[/red] {o.error}", soft_wrap=True, markup=False
                     )
 
-            outcomes = await session.tag(sources, options.force, options.ocr_frames, done)
+            outcomes = await session.tag(sources, force, settings.ocr_frames, done)
         stats.endpoints = session.status()
         tagset = session.tagset
     stats.wall_s = time.perf_counter() - start_wall
@@ -183,12 +168,15 @@ def summary_table(results: list[SceneResult], limit: int = 50) -> Table:
 
 def run_tag(
     sources,
-    store_path: Path,
+    settings: Settings,
     vocab: Vocabulary,
-    options: TagOptions,
     studios: list[str] | None = None,
     console: Console | None = None,
+    force: bool = False,
+    quiet: bool = False,
 ):
-    """Synchronous wrapper for the CLI."""
-    with Store(store_path) as store:
-        return asyncio.run(tag_sources(list(sources), store, vocab, options, studios, console))
+    """Synchronous wrapper for the CLI: the store is ``settings.store``."""
+    with Store(Path(settings.store)) as store:
+        return asyncio.run(
+            tag_sources(list(sources), store, vocab, settings, studios, console, force, quiet)
+        )

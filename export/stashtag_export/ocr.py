@@ -116,7 +116,9 @@ def convert_paddle(model_dir: Path, out: Path) -> Path:
         )
     exe = shutil.which("paddle2onnx") or str(Path(sys.executable).parent / "paddle2onnx")
     if not Path(exe).exists():
-        raise ExportError("paddle2onnx is not installed: pip install 'stashtag[paddle]'")
+        raise ExportError(
+            "paddle2onnx is not installed: pip install './export[paddle]' from a stashtag checkout"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
         exe,

@@ -12,7 +12,7 @@ import typer
 from stashtag.cli.apps import app
 from stashtag.cli.options import PresetOpt, RandomOpt
 from stashtag.cli.repo import run_export
-from stashtag_client.cli.common import ServerKeyOpt, TlsCaOpt, access, console, fail, report_results
+from stashtag_client.cli.common import console, fail, report_results, setting_option
 from stashtag_core.errors import StashtagError
 
 
@@ -23,13 +23,16 @@ def smoke(
         Path | None, typer.Option(help="Sprite JPEG (default: bundled sample).")
     ] = None,
     vtt: Annotated[Path | None, typer.Option(help="Its thumbnails VTT.")] = None,
-    server_key: ServerKeyOpt = "",
-    tls_ca: TlsCaOpt = None,
+    server_key: Annotated[str | None, setting_option("server_key")] = None,
+    tls_ca: Annotated[str | None, setting_option("tls_ca")] = None,
 ) -> None:
     """Send a sprite sheet through the ensemble, OCR and CLIP text; print what came back."""
+    from stashtag_client.settings import Settings
+
     try:
-        report = _smoke(url, sprite, vtt, access(server_key, tls_ca, interactive=True))
-    except (StashtagError, OSError) as exc:
+        flags = {"server_key": server_key, "tls_ca": tls_ca, "interactive": True}
+        report = _smoke(url, sprite, vtt, Settings.load(flags=flags).access)
+    except (StashtagError, OSError, ValueError) as exc:
         fail(exc)
     typer.echo(json.dumps(report, indent=2))
 
@@ -90,8 +93,9 @@ def demo(
         write_configs,
     )
     from stashtag.server import ServerOptions, TritonServer, free_port
-    from stashtag_client.directory import TagOptions, run_tag
+    from stashtag_client.directory import run_tag
     from stashtag_client.frames.sources import discover
+    from stashtag_client.settings import Settings
     from stashtag_client.tagging.vocabulary import load_vocabulary
 
     try:
@@ -104,13 +108,14 @@ def demo(
         opts = ServerOptions(repo, free_port(), free_port(), free_port())
         with console.status("starting Triton…"), TritonServer(opts) as server:
             console.print(f"Triton ready: gRPC {opts.grpc_url} (log {server.log_path})")
+            settings = Settings(endpoints=opts.grpc_url, store=str(workdir / "stashtag.db"))
             results, stats = run_tag(
                 discover([library], video_width=160),
-                workdir / "stashtag.db",
+                settings,
                 load_vocabulary(),
-                TagOptions(opts.grpc_url, force=True),
                 studios,
                 console,
+                force=True,
             )
     except (StashtagError, ValueError, KeyError, OSError) as exc:
         fail(exc)

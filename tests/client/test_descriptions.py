@@ -90,7 +90,7 @@ def test_details_written_only_where_empty(library, llm):  # noqa: F811 - fixture
     mine, empty = lib.concept[0], lib.concept[1]
     fake.scenes[mine].details = "My own words."
     logs = []
-    sync = sync_for(url, store, describe=True, description=DescribeSettings(endpoint=llm.url))
+    sync = sync_for(url, store, describe=True, describe_endpoint=llm.url)
     sync.log = lambda level, msg: logs.append((level, msg))
     reports = {r.scene_id: r for r in retag(sync)}
     assert fake.scenes[mine].details == "My own words."
@@ -106,7 +106,8 @@ def test_details_written_only_where_empty(library, llm):  # noqa: F811 - fixture
         store,
         strategy="replace-own",
         describe=True,
-        description=DescribeSettings(endpoint=llm.url, timeout_s=2),
+        describe_endpoint=llm.url,
+        describe_timeout_s=2,
     )
     sync.log = lambda level, msg: logs.append((level, msg))
     reports = {r.scene_id: r for r in retag(sync)}

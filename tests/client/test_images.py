@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from stashtag.demo.samples import encode_jpeg, sprite_sheet
+from stashtag_client.settings import Settings
 from stashtag_client.stash.client import StashClient, StashConnection
 from stashtag_client.stash.galleries import gallery_result, tag_galleries
-from stashtag_client.stash.settings import SyncSettings
 from stashtag_client.stash.sync import StashSync
 from stashtag_client.store import Store
 from stashtag_client.tagging.mapping import map_scene
@@ -51,7 +51,7 @@ def library():
 
 def syncs(url, store, triton):
     client = StashClient(StashConnection(url, API_KEY, timeout_s=5.0, attempts=3))
-    settings = SyncSettings(triton.options.grpc_url, ocr_frames="none")
+    settings = Settings(triton.options.grpc_url, ocr_frames="none")
     vocab = parse_vocabulary(VOCAB)
     return (StashSync(client, store, vocab, settings, kind=k) for k in ("image", "gallery"))
 

@@ -133,7 +133,7 @@ def test_calibration_needs_enough_labels(library):
 
 @pytest.fixture()
 def stash_library(tmp_path):
-    from stashtag_client.stash.settings import INCORRECT_TAG
+    from stashtag_client.stash.workflow import INCORRECT_TAG
     from tests.client.test_stash import API_KEY
     from tests.fakestash import FakeScene, FakeStash, serve
 
@@ -169,7 +169,7 @@ def _scenes_with(fake, name: str) -> set[str]:
 
 
 def test_plugin_learns_suggests_applies_on_confirm_and_forgets(stash_library, tmp_path):
-    from stashtag_client.stash.settings import INCORRECT_TAG
+    from stashtag_client.stash.workflow import INCORRECT_TAG
     from tests.client.test_stash import run_plugin
 
     fake, url, lib, sunset = stash_library

@@ -11,9 +11,10 @@ import dataclasses
 import numpy as np
 import pytest
 
+from stashtag_client.settings import Settings
 from stashtag_client.stash.client import StashClient, StashConnection
-from stashtag_client.stash.settings import ACCEPT_TAG, QUEUE_TAG, REJECT_TAG, SyncSettings
 from stashtag_client.stash.sync import StashSync
+from stashtag_client.stash.workflow import ACCEPT_TAG, QUEUE_TAG, REJECT_TAG
 from stashtag_client.store import Store
 from stashtag_client.tagging.mapping import build_text_bank, map_scene
 from stashtag_client.tagging.rules import Policy, Rule, RuleLoopError, run_rules
@@ -191,9 +192,7 @@ def sync_for(url, store, v=None, **settings) -> StashSync:
     from tests.client.test_stash import API_KEY
 
     client = StashClient(StashConnection(url, API_KEY, timeout_s=2.0, attempts=2))
-    return StashSync(
-        client, store, v or vocab(), SyncSettings(markers=False, studio=False, **settings)
-    )
+    return StashSync(client, store, v or vocab(), Settings(markers=False, studio=False, **settings))
 
 
 def tag_names(fake) -> dict[str, set[str]]:
@@ -287,5 +286,5 @@ def test_rule_loop_leaves_the_scene_alone(library):
 
 def test_strategy_is_checked():
     with pytest.raises(StashtagError, match="unknown strategy"):
-        dataclasses.replace(SyncSettings(), strategy="merge").check()
+        dataclasses.replace(Settings(), strategy="merge").check()
     assert Policy().threshold("x", 0.5) == 0.5

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from stashtag.demo.samples import encode_jpeg, sprite_sheet, sprite_vtt
+from stashtag_client.settings import Settings
 from stashtag_client.stash.client import StashClient, StashConnection, StashError
-from stashtag_client.stash.settings import DONE_TAG, ERROR_TAG, QUEUE_TAG, SyncSettings
 from stashtag_client.stash.sync import StashSync
+from stashtag_client.stash.workflow import DONE_TAG, ERROR_TAG, QUEUE_TAG
 from stashtag_client.stash.writer import MARKER_PREFIX
 from stashtag_client.store import Store
 from stashtag_client.tagging.vocabulary import load_vocabulary
@@ -74,7 +75,7 @@ def stash(video_sprite):
 
 def make_sync(url, store, triton, **kw) -> StashSync:
     conn = StashConnection(url, API_KEY, timeout_s=2.0, attempts=4)
-    settings = SyncSettings(triton.options.grpc_url, ocr_frames="none", **kw)
+    settings = Settings(triton.options.grpc_url, ocr_frames="none", **kw)
     return StashSync(StashClient(conn), store, load_vocabulary(), settings)
 
 

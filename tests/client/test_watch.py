@@ -8,8 +8,8 @@ import sys
 import threading
 import time
 
-from stashtag_client.stash.settings import DONE_TAG, QUEUE_TAG, SceneReport
 from stashtag_client.stash.watch import watch
+from stashtag_client.stash.workflow import DONE_TAG, QUEUE_TAG, SceneReport
 from stashtag_core.errors import StashtagError
 
 

@@ -4,9 +4,10 @@ checks that every scene ended in the right state with nothing duplicated."""
 from __future__ import annotations
 
 from stashtag.demo.samples import encode_jpeg, sprite_sheet
+from stashtag_client.settings import Settings
 from stashtag_client.stash.client import StashClient, StashConnection
-from stashtag_client.stash.settings import DONE_TAG, ERROR_TAG, QUEUE_TAG, SyncSettings
 from stashtag_client.stash.sync import StashSync
+from stashtag_client.stash.workflow import DONE_TAG, ERROR_TAG, QUEUE_TAG
 from stashtag_client.stash.writer import MARKER_PREFIX
 from stashtag_client.store import Store
 from stashtag_client.tagging.vocabulary import load_vocabulary
@@ -65,7 +66,7 @@ def make_sync(
     stash_url: str, store: Store, endpoints: str, timeout_s: float = 5.0, **kw
 ) -> StashSync:
     conn = StashConnection(stash_url, API_KEY, timeout_s=timeout_s, attempts=5)
-    settings = SyncSettings(endpoints, ocr_frames="ends:1", max_in_flight=8, **kw)
+    settings = Settings(endpoints, ocr_frames="ends:1", max_in_flight=8, **kw)
     return StashSync(StashClient(conn), store, load_vocabulary(), settings)
 
 

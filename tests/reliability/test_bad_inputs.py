@@ -9,7 +9,7 @@ from pathlib import Path
 from stashtag_client.frames.sources import SceneSource
 from stashtag_client.inference.pipeline import TagRun, server_model_id
 from stashtag_client.inference.transport import EndpointPool, parse_endpoints
-from stashtag_client.stash.settings import DONE_TAG, ERROR_TAG, QUEUE_TAG
+from stashtag_client.stash.workflow import DONE_TAG, ERROR_TAG, QUEUE_TAG
 from stashtag_client.store import Store
 from tests.fakestash import FakeScene, FakeStash, serve
 from tests.reliability.corpus import corpus

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from stashtag_client.stash.settings import DONE_TAG, QUEUE_TAG
+from stashtag_client.stash.workflow import DONE_TAG, QUEUE_TAG
 from stashtag_client.store import Store
 from tests.fakestash import serve
 from tests.reliability.library import make_library, make_sync, names, problems, scene_state

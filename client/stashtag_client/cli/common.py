@@ -11,37 +11,14 @@ from rich.console import Console
 from rich.markup import escape
 
 from stashtag_core.errors import StashtagError
-from stashtag_core.protocol import KEY_ENV, TLS_CA_ENV
-
-ServerKeyOpt = Annotated[
-    str,
-    typer.Option(
-        "--server-key",
-        envvar=KEY_ENV,
-        show_default=False,
-        help="Key of a guarded Triton server (stashtag serve --key).",
-    ),
-]
-
-TlsCaOpt = Annotated[
-    Path | None,
-    typer.Option("--tls-ca", envvar=TLS_CA_ENV, help="PEM CA to trust for a TLS Triton server."),
-]
-
-PriorityOpt = Annotated[
-    bool,
-    typer.Option(
-        "--interactive/--bulk", help="Ask the server to serve these requests before bulk jobs."
-    ),
-]
 
 
-def access(server_key: str, tls_ca: Path | None, interactive: bool = False):
-    from stashtag_client.inference.transport import ServerAccess
-    from stashtag_core.protocol import PRIORITY_BULK, PRIORITY_INTERACTIVE
+def setting_option(name: str, *decls: str) -> typer.models.OptionInfo:
+    """A flag for the setting ``name`` (its help from the settings); default: not given, so a
+    config file and ``STASHTAG_*`` variables apply unless the flag overrides them."""
+    from stashtag_client.settings import help_of
 
-    priority = PRIORITY_INTERACTIVE if interactive else PRIORITY_BULK
-    return ServerAccess.from_env(server_key or None, tls_ca, priority=priority)
+    return typer.Option(*decls, help=help_of(name), show_default=False)
 
 
 def read_studios(path: Path | None) -> list[str]:
@@ -73,6 +50,9 @@ StudiosOpt = Annotated[
 ]
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option(help="Settings file (YAML; keys are setting names).")
+]
 
 
 console = Console(stderr=True)

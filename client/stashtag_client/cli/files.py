@@ -10,20 +10,18 @@ import typer
 
 from stashtag_client.cli.apps import app
 from stashtag_client.cli.common import (
+    ConfigOpt,
     OutOpt,
-    PriorityOpt,
     QuietOpt,
-    ServerKeyOpt,
     StoreOpt,
     StudiosOpt,
-    TlsCaOpt,
     VocabOpt,
-    access,
     console,
     fail,
     open_store,
     read_studios,
     report_results,
+    setting_option,
     store_model_id,
 )
 from stashtag_core.errors import StashtagError
@@ -32,48 +30,53 @@ from stashtag_core.errors import StashtagError
 @app.command()
 def tag(
     paths: Annotated[list[Path], typer.Argument(help="Videos, images, sprite+VTT pairs, folders.")],
-    url: Annotated[
-        str, typer.Option(help="Triton gRPC endpoint(s): host:port[=weight],...")
-    ] = "127.0.0.1:8001",
-    vocabulary: VocabOpt = None,
-    store: StoreOpt = Path("stashtag.db"),
+    url: Annotated[str | None, setting_option("endpoints", "--url")] = None,
+    vocabulary: Annotated[str | None, setting_option("vocabulary")] = None,
+    store: Annotated[str | None, setting_option("store")] = None,
     out: OutOpt = None,
     studios: StudiosOpt = None,
-    in_flight: Annotated[int, typer.Option(help="Requests in flight at most.")] = 16,
-    timeout: Annotated[
-        float, typer.Option(help="Seconds per request at first (doubled when the server is busy).")
-    ] = 600.0,
-    ocr_frames: Annotated[str, typer.Option(help="none | all | ends:K")] = "ends:4",
+    in_flight: Annotated[int | None, setting_option("max_in_flight", "--in-flight")] = None,
+    timeout: Annotated[float | None, setting_option("timeout_s", "--timeout")] = None,
+    ocr_frames: Annotated[str | None, setting_option("ocr_frames")] = None,
     video_frames: Annotated[int, typer.Option(help="Frames taken from each video.")] = 81,
     video_width: Annotated[int, typer.Option(help="Width of video frames (px).")] = 320,
     force: Annotated[bool, typer.Option(help="Re-send scenes already in the store.")] = False,
     quiet: QuietOpt = False,
-    server_key: ServerKeyOpt = "",
-    tls_ca: TlsCaOpt = None,
-    interactive: PriorityOpt = False,
+    server_key: Annotated[str | None, setting_option("server_key")] = None,
+    tls_ca: Annotated[str | None, setting_option("tls_ca")] = None,
+    interactive: Annotated[
+        bool | None, setting_option("interactive", "--interactive/--bulk")
+    ] = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Tag files and folders (no Stash needed); resumes from the store."""
-    from stashtag_client.directory import TagOptions, run_tag
+    from stashtag_client.directory import run_tag
     from stashtag_client.frames.sources import discover
+    from stashtag_client.settings import Settings
     from stashtag_client.tagging.vocabulary import load_vocabulary
 
+    flags = {
+        "endpoints": url,
+        "vocabulary": vocabulary,
+        "store": store,
+        "max_in_flight": in_flight,
+        "timeout_s": timeout,
+        "ocr_frames": ocr_frames,
+        "server_key": server_key,
+        "tls_ca": tls_ca,
+        "interactive": interactive,
+    }
     try:
-        vocab = load_vocabulary(vocabulary)
+        settings = Settings.load(file=config, flags=flags)
+        vocab = load_vocabulary(settings.vocabulary or None)
         sources = list(discover(paths, video_frames, video_width))
         if not sources:
             raise StashtagError(
                 f"no videos, images or sprite sheets under {', '.join(map(str, paths))}"
             )
-        options = TagOptions(
-            url,
-            in_flight,
-            timeout,
-            ocr_frames=ocr_frames,
-            force=force,
-            quiet=quiet,
-            access=access(server_key, tls_ca, interactive),
+        results, stats = run_tag(
+            sources, settings, vocab, read_studios(studios), console, force, quiet
         )
-        results, stats = run_tag(sources, store, vocab, options, read_studios(studios), console)
     except (StashtagError, ValueError, OSError) as exc:
         fail(exc)
     report_results(results, out, quiet)

@@ -20,20 +20,13 @@ from stashtag_client.cli.common import (
     console,
     fail,
     open_store,
+    setting_option,
     store_model_id,
 )
 from stashtag_core.errors import StashtagError
 
-StashUrlOpt = Annotated[
-    str,
-    typer.Option(
-        "--stash-url", envvar="STASHTAG_STASH_URL", help="Stash base URL (labels come from it)."
-    ),
-]
-ApiKeyOpt = Annotated[
-    str,
-    typer.Option(envvar="STASHTAG_STASH_API_KEY", help="Stash API key (Settings → Security)."),
-]
+StashUrlOpt = Annotated[str | None, setting_option("stash_url", "--stash-url")]
+ApiKeyOpt = Annotated[str | None, setting_option("stash_api_key", "--api-key")]
 DryRunOpt = Annotated[bool, typer.Option(help="Show the result; save nothing.")]
 
 
@@ -45,18 +38,26 @@ def _keys(path: Path) -> list[str]:
     return [k.strip() for k in lines if k.strip() and not k.lstrip().startswith("#")]
 
 
-def _sync(stash_url: str, api_key: str, db, vocabulary: Path | None, dry_run: bool):
+def _sync(stash_url: str | None, api_key: str | None, db, vocabulary: Path | None, dry_run: bool):
+    """The labels' source: Stash, per the settings (flags over env and config file)."""
+    from stashtag_client.settings import Settings
     from stashtag_client.stash.client import StashClient, StashConnection
-    from stashtag_client.stash.settings import SyncSettings
     from stashtag_client.stash.sync import StashSync
-    from stashtag_client.tagging.vocabulary import load_vocabulary
 
-    return StashSync(
-        StashClient(StashConnection(stash_url, api_key)),
-        db,
-        load_vocabulary(vocabulary),
-        SyncSettings(dry_run=dry_run),
-    )
+    flags = {
+        "stash_url": stash_url,
+        "stash_api_key": api_key,
+        "vocabulary": str(vocabulary) if vocabulary else None,
+        "dry_run": dry_run,
+    }
+    settings = Settings.load(flags=flags)
+    if not settings.stash_url:
+        raise StashtagError(
+            "give the Stash URL (--stash-url or STASHTAG_STASH_URL): labels come from Stash"
+            " (learn also takes --positives FILE instead)"
+        )
+    client = StashClient(StashConnection(settings.stash_url, settings.stash_api_key))
+    return StashSync(client, db, settings.tag_vocabulary(), settings)
 
 
 def _metrics_table(tags, with_date: bool = False) -> Table:
@@ -85,8 +86,8 @@ LEGEND = (
 @app.command()
 def learn(
     tags: Annotated[list[str], typer.Argument(help="Tag name(s) to learn.")],
-    stash_url: StashUrlOpt = "",
-    api_key: ApiKeyOpt = "",
+    stash_url: StashUrlOpt = None,
+    api_key: ApiKeyOpt = None,
     positives: Annotated[
         Path | None,
         typer.Option(help="Without Stash: a file of example scene keys, one a line."),
@@ -115,13 +116,11 @@ def learn(
                 if learned and not dry_run:
                     save_learned(db, learned[0])
             else:
-                if not stash_url:
-                    raise StashtagError("give --stash-url (labels from Stash) or --positives FILE")
                 from stashtag_client.stash.learning import learn_from_stash
 
                 sync = _sync(stash_url, api_key, db, vocabulary, dry_run)
                 learned, failed = learn_from_stash(sync, tags)
-    except StashtagError as exc:
+    except (StashtagError, ValueError) as exc:
         fail(exc)
     if learned:
         console.print(_metrics_table(learned))
@@ -176,8 +175,8 @@ def learned_delete(
 
 @app.command()
 def calibrate(
-    stash_url: StashUrlOpt,
-    api_key: ApiKeyOpt = "",
+    stash_url: StashUrlOpt = None,
+    api_key: ApiKeyOpt = None,
     store: StoreOpt = Path("stashtag.db"),
     vocabulary: VocabOpt = None,
     min_labels: Annotated[

@@ -12,13 +12,11 @@ from stashtag_client.cli.apps import app
 from stashtag_client.cli.common import (
     ModelIdOpt,
     OutOpt,
-    ServerKeyOpt,
     StoreOpt,
-    TlsCaOpt,
-    access,
     console,
     fail,
     open_store,
+    setting_option,
     store_model_id,
 )
 from stashtag_core.errors import StashtagError
@@ -27,31 +25,32 @@ from stashtag_core.errors import StashtagError
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help='What to look for, e.g. "a beach at night".')],
-    url: Annotated[str, typer.Option(help="Triton gRPC endpoint(s) for the text model.")] = (
-        "127.0.0.1:8001"
-    ),
-    store: StoreOpt = Path("stashtag.db"),
+    url: Annotated[str | None, setting_option("endpoints", "--url")] = None,
+    store: Annotated[str | None, setting_option("store")] = None,
     limit: Annotated[int, typer.Option(help="How many scenes.")] = 10,
     model_id: ModelIdOpt = None,
-    server_key: ServerKeyOpt = "",
-    tls_ca: TlsCaOpt = None,
+    server_key: Annotated[str | None, setting_option("server_key")] = None,
+    tls_ca: Annotated[str | None, setting_option("tls_ca")] = None,
 ) -> None:
     """Rank stored scenes by CLIP similarity to a text query (best frame and its time)."""
     import asyncio
 
     from stashtag_client.inference.transport import EndpointPool, parse_endpoints
+    from stashtag_client.settings import Settings
     from stashtag_client.tagging.similarity import search as search_store
     from stashtag_client.tagging.textbank import embed_prompts
 
-    async def embed(db, mid):
-        guard = access(server_key, tls_ca, interactive=True)
-        async with EndpointPool(parse_endpoints(url), 1, access=guard) as pool:
+    async def embed(db, mid, settings: Settings):
+        pool = EndpointPool(parse_endpoints(settings.endpoints), 1, access=settings.access)
+        async with pool:
             return (await embed_prompts(pool, db, mid, [query]))[query]
 
+    flags = {"endpoints": url, "store": store, "server_key": server_key, "tls_ca": tls_ca}
     try:
-        with open_store(store) as db:
+        settings = Settings.load(flags={**flags, "interactive": True})  # someone is waiting
+        with open_store(Path(settings.store)) as db:
             mid = store_model_id(db, model_id)
-            hits = search_store(db, mid, asyncio.run(embed(db, mid)), limit)
+            hits = search_store(db, mid, asyncio.run(embed(db, mid, settings)), limit)
     except (StashtagError, ValueError) as exc:
         fail(exc)
     for h in hits:

@@ -19,7 +19,9 @@ def _av():
     try:
         import av
     except ImportError:
-        raise InputError("reading video files needs PyAV: pip install 'stashtag[video]'") from None
+        raise InputError(
+            "reading video files needs PyAV: pip install './client[video]' from a stashtag checkout"
+        ) from None
     return av
 
 

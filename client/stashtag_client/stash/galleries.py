@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from stashtag_client.stash.settings import SceneReport
 from stashtag_client.stash.sync import StashSync
+from stashtag_client.stash.workflow import SceneReport
 from stashtag_client.tagging.mapping import SceneResult, TagHit
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from stashtag_client.frames.sources import SceneSource, image_frames, sprite_frames
+from stashtag_client.settings import Settings
 from stashtag_client.stash.client import StashClient
 from stashtag_client.stash.models import StashScene
-from stashtag_client.stash.settings import DONE_TAG, QUEUE_TAG, SyncSettings
 from stashtag_client.stash.tags import TagRegistry
+from stashtag_client.stash.workflow import DONE_TAG, QUEUE_TAG
 from stashtag_core.errors import InputError, StashtagError
 
 
@@ -24,7 +25,7 @@ class StashItems:
     kind = ""
     extras = False
 
-    def __init__(self, client: StashClient, tags: TagRegistry, settings: SyncSettings) -> None:
+    def __init__(self, client: StashClient, tags: TagRegistry, settings: Settings) -> None:
         self.client, self.tags, self.settings = client, tags, settings
 
     def key(self, item_id: str) -> str:

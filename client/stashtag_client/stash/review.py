@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from stashtag_client.stash.settings import ACCEPT_TAG, REJECT_TAG
 from stashtag_client.stash.sync import StashSync
+from stashtag_client.stash.workflow import ACCEPT_TAG, REJECT_TAG
 
 
 @dataclass

@@ -12,13 +12,14 @@ from collections.abc import Callable
 
 from stashtag_client.frames.sources import SceneSource
 from stashtag_client.inference.pipeline import SceneOutcome
-from stashtag_client.session import SessionOptions, TaggingSession, TagSet
+from stashtag_client.session import TaggingSession, TagSet
+from stashtag_client.settings import Settings
 from stashtag_client.stash.client import StashClient, StashError
 from stashtag_client.stash.items import ITEMS
 from stashtag_client.stash.ledger import TagLedger
 from stashtag_client.stash.models import StashScene
-from stashtag_client.stash.settings import SceneReport, SyncSettings
 from stashtag_client.stash.tags import TagRegistry
+from stashtag_client.stash.workflow import SceneReport
 from stashtag_client.stash.writer import StashWriter
 from stashtag_client.store import Store
 from stashtag_client.tagging.mapping import SceneResult
@@ -33,7 +34,7 @@ class StashSync:
         client: StashClient,
         store: Store,
         vocab: Vocabulary,
-        settings: SyncSettings,
+        settings: Settings,
         log: Callable[[str, str], None] | None = None,
         kind: str = "scene",  # or "image" / "gallery": what is selected and written
     ) -> None:
@@ -92,10 +93,6 @@ class StashSync:
         return self.writer.undo(scenes)
 
     # --- the whole job ------------------------------------------------------------------------
-    def session_options(self) -> SessionOptions:
-        st = self.settings
-        return SessionOptions(st.endpoints, st.max_in_flight, access=st.access)
-
     async def run(
         self,
         scenes: list,
@@ -104,7 +101,7 @@ class StashSync:
     ) -> list[SceneReport]:
         progress = progress or (lambda f: None)
         to_generate: list[str] = []
-        async with TaggingSession(self.store, self.vocab, self.session_options()) as session:
+        async with TaggingSession(self.store, self.vocab, self.settings.session()) as session:
             tagset = session.tagset
             self._log_learned(tagset)
             studios = self.items.studios()

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from stashtag_client.settings import Settings
 from stashtag_client.stash.client import StashClient
 from stashtag_client.stash.items import StashItems
 from stashtag_client.stash.ledger import TagLedger
 from stashtag_client.stash.models import StashScene
-from stashtag_client.stash.settings import (
+from stashtag_client.stash.tags import TagRegistry, create_once
+from stashtag_client.stash.workflow import (
     DONE_TAG,
     ERROR_TAG,
     INCORRECT_TAG,
@@ -23,9 +25,7 @@ from stashtag_client.stash.settings import (
     REVIEW_TAGS,
     WORKFLOW_TAGS,
     SceneReport,
-    SyncSettings,
 )
-from stashtag_client.stash.tags import TagRegistry, create_once
 from stashtag_client.tagging.descriptions import describe
 from stashtag_client.tagging.mapping import SceneResult
 from stashtag_core.errors import StashtagError
@@ -42,7 +42,7 @@ class StashWriter:
         items: StashItems,
         tags: TagRegistry,
         ledger: TagLedger,
-        settings: SyncSettings,
+        settings: Settings,
         parent: str,
         log: Callable[[str, str], None],
     ) -> None:

@@ -1,0 +1,333 @@
+"""One settings object for every way stashtag is run: CLI, Stash plugin, config file, env.
+
+Each knob is declared once, here, with its default, its help, its ``STASHTAG_*`` environment
+variable and, where the plugin has one, its Stash plugin setting. :meth:`Settings.load` layers the
+sources, later ones winning: defaults, a config file (YAML, keys are the field names), the
+environment, the plugin's settings, then the flags the user gave on the command line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stashtag_client.inference.transport import ServerAccess
+from stashtag_client.session import SessionOptions
+from stashtag_client.tagging.descriptions import DEFAULT_TEMPLATE, DescribeSettings
+from stashtag_client.tagging.rules import with_overrides
+from stashtag_client.tagging.vocabulary import Vocabulary, load_vocabulary
+from stashtag_core.errors import StashtagError
+from stashtag_core.protocol import PRIORITY_BULK, PRIORITY_INTERACTIVE
+
+ENV_PREFIX = "STASHTAG_"
+CONFIG_ENV = "STASHTAG_CONFIG"
+STRATEGIES = ("append", "only-new", "replace-own", "overwrite")
+MODES = ("apply", "suggest")
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+
+
+class SettingsError(StashtagError, ValueError):
+    """A setting with a value it cannot take; the message names its source."""
+
+
+def setting(
+    default: Any,
+    help: str,
+    plugin: str | None = None,
+    from_plugin: Callable[[Any], Any] | None = None,
+) -> Any:
+    """A field: ``plugin`` names its Stash plugin setting; ``from_plugin`` converts that value
+    (for settings whose plugin form differs, e.g. a "Disable markers" box)."""
+    meta = {"help": help, "plugin": plugin, "from_plugin": from_plugin}
+    return field(default=default, metadata=meta)
+
+
+def _negate(value: Any) -> bool:
+    return not value
+
+
+def _suggest_mode(value: Any) -> str:
+    return "suggest" if value else "apply"
+
+
+def _share(value: Any) -> Any:
+    return value or 0.3  # Stash's number box saves 0 when 0.3 is typed: keep the default
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- Triton -----------------------------------------------------------------------------
+    endpoints: str = setting(
+        "127.0.0.1:8001", "Triton gRPC endpoint(s): host:port[=weight],...", "endpoints"
+    )
+    server_key: str = setting(
+        "", "Key of a guarded Triton server (stashtag serve --key).", "serverKey"
+    )
+    tls_ca: str = setting("", "PEM CA to trust for a TLS Triton server.", "tlsCa")
+    max_in_flight: int = setting(16, "Requests in flight at most.")
+    timeout_s: float = setting(600.0, "Seconds per request at first (doubled while busy).")
+    attempts: int = setting(6, "Tries per request, across endpoints.")
+    ocr_frames: str = setting("ends:4", "Frames OCR reads: none | all | ends:K.")
+    interactive: bool = setting(False, "Ask the server to serve these requests before bulk jobs.")
+    # --- what is tagged and how ---------------------------------------------------------------
+    vocabulary: str = setting("", "Vocabulary YAML (empty: the shipped one).", "vocabulary")
+    store: str = setting("stashtag.db", "Embedding store (SQLite).", "storePath")
+    allow_tags: str = setting("", "Only apply these tags (comma-separated).", "allowTags")
+    deny_tags: str = setting("", "Never apply these tags (comma-separated).", "denyTags")
+    review_below: float = setting(
+        0.0, "Suggest (not apply) tags scoring under this (0: off).", "reviewBelow"
+    )
+    # --- Stash --------------------------------------------------------------------------------
+    stash_url: str = setting("", "Stash base URL, e.g. http://localhost:9999.")
+    stash_api_key: str = setting("", "Stash API key (Settings → Security).")
+    mode: str = setting(
+        "apply", "apply | suggest (tags under the review parent).", "suggestMode", _suggest_mode
+    )
+    strategy: str = setting(
+        "append", "append | only-new | replace-own | overwrite (docs/policy.md).", "strategy"
+    )
+    only_new_any: bool = setting(
+        False, "only-new: skip scenes with any tag, not only stashtag's.", "onlyNewAnyTag"
+    )
+    allow_overwrite: bool = setting(
+        False, "Let overwrite replace your own tags (saved; undo restores).", "allowOverwrite"
+    )
+    parent_tag: str = setting(
+        "", "Parent of the tags stashtag creates (empty: the vocabulary's).", "parentTag"
+    )
+    review_parent: str = setting("AI Review", "Parent of review suggestions.")
+    markers: bool = setting(True, "Write scene markers.", "noMarkers", _negate)
+    studio: bool = setting(True, "Set studios read from watermarks.", "noStudio", _negate)
+    overwrite_studio: bool = setting(False, "Replace a scene's studio.", "overwriteStudio")
+    dry_run: bool = setting(False, "Report what would change; write nothing.", "dryRun")
+    confirmed_learned: str = setting(
+        "",
+        "Learned tags to apply, comma-separated (* = all); others: suggested.",
+        "confirmedLearned",
+    )
+    full_images: bool = setting(
+        False, "Images: send the file, not Stash's thumbnail.", "fullImages"
+    )
+    gallery_share: float = setting(
+        0.3, "Galleries: a tag on at least this share of their images.", "galleryShare", _share
+    )
+    tag_on_create: bool = setting(
+        False, "Hook: tag new scenes at once, not queue them.", "tagOnCreate"
+    )
+    log_level: str = setting(
+        "info", "Plugin log level: trace, debug, info, warning, error.", "logLevel"
+    )
+    # --- descriptions -------------------------------------------------------------------------
+    describe: bool = setting(
+        False, "Write a short description into empty scene details.", "describe"
+    )
+    describe_overwrite: bool = setting(
+        False, "Describe also over details you wrote.", "describeOverwrite"
+    )
+    describe_template: str = setting(
+        DEFAULT_TEMPLATE, "Template of a description.", "describeTemplate"
+    )
+    describe_endpoint: str = setting(
+        "", "OpenAI-compatible local model server.", "describeEndpoint"
+    )
+    describe_model: str = setting("local-model", "Model name there.", "describeModel")
+    describe_api_key: str = setting("", "Its API key.", "describeApiKey")
+    describe_timeout_s: float = setting(60.0, "Seconds to wait for a description.")
+    # --- learning -----------------------------------------------------------------------------
+    learn_tags: str = setting("", "Tags to learn (comma-separated).", "learnTags")
+    forget_tags: str = setting(
+        "", "Learned tags to delete (comma-separated, * = all).", "forgetTags"
+    )
+    calibrate_min_labels: int = setting(
+        3, "Labelled scenes a tag needs to be calibrated.", "calibrateMinLabels"
+    )
+
+    # --- loading ------------------------------------------------------------------------------
+    @classmethod
+    def load(
+        cls,
+        *,
+        file: Path | str | None = None,
+        env: Mapping[str, str] | None = None,
+        plugin: Mapping[str, Any] | None = None,
+        flags: Mapping[str, Any] | None = None,
+        defaults: Mapping[str, Any] | None = None,
+    ) -> Settings:
+        """``defaults`` (over the built-in ones), then ``file`` (or ``$STASHTAG_CONFIG``),
+        ``env``, ``plugin``, ``flags``; ``flags`` holds only what the user gave (``None``
+        values are ignored)."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = dict(defaults or {})
+        path = file or env.get(CONFIG_ENV)
+        if path:
+            values |= _from_file(Path(path))
+        values |= _from_env(env)
+        if plugin:
+            values |= _from_plugin(plugin)
+        if flags:
+            values |= {
+                k: _coerce(k, v, "flag --" + k.replace("_", "-"))
+                for k, v in flags.items()
+                if v is not None
+            }
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    def check(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise SettingsError(f"unknown strategy {self.strategy!r}: {', '.join(STRATEGIES)}")
+        if self.mode not in MODES:
+            raise SettingsError(f"unknown mode {self.mode!r}: {', '.join(MODES)}")
+        if self.strategy == "overwrite" and not self.allow_overwrite:
+            raise SettingsError(
+                "strategy overwrite replaces your own tags (saved first; undo restores them): "
+                "enable it explicitly (--allow-overwrite, or the plugin's Allow overwrite)"
+            )
+        if self.max_in_flight < 1 or self.attempts < 1 or self.timeout_s <= 0:
+            raise SettingsError("max_in_flight and attempts must be ≥ 1, timeout_s > 0")
+        if not 0 <= self.review_below <= 1 or not 0 <= self.gallery_share <= 1:
+            raise SettingsError("review_below and gallery_share must lie in 0..1")
+
+    # --- derived ------------------------------------------------------------------------------
+    @property
+    def access(self) -> ServerAccess:
+        priority = PRIORITY_INTERACTIVE if self.interactive else PRIORITY_BULK
+        return ServerAccess.from_env(
+            self.server_key or None, self.tls_ca or None, priority=priority
+        )
+
+    def session(self) -> SessionOptions:
+        return SessionOptions(
+            self.endpoints, self.max_in_flight, self.timeout_s, self.attempts, self.access
+        )
+
+    @property
+    def description(self) -> DescribeSettings:
+        return DescribeSettings(
+            template=self.describe_template,
+            endpoint=self.describe_endpoint,
+            model=self.describe_model,
+            api_key=self.describe_api_key,
+            timeout_s=self.describe_timeout_s,
+        )
+
+    def tag_vocabulary(self) -> Vocabulary:
+        """The vocabulary file (or the shipped one) with the allow/deny lists and review level."""
+        vocab = load_vocabulary(self.vocabulary or None)
+        policy = with_overrides(
+            vocab.policy,
+            names_list(self.allow_tags),
+            names_list(self.deny_tags),
+            self.review_below or None,
+        )
+        return dataclasses.replace(vocab, policy=policy)
+
+    def learned_confirmed(self, name: str) -> bool:
+        names = names_list(self.confirmed_learned)
+        return "*" in names or name.casefold() in {n.casefold() for n in names}
+
+
+def help_of(name: str) -> str:
+    """The help text of setting ``name`` (for flags)."""
+    return _FIELDS[name].metadata["help"]
+
+
+def settings_table() -> str:
+    """Every setting as a Markdown table (docs/settings.md is this, checked by a test)."""
+    rows = ["| setting | default | environment | Stash plugin | what |", "|---|---|---|---|---|"]
+    for f in dataclasses.fields(Settings):
+        plugin = f.metadata.get("plugin")
+        rows.append(
+            f"| `{f.name}` | `{f.default!r}` | `{ENV_PREFIX}{f.name.upper()}` | "
+            f"{f'`{plugin}`' if plugin else '-'} | {f.metadata['help'].replace('|', '/')} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def plugin_keys() -> set[str]:
+    """The Stash plugin settings that feed a setting (the manifest must declare these)."""
+    return set(_BY_PLUGIN)
+
+
+def names_list(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+_TYPES = typing.get_type_hints(Settings)
+_BY_PLUGIN = {f.metadata["plugin"]: f for f in _FIELDS.values() if f.metadata.get("plugin")}
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    """``value`` as the field's type; strings (env, files) are parsed."""
+    kind = _TYPES[name]
+    try:
+        if kind is bool:
+            if isinstance(value, str):
+                low = value.strip().lower()
+                if low not in TRUE | FALSE:
+                    raise ValueError(f"expected true or false, got {value!r}")
+                return low in TRUE
+            if not isinstance(value, bool | int):
+                raise ValueError(f"expected true or false, got {value!r}")
+            return bool(value)
+        if kind is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(f"expected a whole number, got {value!r}")
+            return int(value)
+        if kind is float:
+            if isinstance(value, bool):
+                raise ValueError(f"expected a number, got {value!r}")
+            return float(value)
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise ValueError(f"expected text, got {value!r}")
+        return str(value)
+    except ValueError as exc:
+        raise SettingsError(f"{source}: {exc}") from None
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read the config file ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{path}: not YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: expected a mapping of settings")
+    unknown = sorted(set(data) - set(_FIELDS))
+    if unknown:
+        raise SettingsError(f"{path}: unknown setting(s) {', '.join(map(str, unknown))}")
+    return {k: _coerce(k, v, f"{path}: {k}") for k, v in data.items() if v is not None}
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    out = {}
+    for name in _FIELDS:
+        var = ENV_PREFIX + name.upper()
+        if var in env:
+            out[name] = _coerce(name, env[var], var)
+    return out
+
+
+def _from_plugin(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Stash leaves settings the user never set out, and sends empty text as ""."""
+    out = {}
+    for key, value in config.items():
+        f = _BY_PLUGIN.get(key)
+        if f is None or value is None or value == "":
+            continue
+        convert = f.metadata.get("from_plugin")
+        out[f.name] = _coerce(f.name, convert(value) if convert else value, f"plugin setting {key}")
+    return out

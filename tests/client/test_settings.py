@@ -1,0 +1,120 @@
+"""One settings object: each source layered over the last, every bad value named by source."""
+
+from __future__ import annotations
+
+import pytest
+
+from stashtag_client.settings import Settings, SettingsError, help_of
+
+
+def test_defaults_file_env_plugin_flags_in_that_order(tmp_path):
+    config = tmp_path / "stashtag.yml"
+    config.write_text(
+        "endpoints: file:8001\nstrategy: only-new\nmax_in_flight: 4\nmarkers: false\n"
+    )
+    env = {"STASHTAG_ENDPOINTS": "env:8001", "STASHTAG_MAX_IN_FLIGHT": "6"}
+    plugin = {"endpoints": "plugin:8001", "noMarkers": False}
+    s = Settings.load(file=config, env=env, plugin=plugin, flags={"endpoints": "flag:8001"})
+    assert s.endpoints == "flag:8001"  # flags win over everything
+    assert s.max_in_flight == 6  # env over the file
+    assert s.markers is True  # the plugin's "Disable markers" unticked, over the file
+    assert s.strategy == "only-new"  # only the file says it
+    assert s.ocr_frames == Settings().ocr_frames  # nobody says it: the default
+    base = Settings.load(env={})
+    assert base == Settings()
+
+
+def test_config_file_from_the_environment(tmp_path):
+    config = tmp_path / "c.yml"
+    config.write_text("stash_url: http://stash:9999\n")
+    assert Settings.load(env={"STASHTAG_CONFIG": str(config)}).stash_url == "http://stash:9999"
+
+
+def test_plugin_settings_as_stash_sends_them():
+    plugin = {
+        "suggestMode": True,
+        "noStudio": True,
+        "reviewBelow": 0.4,
+        "galleryShare": 0,  # Stash's number box saves 0 for 0.3: the default stays
+        "serverKey": "",  # an emptied text setting: not set
+        "calibrateMinLabels": 5,
+        "unknownToUs": "ignored",
+    }
+    s = Settings.load(env={}, plugin=plugin)
+    assert (s.mode, s.studio, s.review_below) == ("suggest", False, 0.4)
+    assert s.gallery_share == 0.3 and s.server_key == "" and s.calibrate_min_labels == 5
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ({"env": {"STASHTAG_MAX_IN_FLIGHT": "many"}}, "STASHTAG_MAX_IN_FLIGHT: invalid literal"),
+        ({"env": {"STASHTAG_DRY_RUN": "perhaps"}}, "STASHTAG_DRY_RUN: expected true or false"),
+        ({"plugin": {"dryRun": "x"}}, "plugin setting dryRun: expected true or false"),
+        ({"flags": {"max_in_flight": 2.5}}, "flag --max-in-flight: expected a whole number"),
+        ({"flags": {"strategy": "merge"}}, "unknown strategy 'merge'"),
+        ({"flags": {"strategy": "overwrite"}}, "enable it explicitly"),
+        ({"flags": {"review_below": 30}}, "review_below and gallery_share must lie in 0..1"),
+    ],
+)
+def test_bad_values_name_their_source(source, message):
+    with pytest.raises(SettingsError, match=message):
+        Settings.load(**{"env": {}, **source})
+
+
+def test_bad_config_files_are_named(tmp_path):
+    missing = tmp_path / "nope.yml"
+    with pytest.raises(SettingsError, match=f"{missing}: cannot read the config file"):
+        Settings.load(file=missing, env={})
+    odd = tmp_path / "odd.yml"
+    odd.write_text("endpoint: typo:8001\n")
+    with pytest.raises(SettingsError, match=f"{odd}: unknown setting\\(s\\) endpoint"):
+        Settings.load(file=odd, env={})
+    listy = tmp_path / "list.yml"
+    listy.write_text("- a\n")
+    with pytest.raises(SettingsError, match="expected a mapping"):
+        Settings.load(file=listy, env={})
+
+
+def test_derived_values():
+    s = Settings(confirmed_learned="Beach, sunset", describe_endpoint="http://llm/v1")
+    assert s.learned_confirmed("SUNSET") and not s.learned_confirmed("Night")
+    assert Settings(confirmed_learned="*").learned_confirmed("anything")
+    assert s.description.endpoint == "http://llm/v1"
+    assert s.session().endpoints == s.endpoints
+    assert "host:port" in help_of("endpoints")
+
+
+def test_shell_command_reads_the_stash_url_from_env_and_config(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from stashtag_client.cli import app
+
+    monkeypatch.delenv("STASHTAG_STASH_URL", raising=False)
+    result = CliRunner().invoke(app, ["stash", "--store", str(tmp_path / "s.db")])
+    assert result.exit_code == 1 and "give the Stash URL" in result.output
+    config = tmp_path / "c.yml"
+    config.write_text("stash_url: http://127.0.0.1:9\nstrategy: nonsense\n")
+    result = CliRunner().invoke(app, ["stash", "--config", str(config)])
+    assert result.exit_code == 1 and "unknown strategy 'nonsense'" in result.output
+
+
+def test_docs_list_every_setting_as_the_code_declares_it():
+    from pathlib import Path
+
+    from stashtag_client.settings import settings_table
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
+    assert settings_table() in docs.read_text(), "regenerate docs/settings.md's table"
+
+
+def test_the_plugin_manifest_declares_exactly_the_plugin_settings():
+    from pathlib import Path
+
+    import yaml
+
+    from stashtag_client.settings import plugin_keys
+
+    manifest = Path(__file__).resolve().parents[2] / "plugin" / "stashtag.yml"
+    declared = set(yaml.safe_load(manifest.read_text())["settings"])
+    assert declared == plugin_keys()
