@@ -99,9 +99,13 @@ async def tag_sources(
                 progress.update(
                     task, advance=1, fps=stats.frames / max(elapsed, 1e-9), errors=stats.errors
                 )
-                if o.status == "error" and not quiet:
+                problem = ("error", "red", o.error) if o.status == "error" else None
+                if o.warning:
+                    problem = ("warning", "yellow", o.warning)
+                if problem and not quiet:  # Text: file names may hold [brackets]
+                    label, style, message = problem
                     progress.console.print(
-                        f"[red]error[/red] {o.error}", soft_wrap=True, markup=False
+                        Text(label + " ", style=style) + Text(message), soft_wrap=True
                     )
 
             outcomes = await session.tag(sources, force, settings.ocr_frames, done)

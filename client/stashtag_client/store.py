@@ -33,6 +33,7 @@ class SceneRecord:
     dino_patch: np.ndarray  # (N, E)
     detections: list[np.ndarray]  # per frame (K, 6)
     ocr: list[dict] = field(default_factory=list)  # {frame, text, score, box}
+    ocr_error: str = ""  # why OCR failed, when it did (the other results stand)
 
     @property
     def frames(self) -> int:
@@ -75,7 +76,7 @@ class Store:
         dets = [d.tolist() for d in r.detections]
         with self.db:
             self.db.execute(
-                "INSERT OR REPLACE INTO scenes VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO scenes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     r.scene,
                     r.model_id,
@@ -89,6 +90,7 @@ class Store:
                     json.dumps(dets),
                     json.dumps(r.ocr),
                     time.time(),
+                    r.ocr_error,
                 ),
             )
             self.db.execute(
@@ -157,7 +159,7 @@ class Store:
 
 
 def _record(row: tuple) -> SceneRecord:
-    scene, model_id, source, basis, n, times, clip, dcls, dpatch, dets, ocr, _ = row
+    scene, model_id, source, basis, n, times, clip, dcls, dpatch, dets, ocr, _, ocr_error = row
 
     def mat(blob: bytes) -> np.ndarray:
         return np.frombuffer(blob, np.float16).reshape(n, -1).astype(np.float32)
@@ -173,4 +175,5 @@ def _record(row: tuple) -> SceneRecord:
         dino_patch=mat(dpatch),
         detections=[np.array(d, np.float32).reshape(-1, 6) for d in json.loads(dets)],
         ocr=json.loads(ocr),
+        ocr_error=ocr_error,
     )

@@ -102,8 +102,11 @@ CREATE TABLE IF NOT EXISTS stash_rejected (
 );
 """
 
+# Version 2: a scene whose OCR failed keeps its other results, with the OCR error beside them.
+OCR_ERROR_V2 = "ALTER TABLE scenes ADD COLUMN ocr_error TEXT NOT NULL DEFAULT '';"
+
 # MIGRATIONS[i] takes a store from version i to i + 1. Append; never edit a released one.
-MIGRATIONS: tuple[str, ...] = (TABLES_V1,)
+MIGRATIONS: tuple[str, ...] = (TABLES_V1, OCR_ERROR_V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

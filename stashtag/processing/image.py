@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from stashtag_core.errors import InputError
-from stashtag_core.modelspec import LETTERBOX_PAD
+from stashtag_core.modelspec import LETTERBOX_PAD, MAX_FRAME_ASPECT
 
 ResizeMode = Literal["crop", "letterbox", "squash"]
 
@@ -88,6 +88,13 @@ def check_rects(rects: np.ndarray, width: int, height: int, max_frames: int) -> 
             f"rectangle {i} {tuple(int(v) for v in rects[i])} lies outside the "
             f"{width}x{height} image ({int(bad.sum())} bad of {len(rects)})"
         )
+    thin = np.maximum(w, h) > MAX_FRAME_ASPECT * np.minimum(w, h)
+    if thin.any():
+        i = int(np.flatnonzero(thin)[0])
+        raise InputError(
+            f"rectangle {i} {tuple(int(v) for v in rects[i])}: a {int(w[i])}x{int(h[i])} frame"
+            f" is more than {MAX_FRAME_ASPECT}:1, no video frame (degenerate image)"
+        )
     return rects
 
 
@@ -126,7 +133,7 @@ def crop_geometry(width: int, height: int, size: int) -> tuple[int, int, int, in
 def letterbox_geometry(width: int, height: int, size: int) -> tuple[int, int, Letterbox]:
     """``(new_w, new_h, placement)`` of a frame fitted into ``size``² keeping its aspect."""
     scale = min(size / height, size / width)
-    nw, nh = round(width * scale), round(height * scale)
+    nw, nh = max(1, round(width * scale)), max(1, round(height * scale))
     dw, dh = (size - nw) / 2, (size - nh) / 2
     left, top = round(dw - 0.1), round(dh - 0.1)
     return nw, nh, Letterbox(scale, float(left), float(top), width, height)

@@ -13,8 +13,6 @@ from stashtag.serving.preprocess_model import decode_frames, request_limits
 from stashtag.serving.triton_io import ModelArgs, bls, per_request
 from stashtag_core.modelspec import OCR_CHARSET_FILE, OCR_REC_HEIGHT
 
-REC_CHUNK = 32
-
 
 class TritonPythonModel:
     def initialize(self, args: dict) -> None:
@@ -27,6 +25,8 @@ class TritonPythonModel:
             unclip_ratio=a.param("unclip_ratio", float),
         )
         self.min_score = a.param("min_text_score", float)
+        self.det_batch = a.param("det_max_batch", int)
+        self.rec_batch = a.param("rec_max_batch", int)
         # The recognition dictionary travels with ocr_rec's weights.
         charset_path = a.version_dir.parent.parent / "ocr_rec" / "1" / OCR_CHARSET_FILE
         self.charset = ocr.load_charset(charset_path.read_text(encoding="utf-8"))
@@ -37,17 +37,20 @@ class TritonPythonModel:
         by_shape: dict[tuple, list[int]] = {}
         for i, x in enumerate(inputs):
             by_shape.setdefault(x.shape, []).append(i)
-        for members in by_shape.values():
-            prob = bls("ocr_det", {"image": np.stack([inputs[i] for i in members])}, ["prob"])
-            for i, p in zip(members, prob["prob"], strict=True):
-                h, w = frames[i].shape[:2]
-                results[i] = ocr.det_boxes(p[0], w, h, self.det)
+        for same_shape in by_shape.values():
+            for start in range(0, len(same_shape), self.det_batch):
+                members = same_shape[start : start + self.det_batch]
+                batch = np.stack([inputs[i] for i in members])
+                prob = bls("ocr_det", {"image": batch}, ["prob"])["prob"]
+                for i, p in zip(members, prob, strict=True):
+                    h, w = frames[i].shape[:2]
+                    results[i] = ocr.det_boxes(p[0], w, h, self.det)
         return results
 
     def _recognise(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
         out: list[tuple[str, float]] = []
-        for start in range(0, len(crops), REC_CHUNK):
-            batch = ocr.rec_batch(crops[start : start + REC_CHUNK], OCR_REC_HEIGHT)
+        for start in range(0, len(crops), self.rec_batch):
+            batch = ocr.rec_batch(crops[start : start + self.rec_batch], OCR_REC_HEIGHT)
             logits = bls("ocr_rec", {"image": batch}, ["logits"])["logits"]
             out.extend(ocr.ctc_decode(logits, self.charset))
         return out

@@ -53,7 +53,16 @@ def respond(outputs: dict[str, np.ndarray]):
 
 
 def error_response(model: str, exc: Exception):
-    return pb_utils.InferenceResponse(error=pb_utils.TritonError(f"{model}: {exc}"))
+    """A request's error: INVALID_ARGUMENT for what the caller sent (bad image, rectangles,
+    limits: InputError and other ValueErrors), INTERNAL with the exception's type otherwise."""
+    if isinstance(exc, ValueError):
+        code = getattr(pb_utils.TritonError, "INVALID_ARG", None)
+        message = f"{model}: {exc}"
+    else:
+        code = getattr(pb_utils.TritonError, "INTERNAL", None)
+        message = f"{model}: {type(exc).__name__}: {exc}"
+    error = pb_utils.TritonError(message) if code is None else pb_utils.TritonError(message, code)
+    return pb_utils.InferenceResponse(error=error)
 
 
 def per_request(model: str, requests: Sequence, handle: Callable) -> list:
@@ -62,7 +71,7 @@ def per_request(model: str, requests: Sequence, handle: Callable) -> list:
     for request in requests:
         try:
             responses.append(respond(handle(request)))
-        except (InputError, ValueError, RuntimeError) as exc:
+        except Exception as exc:
             responses.append(error_response(model, exc))
     return responses
 
@@ -85,7 +94,7 @@ def run_batched(
         stacked = [np.concatenate([arrays[i][k] for i in members]) for k in range(len(inputs))]
         try:
             outputs = fn(*stacked)
-        except (InputError, ValueError, RuntimeError) as exc:
+        except Exception as exc:
             for i in members:
                 responses[i] = error_response(model, exc)
             continue

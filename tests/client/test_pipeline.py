@@ -211,3 +211,26 @@ def test_timeout_on_a_busy_server_keeps_the_endpoint(triton, library):
 
     busy, status = asyncio.run(main())
     assert busy == 3 and status[0]["healthy"]
+
+
+def test_any_surprise_while_loading_is_that_scenes_error(tmp_path):
+    """A loader that fails in a way nobody planned for ends one scene, not the run."""
+    import asyncio
+    from pathlib import Path
+
+    from stashtag_client.frames.sources import SceneSource
+    from stashtag_client.inference.pipeline import TagRun
+    from stashtag_client.store import Store
+
+    def explode():
+        raise OverflowError("Python int too large to convert to C long")
+
+    with Store(tmp_path / "s.db") as store:
+        run = TagRun(None, store, "m")  # the pool is never reached: loading fails first
+        src = SceneSource("a", "sprite", Path("/lib/a_sprite.jpg"), loader=explode)
+        outcome = asyncio.run(run.process(src))
+        assert outcome.status == "error"
+        assert outcome.error == (
+            "/lib/a_sprite.jpg: OverflowError: Python int too large to convert to C long"
+        )
+        assert store.errors("m") == {"a": outcome.error}

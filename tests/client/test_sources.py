@@ -121,3 +121,38 @@ def test_discover(tmp_path):
     missing = next(s for s in found if s.scene.endswith("does-not-exist.jpg"))
     with pytest.raises(InputError, match="file not found"):
         missing.load()
+
+
+def _gif_header(width: int, height: int) -> bytes:
+    """A GIF that declares ``width`` x ``height`` and holds one pixel (29 bytes)."""
+    import struct
+
+    screen = struct.pack("<HH", width, height) + b"\x00\x00\x00"
+    image = b"\x2c" + struct.pack("<HHHH", 0, 0, width, height) + b"\x00"
+    return b"GIF89a" + screen + image + b"\x02\x02\x44\x01\x00;"
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("bomb.jpg", _gif_header(20000, 20000), "refused as a decompression bomb"),
+        ("text.jpg", b"just some words, no picture\n" * 4, r"not an image \(no known format\)"),
+        ("strip.png", None, r"a 20000x1 image is more than 20:1"),
+        ("flat.png", None, r"a 1x2000 image is more than 20:1"),
+    ],
+)
+def test_hostile_stills_get_a_plain_error(tmp_path, name, data, message):
+    import io
+
+    from PIL import Image
+
+    path = tmp_path / name
+    if data is None:
+        size = (20000, 1) if name == "strip.png" else (1, 2000)
+        buffer = io.BytesIO()
+        Image.new("RGB", size).save(buffer, "PNG")
+        data = buffer.getvalue()
+    path.write_bytes(data)
+    with pytest.raises(InputError, match=message) as caught:
+        load_image(name, path)
+    assert str(path) in str(caught.value) and " at 0x" not in str(caught.value)

@@ -53,3 +53,30 @@ def test_stash_example():
 def test_errors(text, message):
     with pytest.raises(InputError, match=message):
         parse_vtt(text, "scene.vtt")
+
+
+CUES = (
+    "00:00:05.000 --> 00:00:10.000\nx_sprite.jpg#xywh=160,0,160,90\n\n"
+    "00:00:00.000 --> 00:00:05.000\nx_sprite.jpg#xywh=0,0,160,90\n"
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\ufeffWEBVTT\n\n" + CUES,  # a byte-order mark before the header (valid WebVTT)
+        ("WEBVTT\n\n" + CUES).replace("\n", "\r\n"),
+        ("WEBVTT\n\n" + CUES).replace("\n", "\r"),  # old Mac line ends, also valid
+    ],
+    ids=["bom", "crlf", "cr"],
+)
+def test_webvtt_forms_and_cues_out_of_order(text):
+    cues = parse_vtt(text, "s.vtt")
+    # sorted by time, each rectangle staying with its own cue
+    assert [(c.start, c.rect[0]) for c in cues] == [(0.0, 0), (5.0, 160)]
+
+
+def test_numbers_beyond_any_jpeg_are_refused_by_line():
+    text = "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nx.jpg#xywh=99999999999999999999,0,160,90\n"
+    with pytest.raises(InputError, match=r"s\.vtt:4: cue rectangle 99999999999999999999,0,160,90"):
+        parse_vtt(text, "s.vtt")

@@ -7,6 +7,7 @@ Stash ledger.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sqlite3
 import threading
@@ -57,6 +58,9 @@ def test_a_store_from_before_versions_migrates_and_keeps_everything(tmp_path):
         ledger = TagLedger(db.db, "http://stash:9999")
         assert ledger.applied("12") == {"7"}
         assert ledger.saved_tags("13") == {"1", "2"}
+        assert record.ocr_error == ""  # version 2's column, filled for old rows
+        db.put(dataclasses.replace(record, scene="/lib/b_sprite.jpg", ocr_error="OCR failed: x"))
+        assert db.get("/lib/b_sprite.jpg", MODEL).ocr_error == "OCR failed: x"
 
 
 def test_a_new_store_is_at_the_current_version_with_every_table(tmp_path):

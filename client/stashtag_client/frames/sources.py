@@ -19,6 +19,7 @@ import numpy as np
 from stashtag_client.frames.scene_frames import SceneFrames
 from stashtag_client.frames.sprites import parse_vtt, rects_array
 from stashtag_core.errors import InputError
+from stashtag_core.modelspec import MAX_FRAME_ASPECT
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".wmv", ".flv", ".ts"}
@@ -72,10 +73,14 @@ def image_size(data: bytes, source: str) -> tuple[int, int]:
     try:
         with Image.open(io.BytesIO(data)) as img:
             return img.size
-    except (UnidentifiedImageError, OSError) as exc:
-        raise InputError(f"{source}: not an image ({exc})") from None
+    except UnidentifiedImageError:  # its message is a repr of our buffer: say it plainly
+        raise InputError(f"{source}: not an image (no known format)") from None
+    except Image.DecompressionBombError as exc:
+        raise InputError(f"{source}: refused as a decompression bomb ({exc})") from None
     except ImportError:  # ultralytics, once imported, makes Image.open try a HEIF plugin first
         raise InputError(f"{source}: not an image (no known format)") from None
+    except Exception as exc:
+        raise InputError(f"{source}: not a readable image ({type(exc).__name__}: {exc})") from None
 
 
 def _jpeg_size(data: bytes, source: str) -> tuple[int, int]:
@@ -164,6 +169,11 @@ def image_frames(scene: str, data: bytes, source: str) -> SceneFrames:
     width, height = image_size(data, source)
     if width <= 0 or height <= 0:
         raise InputError(f"{source}: image has zero size")
+    if max(width, height) > MAX_FRAME_ASPECT * min(width, height):
+        raise InputError(
+            f"{source}: a {width}x{height} image is more than {MAX_FRAME_ASPECT}:1, no video frame"
+            " (degenerate image)"
+        )
     rects = np.array([[0, 0, width, height]], np.int32)
     return SceneFrames(scene, data, rects, np.zeros(1), source, "still")
 

@@ -25,9 +25,18 @@ def _seconds(h: str, m: str, s: str, ms: str) -> float:
     return int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000
 
 
+# JPEG's own limit on a side: larger numbers cannot describe a place in a sprite sheet.
+MAX_SIDE = 65535
+
+
 def parse_vtt(text: str, source: str = "<vtt>") -> list[SpriteCue]:
-    """Parse a Stash thumbnails VTT; errors name ``source`` and the line."""
-    lines = text.replace("\r\n", "\n").split("\n")
+    """Parse a Stash thumbnails VTT; errors name ``source`` and the line.
+
+    As WebVTT allows: a byte-order mark before ``WEBVTT``, and CRLF, LF or CR line ends. Cues
+    come back sorted by start time (Stash writes them in order; a file that is not keeps each
+    rectangle with its own time rather than losing the scene's markers)."""
+    text = text.removeprefix("\ufeff")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if not lines or not lines[0].startswith("WEBVTT"):
         raise InputError(f"{source}: not a WebVTT file (first line {lines[0][:30]!r})")
     cues = []
@@ -48,12 +57,17 @@ def parse_vtt(text: str, source: str = "<vtt>") -> list[SpriteCue]:
                 f"{source}:{n}: cue ends ({end:.3f} s) before it starts ({start:.3f} s)"
             )
         rect = tuple(map(int, xywh.groups()))
+        if max(rect) > MAX_SIDE:
+            raise InputError(
+                f"{source}:{n + 1}: cue rectangle {ref[ref.index('#xywh=') + 6 :][:60]} has a"
+                f" number over {MAX_SIDE} (no JPEG is that large)"
+            )
         if rect[2] == 0 or rect[3] == 0:
             raise InputError(f"{source}:{n + 1}: cue rectangle {rect} is empty")
         cues.append(SpriteCue(start, end, rect))
     if not cues:
         raise InputError(f"{source}: no cues found")
-    return cues
+    return sorted(cues, key=lambda c: c.start)
 
 
 def rects_array(cues: list[SpriteCue]) -> np.ndarray:

@@ -28,6 +28,7 @@ class SceneOutcome:
     status: str  # "stored", "skipped" or "error"
     frames: int = 0
     error: str = ""
+    warning: str = ""  # stored, but part of it failed (OCR)
 
 
 def ocr_subset(frames: int, policy: str) -> np.ndarray:
@@ -86,11 +87,18 @@ class TagRun:
         rects = np.asarray(f.rects, np.int32)
         subset = ocr_subset(f.frames, self.ocr_frames)
         tag_call = self.pool.infer(TAGGER.model, TAGGER.feed(jpeg, rects), TAGGER.outputs)
+        ocr, ocr_error = None, ""
         if len(subset):
             ocr_call = self.pool.infer(OCR.model, OCR.feed(jpeg, rects[subset]), OCR.outputs)
-            out, ocr = await asyncio.gather(tag_call, ocr_call)
+            out, ocr = await asyncio.gather(tag_call, ocr_call, return_exceptions=True)
+            if isinstance(out, BaseException):
+                raise out
+            if isinstance(ocr, RequestError):  # the scene keeps its tags; the studio is missing
+                ocr, ocr_error = None, f"OCR failed: {ocr}"
+            elif isinstance(ocr, BaseException):
+                raise ocr
         else:
-            out, ocr = await tag_call, None
+            out = await tag_call
         clip, dino_cls, dino_patch, detections, counts = TAGGER.unpack(out)
         counts = counts.reshape(-1)
         if len(counts) != f.frames:
@@ -117,6 +125,7 @@ class TagRun:
             dino_patch=dino_patch,
             detections=[d[:n] for d, n in zip(detections, counts, strict=True)],
             ocr=lines,
+            ocr_error=ocr_error,
         )
 
     async def process(self, source: SceneSource, force: bool = False) -> SceneOutcome:
@@ -126,11 +135,17 @@ class TagRun:
             frames = await asyncio.to_thread(source.load)
             record = await self._infer_scene(frames)
         except (InputError, RequestError, TransportError) as exc:
-            message = str(exc) if source.path.name in str(exc) else f"{source.path}: {exc}"
-            self.store.put_error(source.scene, self.model_id, message)
-            return SceneOutcome(source.scene, "error", error=message)
+            return self._failed(source, str(exc))
+        except Exception as exc:
+            return self._failed(source, f"{type(exc).__name__}: {exc}")
         self.store.put(record)
-        return SceneOutcome(source.scene, "stored", frames=record.frames)
+        warning = f"{source.path}: {record.ocr_error}" if record.ocr_error else ""
+        return SceneOutcome(source.scene, "stored", frames=record.frames, warning=warning)
+
+    def _failed(self, source: SceneSource, message: str) -> SceneOutcome:
+        message = message if source.path.name in message else f"{source.path}: {message}"
+        self.store.put_error(source.scene, self.model_id, message)
+        return SceneOutcome(source.scene, "error", error=message)
 
     async def run(self, sources: Iterable[SceneSource], force: bool = False) -> list[SceneOutcome]:
         """Process every source with up to twice the pool's in-flight limit being worked on

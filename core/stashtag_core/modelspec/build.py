@@ -44,6 +44,8 @@ def build_specs(
     clip_out, cls_out, patch_out, det_out, count_out = TAGGER.outputs
     text_out, score_out, box_out, frame_out = OCR.outputs
     det_dims = (YOLO_MAX_DETECTIONS, 6)
+    det_batching = Batching(16, preferred=(4, 8))
+    rec_batching = Batching(64, preferred=(8, 16, 32))
     specs = [
         ModelSpec(
             name="preprocess",
@@ -163,7 +165,7 @@ def build_specs(
             description="PP-OCR text detection (DB): normalised image → text probability map.",
             inputs=(Tensor("image", "FP32", (3, -1, -1)),),
             outputs=(Tensor("prob", "FP32", (1, -1, -1)),),
-            batching=Batching(16, preferred=(4, 8)),
+            batching=det_batching,
         ),
         ModelSpec(
             name="ocr_rec",
@@ -171,7 +173,7 @@ def build_specs(
             description="PP-OCR text recognition (CTC): text line crops → per-step char scores.",
             inputs=(Tensor("image", "FP32", (3, OCR_REC_HEIGHT, -1)),),
             outputs=(Tensor("logits", "FP32", (-1, -1)),),
-            batching=Batching(64, preferred=(8, 16, 32)),
+            batching=rec_batching,
         ),
         ModelSpec(
             name=OCR.model,
@@ -193,6 +195,9 @@ def build_specs(
                 "box_threshold": "0.5",
                 "unclip_ratio": "1.6",
                 "min_text_score": "0.5",
+                # the BLS sends at most this many frames / crops per call (any number in all)
+                "det_max_batch": str(det_batching.max_batch_size),
+                "rec_max_batch": str(rec_batching.max_batch_size),
             },
         ),
         ModelSpec(

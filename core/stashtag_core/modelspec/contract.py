@@ -19,6 +19,10 @@ OCR_CHARSET_FILE = "charset.txt"  # ocr_rec: one character a line, in the graph'
 LETTERBOX_PAD = 114  # grey of YOLO's letterbox border (ultralytics' value, baked in training)
 OCR_REC_HEIGHT = 48  # PP-OCR recognition input height; widths vary with the text
 YOLO_MAX_DETECTIONS = 100  # per frame, after NMS
+# A frame longer than this many times its width (or the reverse) is refused: no video frame is,
+# and scaling its short side to a model's input would blow the long one up (a 1x20000 strip
+# cropped for CLIP needs a 224x4.5M intermediate).
+MAX_FRAME_ASPECT = 20
 
 # Models that see every frame of a request.
 FRAME_MODELS = ("clip_image", "yolo", "yolo_post", "dinov2")
