@@ -19,6 +19,7 @@ CASES = {
     "empty": (b"", FULL, "empty image"),
     "rect outside": (_jpeg(), np.array([[100, 0, 100, 90]], np.int32), "outside the 160x90 image"),
     "no rects": (_jpeg(), np.zeros((0, 4), np.int32), "no rectangles"),
+    "degenerate strip": (_jpeg(), np.array([[0, 0, 160, 2]], np.int32), "more than 20:1"),
 }
 
 
@@ -27,9 +28,20 @@ CASES = {
 def test_bad_input_error_then_recovery(client, model, case):
     data, rects, message = CASES[case]
     call = client.tag_frames if model == "tagger" else client.read_text
-    with pytest.raises(InferenceServerException, match=message):
+    with pytest.raises(InferenceServerException, match=message) as caught:
         call(data, rects)
+    assert caught.value.status() == "StatusCode.INVALID_ARGUMENT"  # the request's fault
     call(_jpeg(), FULL)  # the next request is served
+
+
+def test_ocr_reads_a_whole_sprite(client):
+    """81 frames (ocr_det batches 16 at most): the BLS chunks them, every frame is read."""
+    from stashtag.demo.samples import text_frame
+
+    frame = encode_jpeg(np.tile(text_frame("STASHTAG", 320, 180), (9, 9, 1)))
+    rects = np.array([(x * 320, y * 180, 320, 180) for y in range(9) for x in range(9)], np.int32)
+    lines = client.read_text(frame, rects)
+    assert {line.frame for line in lines} == set(range(81))
 
 
 def test_pixel_bomb_refused_before_decoding(client):
