@@ -22,6 +22,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stashtag.supervise import kill_group, remove_stale_regions
 from stashtag_core.errors import ServeError
 from stashtag_core.protocol import KEY_HEADER
 
@@ -216,7 +217,8 @@ class TritonServer:
             *o.extra_args,
         ]
 
-    def start(self) -> TritonServer:
+    def start(self, append_log: bool = False) -> TritonServer:
+        """Start the server (regions dead servers left in /dev/shm are removed first)."""
         o = self.options
         if o.binary is not None and not Path(o.binary).is_file():
             raise ServeError(f"tritonserver binary {o.binary} does not exist")
@@ -229,8 +231,9 @@ class TritonServer:
         ):
             if not port_free(address, port):
                 raise ServeError(f"{label} port {address}:{port} is already in use; pick another")
+        remove_stale_regions()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "wb")  # noqa: SIM115 - lives as long as the server
+        log = open(self.log_path, "ab" if append_log else "wb")  # noqa: SIM115 - server's life
         self.process = subprocess.Popen(
             self.command(),
             stdout=log,
@@ -284,14 +287,24 @@ class TritonServer:
         raise ServeError(f"tritonserver not ready after {timeout:.0f} s; {self.log_summary()}")
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self.process is None or self.process.poll() is not None:
+        """Ask Triton to shut down (SIGINT), SIGKILL it after ``timeout``; then clean up."""
+        if self.process is None:
             return
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                kill_group(self.process.pid)
+                self.process.wait(10)
+        self.cleanup()
+
+    def cleanup(self) -> None:
+        """After the server is gone: kill its stragglers (stubs that outlived it, some deaf to
+        SIGTERM) and remove the shared-memory regions no process uses any more."""
+        if self.process is not None:
+            kill_group(self.process.pid)  # its own session: only its stubs are in the group
+        remove_stale_regions()
 
     def __enter__(self) -> TritonServer:
         self.start()

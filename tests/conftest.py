@@ -90,3 +90,24 @@ def small_sprite() -> tuple[bytes, np.ndarray]:
 
     sheet = sprite_sheet(seed=3)[: 3 * 90, : 3 * 160]
     return encode_jpeg(sheet), grid_rects(3 * 160, 3 * 90, cols=3, rows=3)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The suite leaves no Triton stub behind and no python-backend region in /dev/shm."""
+    from stashtag.supervise import orphaned_stubs, remove_stale_regions
+
+    deadline = time.monotonic() + 10  # a stub just SIGKILLed may still be on its way out
+    while (orphans := orphaned_stubs()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    for pid in orphans:
+        os.kill(pid, signal.SIGKILL)
+    stale = remove_stale_regions()
+    if orphans or stale:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                f"left behind: {len(orphans)} orphaned Triton stub(s) {orphans}, "
+                f"{len(stale)} unused /dev/shm region(s) (now removed)",
+                red=True,
+            )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

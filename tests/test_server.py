@@ -1,7 +1,11 @@
 """`stashtag serve` error paths: each names the problem instead of hanging."""
 
+import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +56,59 @@ def test_broken_model_reports_log(tmp_path, tiny_repo):
     opts = ServerOptions(repo, free_port(), free_port(), free_port(), log_file=tmp_path / "log")
     with pytest.raises(ServeError, match=r"(?s)errors:.*clip_image"), TritonServer(opts):
         pass
+
+
+def _serving(repo: Path) -> list[tuple[int, str]]:
+    """(pid, command line) of the processes serving ``repo``: tritonserver and its stubs."""
+    from stashtag.supervise import proc_texts
+
+    return [(pid, cmd) for pid, cmd, _ in proc_texts() if str(repo) in cmd]
+
+
+def _wait_for(condition, proc, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert proc.poll() is None, f"stashtag serve exited while waiting for {what}"
+        assert time.monotonic() < deadline, f"no {what} after {seconds:.0f} s"
+        time.sleep(0.5)
+
+
+@pytest.mark.slow
+def test_serve_restarts_a_killed_server_and_leaves_nothing_behind(tiny_repo, tmp_path):
+    """SIGKILL of tritonserver: serve restarts it. SIGTERM of serve: no stub, no region left."""
+    import shutil
+
+    from stashtag.supervise import REGION_PREFIX, regions
+
+    repo = tmp_path / "repo"
+    shutil.copytree(tiny_repo, repo)  # its own path: its processes are told apart by it
+    repo = repo.resolve()
+    opts = ServerOptions(repo, free_port(), free_port(), free_port(), log_file=tmp_path / "log")
+    cmd = [sys.executable, "-m", "stashtag.cli", "serve", "--repo", str(repo)]
+    cmd += ["--grpc-port", str(opts.grpc_port), "--http-port", str(opts.http_port)]
+    cmd += ["--metrics-port", str(opts.metrics_port), "--log-file", str(opts.log_file)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    probe = TritonServer(opts)  # polls readiness only
+
+    def servers() -> list[int]:
+        return [pid for pid, c in _serving(repo) if c.split(" ", 1)[0].endswith("tritonserver")]
+
+    def used_regions() -> set[str]:
+        return {w for _, c in _serving(repo) for w in c.split() if w.startswith(REGION_PREFIX)}
+
+    try:
+        _wait_for(probe.ready, proc, 300, "ready server")
+        (first,) = servers()
+        used = used_regions()
+        os.kill(first, signal.SIGKILL)
+        _wait_for(lambda: servers() not in ([], [first]) and probe.ready(), proc, 300, "restart")
+        used |= used_regions()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, output
+    assert "tritonserver died (killed by SIGKILL)" in output
+    assert "tritonserver is back (restart 1)" in output
+    time.sleep(1)
+    assert _serving(repo) == []  # no server, no stub of either generation
+    assert len(used) >= 2 and used.isdisjoint(regions())  # their regions are gone too

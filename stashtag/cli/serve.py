@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from pathlib import Path
 from typing import Annotated
@@ -14,10 +15,6 @@ from stashtag.cli.options import RepoOpt
 from stashtag_client.cli.common import console, fail
 from stashtag_core.errors import StashtagError
 from stashtag_core.protocol import KEY_ENV
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt  # SIGTERM stops the server the same way Ctrl-C does
 
 
 @app.command()
@@ -59,12 +56,14 @@ def serve(
         Path | None, typer.Option(help="Its backends (NGC: /opt/tritonserver/backends).")
     ] = None,
 ) -> None:
-    """Start the bundled Triton server on a repository until Ctrl-C / SIGTERM.
+    """Start the bundled Triton server on a repository until Ctrl-C / SIGTERM; a server that
+    dies is restarted (1 s, 2 s, 4 s … apart), and nothing it started outlives it.
 
     Remote model loading is always off (--model-control-mode=none): no client can make the
     server load code.
     """
     from stashtag.server import ServerOptions, TritonServer
+    from stashtag.supervise import supervise
 
     if key_inference and not key:
         fail(StashtagError("--key-inference needs --key (or STASHTAG_SERVER_KEY)"))
@@ -86,7 +85,16 @@ def serve(
         backend_directory=backend_directory,
     )
     server = TritonServer(opts)
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop = threading.Event()
+
+    def on_signal(signum, frame) -> None:  # SIGTERM stops the server the way Ctrl-C does
+        stop.set()
+        if not supervising:
+            raise KeyboardInterrupt  # still starting: leave wait_ready at once
+
+    supervising = False
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
     try:
         start = time.perf_counter()
         with console.status("starting Triton…"):
@@ -98,9 +106,9 @@ def serve(
             f"metrics {opts.metrics_url}  (log {server.log_path})"
             + ("  · key required" if opts.key else "")
         )
-        while server.process and server.process.poll() is None:
-            time.sleep(0.5)
-        fail(StashtagError(f"tritonserver exited; {server.log_summary()}"))
+        supervising = True
+        supervise(server, lambda msg: console.print(msg, markup=False, soft_wrap=True), stop)
+        console.print("stopping Triton…")
     except KeyboardInterrupt:
         console.print("stopping Triton…")
     except StashtagError as exc:
