@@ -65,6 +65,18 @@ def _serving(repo: Path) -> list[tuple[int, str]]:
     return [(pid, cmd) for pid, cmd, _ in proc_texts() if str(repo) in cmd]
 
 
+def _read_some(proc, seen: list[str]) -> str:
+    """What ``proc`` has printed so far (reads only what is there, never blocks)."""
+    import select
+
+    while select.select([proc.stdout], [], [], 0)[0]:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+    return "".join(seen)
+
+
 def _wait_for(condition, proc, seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -96,8 +108,11 @@ def test_serve_restarts_a_killed_server_and_leaves_nothing_behind(tiny_repo, tmp
     def used_regions() -> set[str]:
         return {w for _, c in _serving(repo) for w in c.split() if w.startswith(REGION_PREFIX)}
 
+    seen: list[str] = []
     try:
         _wait_for(probe.ready, proc, 300, "ready server")
+        # serve itself must have seen it ready too (a death before that is a failed start)
+        _wait_for(lambda: "Triton ready" in _read_some(proc, seen), proc, 60, "serve's ready line")
         (first,) = servers()
         used = used_regions()
         os.kill(first, signal.SIGKILL)
@@ -105,7 +120,7 @@ def test_serve_restarts_a_killed_server_and_leaves_nothing_behind(tiny_repo, tmp
         used |= used_regions()
     finally:
         proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=120)
+        output = "".join(seen) + proc.communicate(timeout=120)[0]
     assert proc.returncode == 0, output
     assert "tritonserver died (killed by SIGKILL)" in output
     assert "tritonserver is back (restart 1)" in output
