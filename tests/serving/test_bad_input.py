@@ -35,7 +35,7 @@ def test_bad_input_error_then_recovery(client, model, case):
 
 
 def test_ocr_reads_a_whole_sprite(client):
-    """81 frames (ocr_det batches 16 at most): the BLS chunks them, every frame is read."""
+    """81 frames (ocr_det batches 16 at most; the BLS sends 8 a call): every frame is read."""
     from stashtag.demo.samples import text_frame
 
     frame = encode_jpeg(np.tile(text_frame("STASHTAG", 320, 180), (9, 9, 1)))

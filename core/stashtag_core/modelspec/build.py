@@ -195,8 +195,10 @@ def build_specs(
                 "box_threshold": "0.5",
                 "unclip_ratio": "1.6",
                 "min_text_score": "0.5",
-                # the BLS sends at most this many frames / crops per call (any number in all)
-                "det_max_batch": str(det_batching.max_batch_size),
+                # The BLS sends at most this many frames / crops per call (any number in all).
+                # Detection scales each frame's short side up to det_limit_side (a 160x90 cell
+                # becomes 1312x736, 11 MB of float input): 8 a call bounds ocr_det's memory.
+                "det_max_batch": str(min(8, det_batching.max_batch_size)),
                 "rec_max_batch": str(rec_batching.max_batch_size),
             },
         ),
