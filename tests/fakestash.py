@@ -117,6 +117,13 @@ def like(pattern: str, value: str) -> bool:
     return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL) is not None
 
 
+# internal/static/scene/scene.svg's shape: what Stash serves for a scene without a cover
+PLACEHOLDER_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 640 360">'
+    b'<rect width="640" height="360" fill="#394b59"/></svg>'
+)
+
+
 @dataclass
 class FakeScene:
     id: str
@@ -132,6 +139,7 @@ class FakeScene:
     vtt: str | None = None
     pending_sprite: tuple[bytes, str] | None = None  # what metadataGenerate will produce
     details: str | None = None
+    cover: bytes | None = None  # the screenshot; without one Stash serves its placeholder SVG
 
 
 @dataclass
@@ -276,7 +284,8 @@ class FakeStash:
             "paths": {
                 "sprite": f"{base}_sprite.jpg",
                 "vtt": f"{base}_thumbs.vtt",
-                "screenshot": f"{base}.jpg",
+                # urlbuilders.GetScreenshotURL: by scene id, ?t= the scene's updated_at
+                "screenshot": f"{self.base_url}/scene/{s.id}/screenshot?t=1700000000",
                 "preview": None,
                 "stream": None,
                 "webp": None,
@@ -630,6 +639,16 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(404, b"not found", "text/plain")
             else:
                 self._send(200, image.data, "image/jpeg")
+            return
+        shot = re.fullmatch(r"/scene/(\d+)/screenshot(\?t=\d+)?", self.path)
+        if shot:
+            scene = self.stash.scenes.get(shot.group(1))
+            if scene is None:
+                self._send(404, b"not found", "text/plain")
+            elif scene.cover is None:  # ServeScreenshot: the default scene image, HTTP 200
+                self._send(200, PLACEHOLDER_SVG, "image/svg+xml")
+            else:
+                self._send(200, scene.cover, "image/jpeg")
             return
         m = re.fullmatch(r"/scene/([0-9a-f]+)_(sprite\.jpg|thumbs\.vtt)", self.path)
         scene = next((s for s in self.stash.scenes.values() if m and s.oshash == m.group(1)), None)

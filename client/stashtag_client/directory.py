@@ -30,7 +30,7 @@ from stashtag_client.inference.pipeline import SceneOutcome
 from stashtag_client.session import TaggingSession, TagSet
 from stashtag_client.settings import Settings
 from stashtag_client.store import Store
-from stashtag_client.tagging.mapping import SceneResult
+from stashtag_client.tagging.mapping import SceneResult, studio_label
 from stashtag_client.tagging.vocabulary import Vocabulary
 
 
@@ -137,7 +137,9 @@ def write_results(results: list[SceneResult], out: Path) -> None:
     if out.suffix.lower() == ".csv":
         with out.open("w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
-            w.writerow(["scene", "frames", "tags", "markers", "studio", "text", "error"])
+            w.writerow(
+                ["scene", "frames", "tags", "markers", "studio", "studio_from", "text", "error"]
+            )
             for r in results:
                 w.writerow(
                     [
@@ -146,6 +148,7 @@ def write_results(results: list[SceneResult], out: Path) -> None:
                         "; ".join(f"{t.name} ({t.score:.2f})" for t in r.tags),
                         "; ".join(f"{m.tag} {m.start:.1f}-{m.end:.1f}s" for m in r.markers),
                         r.studio.studio if r.studio else "",
+                        r.studio.source if r.studio else "",
                         " | ".join(r.text),
                         r.error,
                     ]
@@ -163,7 +166,7 @@ def summary_table(results: list[SceneResult], limit: int = 50) -> Table:
             table.add_row(Path(r.scene).name, "-", Text(r.error, style="red"), "", "")
             continue
         tags = ", ".join(t.name for t in r.tags[:6]) + (" …" if len(r.tags) > 6 else "")
-        studio = r.studio.studio if r.studio else " | ".join(r.text[:2])
+        studio = studio_label(r) or " | ".join(r.text[:2])
         table.add_row(Path(r.scene).name, str(r.frames), tags or "-", str(len(r.markers)), studio)
     if len(results) > limit:
         table.caption = f"first {limit} of {len(results)} shown; all are in the output file"

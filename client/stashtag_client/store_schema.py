@@ -9,6 +9,7 @@ tables were created on first use, so migration 1 creates whichever of them are m
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from stashtag_core.errors import StashtagError
@@ -105,8 +106,36 @@ CREATE TABLE IF NOT EXISTS stash_rejected (
 # Version 2: a scene whose OCR failed keeps its other results, with the OCR error beside them.
 OCR_ERROR_V2 = "ALTER TABLE scenes ADD COLUMN ocr_error TEXT NOT NULL DEFAULT '';"
 
+
+def canonical_keys_v3(db: sqlite3.Connection) -> None:
+    """Version 3: file scenes are keyed by their resolved path (or a Stash-named sprite's hash),
+    so any spelling of a path resumes. Keys are rewritten where the file is found (relative
+    ones from the working directory); where two spellings of one scene were both stored, the
+    newer record stays."""
+    from stashtag_client.frames.sources import legacy_key_to_canonical
+
+    for table in ("scenes", "errors"):
+        groups: dict[tuple[str, str], list[tuple[float, str]]] = {}
+        for scene, model_id, updated in db.execute(f"SELECT scene, model_id, updated FROM {table}"):
+            key = (legacy_key_to_canonical(scene), model_id)
+            groups.setdefault(key, []).append((updated, scene))
+        for (canonical, model_id), rows in groups.items():
+            rows.sort(reverse=True)
+            for _updated, scene in rows[1:]:
+                db.execute(
+                    f"DELETE FROM {table} WHERE scene = ? AND model_id = ?", (scene, model_id)
+                )
+            if rows[0][1] != canonical:
+                db.execute(
+                    f"UPDATE {table} SET scene = ? WHERE scene = ? AND model_id = ?",
+                    (canonical, rows[0][1], model_id),
+                )
+
+
+Migration = str | Callable[[sqlite3.Connection], None]
+
 # MIGRATIONS[i] takes a store from version i to i + 1. Append; never edit a released one.
-MIGRATIONS: tuple[str, ...] = (TABLES_V1, OCR_ERROR_V2)
+MIGRATIONS: tuple[Migration, ...] = (TABLES_V1, OCR_ERROR_V2, canonical_keys_v3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -155,8 +184,12 @@ def migrate(db: sqlite3.Connection, path: Path | str) -> int:
             if version == SCHEMA_VERSION:
                 db.execute("COMMIT")
                 return found
-            for statement in _statements(MIGRATIONS[version]):
-                db.execute(statement)
+            step = MIGRATIONS[version]
+            if callable(step):
+                step(db)
+            else:
+                for statement in _statements(step):
+                    db.execute(statement)
             db.execute(f"PRAGMA user_version = {version + 1}")
             db.execute("COMMIT")
         except BaseException:

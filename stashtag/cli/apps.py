@@ -9,6 +9,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.callback()(client_app.registered_callback.callback)
 # One command line: the client's commands (tag, stash, search, learn, …) as they are.
 app.registered_commands.extend(client_app.registered_commands)
 app.registered_groups.extend(client_app.registered_groups)

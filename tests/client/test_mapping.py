@@ -130,16 +130,56 @@ def test_detection_frames():
     )
 
 
+def _line(text: str, frame: int = 0, score: float = 0.95, source: str = "sprite") -> dict:
+    return {"frame": frame, "text": text, "score": score, "box": [], "source": source}
+
+
 def test_studio_fuzzy_match_keeps_evidence():
-    ocr = [
-        {"frame": 0, "text": "BRAZZERS.COM", "score": 0.95, "box": []},
-        {"frame": 3, "text": "Studi0 Forty Two", "score": 0.9, "box": []},
-        {"frame": 5, "text": "zz", "score": 0.99, "box": []},
-    ]
-    got = match_studio(ocr, ["Studio Forty Two", "Other Studio"], StudioSettings(True, 85, 0.6))
-    assert got.studio == "Studio Forty Two" and got.text == "Studi0 Forty Two" and got.frame == 3
-    assert match_studio(ocr, ["Completely Different"], StudioSettings()) is None
-    assert match_studio(ocr, [], StudioSettings()) is None
+    ocr = [_line("BRAZZERS.COM"), _line("Studi0 Forty Two", 3, 0.9, "screenshot"), _line("zz", 5)]
+    got, ties = match_studio(ocr, ["Studio Forty Two", "Other Studio"], StudioSettings(True, 85))
+    assert (got.studio, got.text, got.frame, got.source) == (
+        "Studio Forty Two",
+        "Studi0 Forty Two",
+        3,
+        "screenshot",
+    )
+    assert ties == []
+    assert match_studio(ocr, ["Completely Different"], StudioSettings()) == (None, [])
+    assert match_studio(ocr, [], StudioSettings()) == (None, [])
+
+
+def test_a_short_fragment_names_no_longer_studio():
+    studios = ["Red Light District", "RED"]
+    got, _ = match_studio([_line("RED")], studios, StudioSettings())
+    assert got.studio == "RED"  # an exact short name is still found
+    assert match_studio([_line("ORGE")], ["George Studios"], StudioSettings()) == (None, [])
+    got, _ = match_studio([_line("GEORGE")], ["George Studios"], StudioSettings())
+    assert got.studio == "George Studios"
+
+
+def test_close_studios_are_ties_not_guesses_and_order_never_matters():
+    studios = ["Orange Media", "Porge Studio", "Gorgeous Films", "Unrelated"]
+    ocr = [_line("ORGEOUS"), _line("PORGE", 7)]
+    outcomes = set()
+    for turn in range(len(studios)):
+        rotated = studios[turn:] + studios[:turn]
+        for lines in (ocr, ocr[::-1]):
+            got, ties = match_studio(lines, rotated, StudioSettings())
+            outcomes.add((got, tuple(ties)))
+    assert len(outcomes) == 1, "the verdict depends on the order of studios or lines"
+    got, ties = outcomes.pop()
+    assert got is None
+    assert [m.studio for m in ties] == ["Gorgeous Films", "Porge Studio"]
+    assert {m.text for m in ties} == {"ORGEOUS", "PORGE"}
+
+
+def test_margin_decides_between_near_names():
+    studios = ["Blue Sky Media", "Blue Sky Medias"]
+    ocr = [_line("BLUE SKY MEDIA")]
+    got, ties = match_studio(ocr, studios, StudioSettings(margin=0.5))
+    assert got.studio == "Blue Sky Media" and ties == []
+    got, ties = match_studio(ocr, studios, StudioSettings(margin=5))
+    assert got is None and [m.studio for m in ties] == ["Blue Sky Media", "Blue Sky Medias"]
 
 
 def test_map_scene():

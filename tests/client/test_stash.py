@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from stashtag.demo.samples import encode_jpeg, sprite_sheet, sprite_vtt
@@ -75,7 +76,7 @@ def stash(video_sprite):
 
 def make_sync(url, store, triton, **kw) -> StashSync:
     conn = StashConnection(url, API_KEY, timeout_s=2.0, attempts=4)
-    settings = Settings(triton.options.grpc_url, ocr_frames="none", **kw)
+    settings = Settings(triton.options.grpc_url, **{"ocr_frames": "none", **kw})
     return StashSync(StashClient(conn), store, load_vocabulary(), settings)
 
 
@@ -141,6 +142,29 @@ def test_dry_run_writes_nothing(stash, triton, tmp_path):
         reports = run(make_sync(url, store, triton, dry_run=True), "queued")
     assert fake.mutations == 0 and state(fake) == before
     assert all(r.status == "dry-run" and r.added for r in reports)
+
+
+def test_ocr_reads_the_screenshot_not_the_cells_and_names_the_studio(stash, triton, tmp_path):
+    from stashtag.demo.samples import text_frame
+    from stashtag_client.stash.items import Scenes
+
+    fake, url = stash
+    fake.add_studio("Another Studio")
+    fake.scenes["1"].cover = encode_jpeg(text_frame("STASHTAG DEMO", 1280, 720))
+    with Store(tmp_path / "s.db") as store:
+        sync = make_sync(url, store, triton, ocr_frames="ends:4", studio=True)
+        reports = {r.scene_id: r for r in run(sync, "id:1,2")}
+        assert reports["1"].studio == "Stashtag Demo"
+        assert fake.studios[fake.scenes["1"].studio_id]["name"] == "Stashtag Demo"
+        lines = store.get("1", store.model_ids()[0]).ocr
+        assert lines and {(ln["source"], ln["frame"]) for ln in lines} == {("screenshot", -1)}
+        assert fake.scenes["2"].studio_id is None
+    # scene 2 has no cover: Stash serves its placeholder SVG, and OCR reads the sprite cells
+    scenes = Scenes(sync.client, sync.tags, sync.settings)
+    (two,) = sync.client.find_scenes()[1:2]
+    assert scenes._screenshot(two) is None
+    views, _ = scenes.source(two, []).load().ocr_views(np.array([0, 8]))
+    assert [(v.source, v.frames.tolist()) for v in views] == [("sprite", [0, 8])]
 
 
 def test_missing_sprite_queues_generation_then_succeeds(stash, triton, tmp_path):

@@ -115,3 +115,40 @@ def test_several_connections_opening_one_new_store_all_succeed(tmp_path):
     assert errors == []
     with sqlite3.connect(path) as db:
         assert schema_version(db) == SCHEMA_VERSION
+
+
+def test_version_3_keys_file_scenes_canonically_keeping_the_newest(tmp_path, monkeypatch):
+    from stashtag.demo.samples import write_sample
+
+    write_sample(tmp_path / "lib", "movie")
+    (tmp_path / "lib" / "clip.mp4").write_bytes(b"video")
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "v2.db"
+    Store(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 2")
+        rows = [
+            ("lib/movie", 2.0, "relative, newest"),
+            (str(tmp_path / "lib" / "movie"), 1.0, "absolute, older"),
+            ("lib/./clip.mp4", 1.0, "a video"),
+            ("/elsewhere/00AB12CD34EF5678", 1.0, "a Stash-named sprite"),
+            ("12", 1.0, "a Stash scene id"),
+            ("/gone/away.mp4", 1.0, "a file no longer here"),
+        ]
+        for scene, updated, source in rows:
+            db.execute(
+                "INSERT INTO scenes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (scene, MODEL, source, "vtt", 0, b"", b"", b"", b"", "[]", "[]", updated, ""),
+            )
+        db.execute("INSERT INTO errors VALUES (?,?,?,?)", ("lib/clip.mp4", MODEL, "bad", 1.0))
+    with Store(path) as db:
+        assert schema_version(db.db) == SCHEMA_VERSION
+        keys = dict(db.db.execute("SELECT scene, source FROM scenes").fetchall())
+        assert keys == {
+            str(tmp_path / "lib" / "movie"): "relative, newest",
+            str(tmp_path / "lib" / "clip.mp4"): "a video",
+            "00ab12cd34ef5678": "a Stash-named sprite",
+            "12": "a Stash scene id",
+            "/gone/away.mp4": "a file no longer here",
+        }
+        assert db.errors(MODEL) == {str(tmp_path / "lib" / "clip.mp4"): "bad"}

@@ -34,9 +34,17 @@ def small_sprite(seed: int, oshash: str, duration: float = 30.0, grid: int = 2):
     return encode_jpeg(sheet), "WEBVTT\n\n" + "\n".join(cues)
 
 
+def cover(seed: int) -> bytes:
+    """A scene's screenshot as Stash keeps one for every scanned scene (small: OCR scales it)."""
+    import cv2
+
+    cell = sprite_sheet(seed)[:CELL_H, :CELL_W]
+    return encode_jpeg(cv2.resize(cell, (2 * CELL_W, 2 * CELL_H)))
+
+
 def make_library(scenes: int, user_tag_every: int = 10) -> FakeStash:
-    """``scenes`` queued scenes with sprites; every ``user_tag_every``-th carries a user tag
-    and a user marker that must survive."""
+    """``scenes`` queued scenes with sprites and covers; every ``user_tag_every``-th carries a
+    user tag and a user marker that must survive."""
     fake = FakeStash(API_KEY)
     queue = fake.add_tag(QUEUE_TAG)
     mine = fake.add_tag("My Favourite")
@@ -46,6 +54,7 @@ def make_library(scenes: int, user_tag_every: int = 10) -> FakeStash:
             FakeScene(str(i), f"Scene {i}", f"/nowhere/{i}.mp4", oshash, duration=30.0)
         )
         scene.sprite, scene.vtt = small_sprite(i, oshash)
+        scene.cover = cover(i)
         scene.tag_ids.append(queue)
         if i % user_tag_every == 0:
             scene.tag_ids.append(mine)

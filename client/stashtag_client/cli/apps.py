@@ -1,11 +1,27 @@
 """The client's Typer apps; the command modules register on them when imported."""
 
+import os
+
 import typer
+
+from stashtag_core.errors import DEBUG_ENV
 
 app = typer.Typer(
     help="Tag Stash video libraries through a stashtag Triton server (the light client).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _options(
+    debug: bool = typer.Option(
+        False, "--debug", help="Errors carry their Python traceback (for bug reports)."
+    ),
+) -> None:
+    if debug:
+        os.environ[DEBUG_ENV] = "1"  # the environment: worker threads and plugins see it too
+
+
 learned_app = typer.Typer(help="List or delete learned tags.", no_args_is_help=True)
 app.add_typer(learned_app, name="learned")

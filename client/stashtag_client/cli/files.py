@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from stashtag_client.cli.apps import app
 from stashtag_client.cli.common import (
@@ -51,7 +52,7 @@ def tag(
 ) -> None:
     """Tag files and folders (no Stash needed); resumes from the store."""
     from stashtag_client.directory import run_tag
-    from stashtag_client.frames.sources import discover
+    from stashtag_client.frames.sources import Skipped, discover
     from stashtag_client.settings import Settings
     from stashtag_client.tagging.vocabulary import load_vocabulary
 
@@ -69,7 +70,10 @@ def tag(
     try:
         settings = Settings.load(file=config, flags=flags)
         vocab = load_vocabulary(settings.vocabulary or None)
-        sources = list(discover(paths, video_frames, video_width))
+        skipped: list[Skipped] = []
+        sources = list(discover(paths, video_frames, video_width, skipped))
+        if skipped and not quiet:
+            report_skipped(skipped)
         if not sources:
             raise StashtagError(
                 f"no videos, images or sprite sheets under {', '.join(map(str, paths))}"
@@ -88,6 +92,15 @@ def tag(
     )
     if stats.errors:
         raise typer.Exit(2)
+
+
+def report_skipped(skipped: list, shown: int = 10) -> None:
+    """Name the files discovery passed over (the first few; a count of the rest)."""
+    console.print(f"[yellow]passed over {len(skipped)} files that are no scene:[/yellow]")
+    for s in skipped[:shown]:
+        console.print(f"  {escape(str(s.path))}: {s.reason}", soft_wrap=True)
+    if len(skipped) > shown:
+        console.print(f"  … and {len(skipped) - shown} more")
 
 
 @app.command()

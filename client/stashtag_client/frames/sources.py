@@ -9,9 +9,11 @@ video frames are tiled into one JPEG sheet so a scene is still one request.
 
 from __future__ import annotations
 
+import os
+import re
 import struct
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +26,8 @@ from stashtag_core.modelspec import MAX_FRAME_ASPECT
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".wmv", ".flv", ".ts"}
 SPRITE_SUFFIX, VTT_SUFFIX = "_sprite.jpg", "_thumbs.vtt"
+# JPEG, PNG, WebP (RIFF): what the server decodes; anything else is not a frame to send
+RASTER_MAGIC = (b"\xff\xd8", b"\x89PNG", b"RIFF")
 DEFAULT_VIDEO_FRAMES = 81  # Stash's sprite count: comparable results from either source
 DEFAULT_VIDEO_WIDTH = 320
 
@@ -37,6 +41,7 @@ class SceneSource:
     path: Path  # sprite JPEG, video file or image
     vtt: Path | None = None
     duration: float | None = None  # seconds, when known (from Stash's files.duration)
+    video: Path | None = None  # a sprite's video, for full-size OCR frames
     video_frames: int = DEFAULT_VIDEO_FRAMES
     video_width: int = DEFAULT_VIDEO_WIDTH
     # Sources that are not plain files (sprites fetched from Stash) bring their own loader.
@@ -46,7 +51,7 @@ class SceneSource:
         if self.loader is not None:
             return self.loader()
         if self.kind == "sprite":
-            return load_sprite(self.scene, self.path, self.vtt, self.duration)
+            return load_sprite(self.scene, self.path, self.vtt, self.duration, self.video)
         if self.kind == "video":
             from stashtag_client.frames.video import load_video
 
@@ -116,11 +121,21 @@ def read_bytes(path: Path) -> bytes:
 
 
 def load_sprite(
-    scene: str, sprite: Path, vtt: Path | None, duration: float | None = None
+    scene: str,
+    sprite: Path,
+    vtt: Path | None,
+    duration: float | None = None,
+    video: Path | None = None,
 ) -> SceneFrames:
-    """A Stash sprite sheet and its VTT from disk; frame times from ``duration`` when known."""
+    """A Stash sprite sheet and its VTT from disk; frame times from ``duration`` when known.
+    With its ``video``, OCR reads full-size frames decoded from it."""
     vtt = vtt or sprite.with_name(sprite.name.removesuffix(SPRITE_SUFFIX) + VTT_SUFFIX)
-    return sprite_frames(scene, read_bytes(sprite), read_bytes(vtt), duration, sprite, vtt)
+    frames = sprite_frames(scene, read_bytes(sprite), read_bytes(vtt), duration, sprite, vtt)
+    if video is None:
+        return frames
+    from stashtag_client.frames.video import ocr_finder
+
+    return replace(frames, ocr_finder=ocr_finder(video, frames.times, int(frames.rects[0, 2])))
 
 
 def sprite_frames(
@@ -175,29 +190,163 @@ def image_frames(scene: str, data: bytes, source: str) -> SceneFrames:
             " (degenerate image)"
         )
     rects = np.array([[0, 0, width, height]], np.int32)
-    return SceneFrames(scene, data, rects, np.zeros(1), source, "still")
+    return SceneFrames(scene, data, rects, np.zeros(1), source, "still", kind="image")
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file discovery passed over, and why."""
+
+    path: Path
+    reason: str
+
+
+STASH_HASH = re.compile(r"[0-9a-f]{16}|[0-9a-f]{32}")  # oshash / MD5: Stash's generated names
+
+
+def scene_key(path: Path, kind: str) -> str:
+    """The store key of a file scene, the same however its path is spelled: a sprite named by
+    Stash (``<oshash>_sprite.jpg``) is its hash; anything else its resolved real path (a
+    sprite's without the ``_sprite.jpg`` suffix)."""
+    if kind == "sprite":
+        stem = path.name[: -len(SPRITE_SUFFIX)]
+        if STASH_HASH.fullmatch(stem.lower()):
+            return stem.lower()
+        return str(_real(path).with_name(stem))
+    return str(_real(path))
+
+
+def legacy_key_to_canonical(key: str) -> str:
+    """The :func:`scene_key` of a key written before keys were canonical (the path as it was
+    typed; a sprite's without its suffix); unchanged when it names no file found here."""
+    if key.isdigit() or key.partition(":")[0] in ("image", "gallery"):
+        return key  # Stash ids
+    path = Path(key)
+    sprite = path.with_name(path.name + SPRITE_SUFFIX) if path.name else path
+    if STASH_HASH.fullmatch(path.name.lower()) or sprite.is_file():
+        return scene_key(sprite, "sprite")
+    if path.is_file():
+        return scene_key(path, "file")
+    return key
+
+
+def _real(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: keep the absolute spelling
+        return path.absolute()
 
 
 def discover(
     paths: Iterable[Path | str],
     video_frames: int = DEFAULT_VIDEO_FRAMES,
     video_width: int = DEFAULT_VIDEO_WIDTH,
+    skipped: list[Skipped] | None = None,
 ) -> Iterator[SceneSource]:
-    """Scenes under ``paths``: sprite+VTT pairs, videos and images, in a stable order.
+    """Scenes under ``paths``: sprite+VTT pairs (with the video of the same name beside them,
+    for full-size OCR frames), videos and images, in a stable order, each once however often
+    it is reached.
 
-    A path that does not exist is still yielded (as an image scene) so its error is reported
-    per scene instead of aborting the run.
+    Never fails: a path that does not exist, or a folder that cannot be listed, is yielded as
+    a scene whose load raises the error; files that are no scene go to ``skipped``.
     """
+    skipped = skipped if skipped is not None else []
+    seen: set[str] = set()
     for root in map(Path, paths):
-        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        if not root.is_dir():
+            files, broken = [root], []
+        else:
+            files, broken = _walk(root, skipped)
+        for folder, reason in broken:
+            yield _failing(folder, f"{folder}: cannot list folder ({reason})")
+        by_name = {f.name.lower(): f for f in files}
+        paired = _videos_beside_sprites(files, by_name)
         for f in files:
-            name = f.name.lower()
-            if name.endswith(SPRITE_SUFFIX):
-                key = f.name[: -len(SPRITE_SUFFIX)]
-                yield SceneSource(str(f.with_name(key)), "sprite", f)
-            elif name.endswith(VTT_SUFFIX):
-                continue  # read with its sprite
-            elif f.suffix.lower() in VIDEO_SUFFIXES:
-                yield SceneSource(str(f), "video", f, None, None, video_frames, video_width)
-            elif f.suffix.lower() in IMAGE_SUFFIXES or not f.exists():
-                yield SceneSource(str(f), "image", f)
+            source = _classify(f, by_name, paired, video_frames, video_width, skipped)
+            if source is not None and source.scene not in seen:
+                seen.add(source.scene)
+                yield source
+
+
+def _walk(root: Path, skipped: list[Skipped]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Every file under ``root`` (sorted; symlinked folders followed once), and the folders
+    that could not be listed with the reason."""
+    files: list[Path] = []
+    broken: list[tuple[Path, str]] = []
+    visited: set[str] = set()
+
+    def onerror(exc: OSError) -> None:
+        broken.append((Path(exc.filename or root), exc.strerror or type(exc).__name__))
+
+    for folder, dirs, names in os.walk(root, onerror=onerror, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in visited:  # a symlink loop or a second link to one folder
+            dirs.clear()
+            skipped.append(Skipped(Path(folder), "folder already read through another link"))
+            continue
+        visited.add(real)
+        dirs.sort()
+        files.extend(Path(folder, n) for n in names)
+    return sorted(files), broken
+
+
+def _failing(path: Path, message: str) -> SceneSource:
+    def load() -> SceneFrames:
+        raise InputError(message)
+
+    return SceneSource(str(_real(path)), "error", path, loader=load)
+
+
+def _videos_beside_sprites(files: list[Path], by_name: dict[str, Path]) -> dict[Path, Path]:
+    """sprite → the video of the same name in its folder (``x_sprite.jpg`` beside ``x.mp4``)."""
+    paired = {}
+    for f in files:
+        if f.name.lower().endswith(SPRITE_SUFFIX) and _video_support():
+            stem = f.name[: -len(SPRITE_SUFFIX)]
+            for suffix in sorted(VIDEO_SUFFIXES):
+                video = by_name.get((stem + suffix).lower()) or f.with_name(stem + suffix)
+                if video.parent == f.parent and video.is_file():
+                    paired[f] = video
+                    break
+    return paired
+
+
+def _video_support() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("av") is not None
+
+
+def _classify(
+    f: Path,
+    by_name: dict[str, Path],
+    paired: dict[Path, Path],
+    video_frames: int,
+    video_width: int,
+    skipped: list[Skipped],
+) -> SceneSource | None:
+    name, suffix = f.name.lower(), f.suffix.lower()
+    if not f.exists():
+        if f.is_symlink():
+            skipped.append(Skipped(f, "broken symlink"))
+            return None
+        return SceneSource(str(_real(f)), "image", f)  # named on the command line: report it
+    if not f.is_file():
+        skipped.append(Skipped(f, "not a regular file (FIFO, socket or device)"))
+        return None
+    if name.endswith(SPRITE_SUFFIX):
+        return SceneSource(scene_key(f, "sprite"), "sprite", f, video=paired.get(f))
+    if name.endswith(VTT_SUFFIX):
+        if name[: -len(VTT_SUFFIX)] + SPRITE_SUFFIX not in by_name:
+            skipped.append(Skipped(f, f"thumbnails VTT without its sprite (*{SPRITE_SUFFIX})"))
+        return None  # read with its sprite
+    if suffix in VIDEO_SUFFIXES:
+        if f in paired.values():
+            return None  # read for OCR with its sprite
+        return SceneSource(
+            scene_key(f, "video"), "video", f, video_frames=video_frames, video_width=video_width
+        )
+    if suffix in IMAGE_SUFFIXES:
+        return SceneSource(scene_key(f, "image"), "image", f)
+    skipped.append(Skipped(f, f"not a video, image or sprite ({suffix or 'no suffix'})"))
+    return None

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stashtag_client.frames.scene_frames import SceneFrames
+from stashtag_client.frames.scene_frames import OcrFinder, OcrView, SceneFrames
 from stashtag_core.errors import InputError
 
 
@@ -34,8 +34,20 @@ def video_duration(container, stream) -> float:
 
 
 def grab_frames(path: Path, count: int, width: int) -> tuple[list[np.ndarray], np.ndarray]:
-    """``count`` RGB frames at ``width`` (even height) and their times in seconds."""
+    """``count`` evenly spaced RGB frames at ``width`` (even height) and their times in seconds."""
+    return _decode(path, lambda duration: np.arange(count) * duration / count, width)
+
+
+def frames_at(path: Path, times: np.ndarray, max_width: int) -> list[np.ndarray]:
+    """RGB frames at ``times`` (seconds), full size up to ``max_width`` wide."""
+    return _decode(path, lambda _duration: np.asarray(times, np.float64), -max_width)[0]
+
+
+def _decode(path: Path, times_of, width: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Frames at ``times_of(duration)``; ``width`` > 0 scales to it, < 0 caps the native width."""
     av = _av()
+    if Path(path).stat().st_size == 0:
+        raise InputError(f"{path}: empty file")
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
@@ -44,11 +56,13 @@ def grab_frames(path: Path, count: int, width: int) -> tuple[list[np.ndarray], n
             duration = video_duration(container, stream)
             if not math.isfinite(duration) or duration <= 0:
                 raise InputError(f"{path}: zero or unknown duration")
-            times = np.arange(count) * duration / count
+            times = times_of(duration)
+            width = min(-width, stream.width) if width < 0 else width
             height = max(2, round(width * stream.height / stream.width / 2) * 2)
             frames = [_frame_at(container, stream, t, width, height) for t in times]
     except av.error.FFmpegError as exc:
-        raise InputError(f"{path}: cannot decode video ({exc})") from None
+        reason = getattr(exc, "strerror", None) or str(exc)  # without errno and path
+        raise InputError(f"{path}: cannot decode video ({reason})") from None
     found = [f is not None for f in frames]
     if not any(found):
         raise InputError(f"{path}: no decodable frames")
@@ -91,12 +105,46 @@ def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
     return buf.getvalue()
 
 
+OCR_WIDTH = 1280  # OCR frames: 720p reads watermarks as well as 1080p at half the pixels
+OCR_SHEET_FRAMES = 8  # frames per OCR sheet (1280×720 each: 7.4 Mpx, well under the pixel limit)
+
+
+def ocr_finder(path: Path, times: np.ndarray, tagger_width: int = 0) -> OcrFinder:
+    """OCR views of the scene frames (at ``times``) decoded again from ``path`` at full size;
+    none when the video is no wider than the tagger's frames (``tagger_width``)."""
+
+    def find(subset: np.ndarray) -> list[OcrView]:
+        subset = np.asarray(subset, np.int64)
+        if not Path(path).is_file():
+            raise InputError(f"{path}: file not found")
+        frames = frames_at(Path(path), np.asarray(times)[subset], OCR_WIDTH)
+        if frames[0].shape[1] <= tagger_width:
+            return []
+        views = []
+        for start in range(0, len(subset), OCR_SHEET_FRAMES):
+            part = slice(start, start + OCR_SHEET_FRAMES)
+            sheet, rects = tile(frames[part])
+            views.append(OcrView(encode_jpeg(sheet), rects, subset[part], "video"))
+        return views
+
+    return find
+
+
 def load_video(scene: str, path: Path, count: int, width: int) -> SceneFrames:
     if not Path(path).is_file():
         raise InputError(f"{path}: file not found")
     frames, times = grab_frames(Path(path), count, width)
     sheet, rects = tile(frames)
-    return SceneFrames(scene, encode_jpeg(sheet), rects, times, str(path), "duration")
+    return SceneFrames(
+        scene,
+        encode_jpeg(sheet),
+        rects,
+        times,
+        str(path),
+        "duration",
+        kind="frames",
+        ocr_finder=ocr_finder(path, times, frames[0].shape[1]),
+    )
 
 
 def write_test_video(path: Path, seconds: float = 4.0, fps: int = 10, size=(160, 90)) -> Path:

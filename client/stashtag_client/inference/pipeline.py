@@ -18,7 +18,7 @@ from stashtag_client.frames.scene_frames import SceneFrames
 from stashtag_client.frames.sources import SceneSource
 from stashtag_client.inference.transport import EndpointPool, RequestError, TransportError
 from stashtag_client.store import SceneRecord, Store
-from stashtag_core.errors import InputError, StashtagError
+from stashtag_core.errors import StashtagError, describe
 from stashtag_core.modelspec import OCR, TAGGER
 
 
@@ -83,37 +83,43 @@ class TagRun:
         self.on_done = on_done or (lambda _o: None)
 
     async def _infer_scene(self, f: SceneFrames) -> SceneRecord:
-        jpeg = np.frombuffer(f.image, np.uint8)
-        rects = np.asarray(f.rects, np.int32)
-        subset = ocr_subset(f.frames, self.ocr_frames)
+        jpeg, rects = np.frombuffer(f.image, np.uint8), np.asarray(f.rects, np.int32)
         tag_call = self.pool.infer(TAGGER.model, TAGGER.feed(jpeg, rects), TAGGER.outputs)
-        ocr, ocr_error = None, ""
+        subset = ocr_subset(f.frames, self.ocr_frames)
+        views, ocr_error = [], ""
         if len(subset):
-            ocr_call = self.pool.infer(OCR.model, OCR.feed(jpeg, rects[subset]), OCR.outputs)
-            out, ocr = await asyncio.gather(tag_call, ocr_call, return_exceptions=True)
-            if isinstance(out, BaseException):
-                raise out
-            if isinstance(ocr, RequestError):  # the scene keeps its tags; the studio is missing
-                ocr, ocr_error = None, f"OCR failed: {ocr}"
-            elif isinstance(ocr, BaseException):
-                raise ocr
-        else:
-            out = await tag_call
+            views, ocr_error = await asyncio.to_thread(f.ocr_views, subset)
+        calls = [
+            self.pool.infer(
+                OCR.model, OCR.feed(np.frombuffer(v.image, np.uint8), v.rects), OCR.outputs
+            )
+            for v in views
+        ]
+        out, *ocr = await asyncio.gather(tag_call, *calls, return_exceptions=True)
+        if isinstance(out, BaseException):
+            raise out
         clip, dino_cls, dino_patch, detections, counts = TAGGER.unpack(out)
         counts = counts.reshape(-1)
         if len(counts) != f.frames:
             raise RequestError(f"server returned {len(counts)} frames for {f.frames} sent")
-        lines = []
-        if ocr is not None:
-            for text, score, box, idx in zip(*OCR.unpack(ocr), strict=True):
+        lines, failed = [], []
+        for view, answer in zip(views, ocr, strict=True):
+            if isinstance(answer, RequestError):  # the scene keeps its tags and other text
+                failed.append(f"OCR of the {view.source} failed: {answer}")
+                continue
+            if isinstance(answer, BaseException):
+                raise answer
+            for text, score, box, idx in zip(*OCR.unpack(answer), strict=True):
                 lines.append(
                     {
-                        "frame": int(subset[int(idx)]),
+                        "frame": int(view.frames[int(idx)]),
                         "text": text.decode("utf-8", errors="replace"),
                         "score": round(float(score), 4),
                         "box": np.asarray(box).round(1).tolist(),
+                        "source": view.source,
                     }
                 )
+        ocr_error = "; ".join([*failed, ocr_error] if ocr_error else failed)
         return SceneRecord(
             scene=f.scene,
             model_id=self.model_id,
@@ -134,16 +140,15 @@ class TagRun:
         try:
             frames = await asyncio.to_thread(source.load)
             record = await self._infer_scene(frames)
-        except (InputError, RequestError, TransportError) as exc:
-            return self._failed(source, str(exc))
-        except Exception as exc:
-            return self._failed(source, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # any failure is this scene's alone
+            return self._failed(source, describe(exc))
         self.store.put(record)
         warning = f"{source.path}: {record.ocr_error}" if record.ocr_error else ""
         return SceneOutcome(source.scene, "stored", frames=record.frames, warning=warning)
 
     def _failed(self, source: SceneSource, message: str) -> SceneOutcome:
-        message = message if source.path.name in message else f"{source.path}: {message}"
+        named = message.startswith(str(source.path.parent)) or source.path.name in message
+        message = message if named else f"{source.path}: {message}"
         self.store.put_error(source.scene, self.model_id, message)
         return SceneOutcome(source.scene, "error", error=message)
 

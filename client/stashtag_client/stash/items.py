@@ -7,9 +7,19 @@ not sent at all: their tags come from their images' (see :mod:`.galleries`).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from stashtag_client.frames.sources import SceneSource, image_frames, sprite_frames
+import numpy as np
+
+from stashtag_client.frames.scene_frames import OcrFinder, OcrView, SceneFrames
+from stashtag_client.frames.sources import (
+    RASTER_MAGIC,
+    SceneSource,
+    image_frames,
+    image_size,
+    sprite_frames,
+)
 from stashtag_client.settings import Settings
 from stashtag_client.stash.client import StashClient
 from stashtag_client.stash.models import StashScene
@@ -68,27 +78,66 @@ class Scenes(StashItems):
         raise ValueError(f"unknown selection {selection!r}: queued, untagged, all or id:…")
 
     def source(self, scene: StashScene, to_generate: list[str]) -> SceneSource:
-        """The scene's sprite; scenes without one are added to ``to_generate``."""
+        """The scene's sprite; scenes without one are added to ``to_generate``. OCR reads the
+        scene's screenshot and, where the video file is readable here, full-size frames."""
 
         def load():
             sprite = self.client.fetch(scene.sprite_url) if scene.sprite_url else None
             vtt = self.client.fetch(scene.vtt_url) if sprite is not None and scene.vtt_url else None
             if sprite is not None and vtt is not None:
-                return sprite_frames(
+                frames = sprite_frames(
                     scene.id, sprite, vtt, scene.duration, scene.sprite_url, scene.vtt_url
                 )
+                return replace(frames, ocr_finder=self._ocr_finder(scene, frames))
             to_generate.append(scene.id)
             missing = "sprite" if sprite is None else f"thumbnails VTT ({scene.vtt_url})"
-            if scene.path and Path(scene.path).is_file():
+            if self._video(scene) is not None:
                 from stashtag_client.frames.video import load_video
 
-                return load_video(scene.id, Path(scene.path), 81, 320)
+                frames = load_video(scene.id, Path(scene.path), 81, 320)
+                return replace(frames, ocr_finder=self._ocr_finder(scene, frames))
             raise InputError(
                 f"scene {scene.id} ({scene.title or scene.path}): no {missing} yet and the "
                 "video file is not readable here; sprite generation was queued"
             )
 
         return SceneSource(scene.id, "stash", Path(scene.path or scene.id), loader=load)
+
+    @staticmethod
+    def _video(scene: StashScene) -> Path | None:
+        """The scene's video file when this process can read it (the plugin runs beside it)."""
+        if not scene.path or not Path(scene.path).is_file():
+            return None
+        import importlib.util
+
+        return Path(scene.path) if importlib.util.find_spec("av") else None
+
+    def _screenshot(self, scene: StashScene) -> OcrView | None:
+        """The scene's cover as a one-frame view; ``None`` when Stash serves its placeholder
+        (an SVG, for scenes without a cover) or nothing."""
+        data = self.client.fetch(scene.screenshot_url) if scene.screenshot_url else None
+        if not data or not data.startswith(RASTER_MAGIC):
+            return None
+        try:
+            w, h = image_size(data, scene.screenshot_url)
+        except InputError:
+            return None
+        return OcrView(data, np.array([[0, 0, w, h]], np.int32), np.array([-1]), "screenshot")
+
+    def _ocr_finder(self, scene: StashScene, frames: SceneFrames) -> OcrFinder:
+        def find(subset: np.ndarray) -> list[OcrView]:
+            views = []
+            screenshot = self._screenshot(scene)
+            if screenshot is not None:
+                views.append(screenshot)
+            video = self._video(scene)
+            if video is not None:
+                from stashtag_client.frames.video import ocr_finder
+
+                views += ocr_finder(video, frames.times, int(frames.rects[0, 2]))(subset)
+            return views
+
+        return find
 
     @property
     def ocr_frames(self) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 SCENE_FIELDS = """
 id title details
 files { path duration width height fingerprint(type: "oshash") }
-paths { sprite vtt }
+paths { sprite vtt screenshot }
 tags { id name }
 studio { id name }
 """
@@ -25,6 +25,7 @@ class StashScene:
     tags: dict[str, str] = field(default_factory=dict)  # id → name
     studio: tuple[str, str] | None = None  # (id, name)
     details: str = ""
+    screenshot_url: str | None = None  # the cover: a full-size frame (or Stash's placeholder)
 
     @classmethod
     def from_gql(cls, s: dict) -> StashScene:
@@ -42,6 +43,7 @@ class StashScene:
             tags={t["id"]: t["name"] for t in s.get("tags") or []},
             studio=(studio["id"], studio["name"]) if studio else None,
             details=s.get("details") or "",
+            screenshot_url=paths.get("screenshot"),
         )
 
 

@@ -171,4 +171,8 @@ def log_reports(reports, log: Log) -> None:
     """Per item what changed, at debug level."""
     for r in reports:
         if r.status != "error":
-            log("d", f"{r.scene_id}: {r.status}, +{r.added} -{r.removed}, {r.markers} marker(s)")
+            studio = f", studio {r.studio} (read from the {r.studio_from})" if r.studio else ""
+            log(
+                "d",
+                f"{r.scene_id}: {r.status}, +{r.added} -{r.removed}, {r.markers} marker(s){studio}",
+            )

@@ -23,5 +23,6 @@ class SceneReport:
     removed: list[str] = field(default_factory=list)
     markers: int = 0
     studio: str = ""
+    studio_from: str = ""  # what the studio's text was read from (screenshot, video, sprite)
     description: str = ""
     error: str = ""

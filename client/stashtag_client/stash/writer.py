@@ -27,7 +27,7 @@ from stashtag_client.stash.workflow import (
     SceneReport,
 )
 from stashtag_client.tagging.descriptions import describe
-from stashtag_client.tagging.mapping import SceneResult
+from stashtag_client.tagging.mapping import SceneResult, studio_label
 from stashtag_core.errors import StashtagError
 
 MARKER_PREFIX = "[AI] "
@@ -162,6 +162,9 @@ class StashWriter:
             if sid and (scene.studio is None or scene.studio[0] != sid):
                 self.client.set_studio(scene.id, sid)
                 report.studio = result.studio.studio
+                report.studio_from = result.studio.source
+        elif self.settings.studio and result.studio_ties:
+            self.log("i", f"scene {scene.id}: studio not set, {studio_label(result)}")
         return report
 
     def _describe(self, scene: StashScene, result: SceneResult) -> str:

@@ -48,6 +48,7 @@ class StudioMatch:
     score: float  # rapidfuzz 0-100
     text: str  # the OCR text that matched (evidence)
     frame: int
+    source: str = "sprite"  # what the text was read from: screenshot, video or sprite
 
 
 @dataclass
@@ -59,6 +60,7 @@ class SceneResult:
     tags: list[TagHit] = field(default_factory=list)
     markers: list[Marker] = field(default_factory=list)
     studio: StudioMatch | None = None
+    studio_ties: list[StudioMatch] = field(default_factory=list)  # too close to call: no studio
     text: list[str] = field(default_factory=list)  # distinct OCR text seen
     review: list[TagHit] = field(default_factory=list)  # suggestions, not applied
     scores: dict[str, float] = field(default_factory=dict)  # every tag's scene score
@@ -186,24 +188,83 @@ def merge_markers(
     return markers
 
 
-def match_studio(
+def _chars(text: str) -> int:
+    return sum(c.isalnum() for c in text)
+
+
+def studio_candidates(
     ocr: list[dict], studios: list[str], settings: StudioSettings
-) -> StudioMatch | None:
-    """Best fuzzy match of any confident OCR line against the studio names."""
-    if not studios or not settings.enabled:
-        return None
+) -> list[StudioMatch]:
+    """Every studio some confident OCR line resembles, best first, each with its best evidence.
+
+    A fragment shorter than ``settings.min_chars`` letters/digits counts only against studio
+    names no longer than itself (``RED`` may name the studio ``RED``, not ``Red Light``). The
+    ranking never depends on the order of ``studios`` or of the lines.
+    """
     from rapidfuzz import fuzz, process, utils
 
-    best: StudioMatch | None = None
+    names = sorted(set(studios), key=lambda n: (n.casefold(), n))
+    lengths = [_chars(utils.default_process(n)) for n in names]
+    best: dict[str, StudioMatch] = {}
     for line in ocr:
-        if line["score"] < settings.min_text_score or len(line["text"].strip()) < 3:
+        text = utils.default_process(line["text"])
+        chars = _chars(text)
+        if line["score"] < settings.min_text_score or chars < 3:
             continue
-        found = process.extractOne(
-            line["text"], studios, scorer=fuzz.WRatio, processor=utils.default_process
+        found = process.extract(
+            text,
+            names,
+            scorer=fuzz.WRatio,
+            processor=utils.default_process,
+            limit=None,
+            score_cutoff=max(0.0, settings.min_score - settings.margin),
         )
-        if found and found[1] >= settings.min_score and (best is None or found[1] > best.score):
-            best = StudioMatch(found[0], round(float(found[1]), 1), line["text"], line["frame"])
-    return best
+        for name, score, i in found:
+            if chars < min(settings.min_chars, lengths[i]):
+                continue
+            match = StudioMatch(
+                name,
+                round(float(score), 1),
+                line["text"],
+                line["frame"],
+                line.get("source", "sprite"),
+            )
+            held = best.get(name)
+            if held is None or _evidence_key(match) < _evidence_key(held):
+                best[name] = match
+    return sorted(best.values(), key=lambda m: (-m.score, m.studio.casefold(), m.studio))
+
+
+def _evidence_key(m: StudioMatch) -> tuple:
+    return (-m.score, -len(m.text), m.frame, m.source, m.text)
+
+
+def match_studio(
+    ocr: list[dict], studios: list[str], settings: StudioSettings
+) -> tuple[StudioMatch | None, list[StudioMatch]]:
+    """The studio the OCR text names, or none; with the candidates when it refused to choose.
+
+    The best studio must reach ``settings.min_score`` and beat every other by more than
+    ``settings.margin``; otherwise no studio is named and the close candidates come back.
+    """
+    if not studios or not settings.enabled:
+        return None, []
+    ranked = studio_candidates(ocr, studios, settings)
+    if not ranked or ranked[0].score < settings.min_score:
+        return None, []
+    close = [m for m in ranked if m.score > ranked[0].score - settings.margin]
+    if len(close) > 1:
+        return None, close
+    return ranked[0], []
+
+
+def studio_label(result: SceneResult) -> str:
+    """``Studio (from screenshot)``, ``ambiguous: A | B``, or empty."""
+    if result.studio:
+        return f"{result.studio.studio} (from {result.studio.source})"
+    if result.studio_ties:
+        return "ambiguous: " + " | ".join(m.studio for m in result.studio_ties)
+    return ""
 
 
 def map_scene(
@@ -267,7 +328,7 @@ def map_scene(
     for key, (h, frames, markers) in hits_of.items():
         if with_markers and markers and any(t.name.casefold() == key for t in result.tags):
             result.markers += merge_markers(record.times, frames, vocab.markers, h.name, step)
-    result.studio = match_studio(record.ocr, studios or [], vocab.studio)
+    result.studio, result.studio_ties = match_studio(record.ocr, studios or [], vocab.studio)
     result.text = list(
         dict.fromkeys(
             line["text"]

@@ -84,6 +84,8 @@ class StudioSettings:
     enabled: bool = True
     min_score: float = 85.0  # rapidfuzz score (0-100) a text must reach to name a studio
     min_text_score: float = 0.6  # OCR confidence below which text is ignored
+    min_chars: int = 5  # shorter fragments name only studios no longer than themselves
+    margin: float = 5.0  # the best studio must beat the second best by more than this
 
 
 @dataclass(frozen=True)
@@ -277,11 +279,13 @@ def parse_vocabulary(text: str, source: str = "<vocabulary>") -> Vocabulary:
         min_length_s=r.get(mk, "min_length_s", "markers", "number", 10.0, 0),
     )
     st = r.mapping(root.get("studio", LineMap()), "studio", root.line_of("studio"))
-    r.check_keys(st, "studio", {"enabled", "min_score", "min_text_score"})
+    r.check_keys(st, "studio", {"enabled", "min_score", "min_text_score", "min_chars", "margin"})
     studio = StudioSettings(
         enabled=r.get(st, "enabled", "studio", "bool", True),
         min_score=r.get(st, "min_score", "studio", "number", 85.0, 0, 100),
         min_text_score=r.get(st, "min_text_score", "studio", "number", 0.6, 0, 1),
+        min_chars=r.get(st, "min_chars", "studio", "int", 5, 1, 100),
+        margin=r.get(st, "margin", "studio", "number", 5.0, 0, 100),
     )
     from stashtag_client.tagging.vocabulary_rules import parse_policy, parse_rules
 
