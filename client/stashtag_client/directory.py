@@ -83,7 +83,11 @@ async def tag_sources(
     console = console or Console(stderr=True)
     stats = RunStats(scenes=len(sources))
     start_wall, start_cpu = time.perf_counter(), time.process_time()
-    async with TaggingSession(store, vocab, settings.session()) as session:
+
+    def server_event(message: str) -> None:
+        console.print(Text("server ", style="yellow") + Text(message), soft_wrap=True)
+
+    async with TaggingSession(store, vocab, settings.session(), server_event) as session:
         with _progress(console, quiet) as progress:
             task = progress.add_task("tag", total=len(sources), fps=0.0, errors=0)
 

@@ -58,15 +58,25 @@ class SessionOptions:
 class TaggingSession:
     """``async with TaggingSession(...) as s``: the pool is open and :attr:`tagset` is built."""
 
-    def __init__(self, store: Store, vocab: Vocabulary, options: SessionOptions) -> None:
+    def __init__(
+        self,
+        store: Store,
+        vocab: Vocabulary,
+        options: SessionOptions,
+        on_event: Callable[[str], None] | None = None,
+    ) -> None:
+        """``on_event``: told when an endpoint is taken out or comes back."""
         self.store, self.vocab, self.options = store, vocab, options
+        self.on_event = on_event
         self.pool: EndpointPool | None = None
         self.tagset: TagSet | None = None
 
     async def __aenter__(self) -> TaggingSession:
         o = self.options
         policy = RetryPolicy(attempts=o.attempts, timeout_s=o.timeout_s)
-        pool = EndpointPool(parse_endpoints(o.endpoints), o.max_in_flight, policy, o.access)
+        pool = EndpointPool(
+            parse_endpoints(o.endpoints), o.max_in_flight, policy, o.access, self.on_event
+        )
         await pool.__aenter__()
         self.pool = pool
         try:

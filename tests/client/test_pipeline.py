@@ -43,9 +43,12 @@ def _in_3x3(cue: str) -> bool:
     return x < 480 and y < 270
 
 
-def run(pool_url: str, store: Store, sources, in_flight=4, on_done=None, force=False):
+def run(
+    pool_url: str, store: Store, sources, in_flight=4, on_done=None, force=False, on_event=None
+):
     async def main():
-        async with EndpointPool(parse_endpoints(pool_url), in_flight, FAST) as pool:
+        endpoints = parse_endpoints(pool_url)
+        async with EndpointPool(endpoints, in_flight, FAST, on_event=on_event) as pool:
             model_id = await server_model_id(pool)
             outcomes = await TagRun(pool, store, model_id, "ends:1", on_done).run(sources, force)
             return model_id, outcomes, pool.status()
@@ -130,7 +133,13 @@ def test_failover_when_one_server_is_killed(triton, tiny_repo, tmp_path):
                 os.killpg(second.process.pid, signal.SIGKILL)
 
         url = f"{triton.options.grpc_url},{opts.grpc_url}=3"
-        model_id, outcomes, status = run(url, store, sources, in_flight=6, on_done=on_done)
+        events: list[str] = []
+        model_id, outcomes, status = run(
+            url, store, sources, in_flight=6, on_done=on_done, on_event=events.append
+        )
+        assert len(events) == 1, events  # the outage is reported, once
+        assert events[0].startswith(f"{opts.grpc_url} is down (UNAVAILABLE")
+        assert events[0].endswith("its work moves to the other endpoints")
         assert second.process.poll() is not None, "the second server should have been killed"
         assert [o.status for o in outcomes] == ["stored"] * 12
         assert store.count(model_id) == 12

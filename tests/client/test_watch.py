@@ -9,7 +9,7 @@ import threading
 import time
 
 from stashtag_client.stash.watch import watch
-from stashtag_client.stash.workflow import DONE_TAG, QUEUE_TAG, SceneReport
+from stashtag_client.stash.workflow import DONE_TAG, QUEUE_TAG
 from stashtag_core.errors import StashtagError
 
 
@@ -22,7 +22,7 @@ def test_watch_survives_a_failing_pass_and_stops():
             raise StashtagError("Stash did not answer")
         if len(calls) == 3:
             stop.set()
-        return [SceneReport("1", "tagged"), SceneReport("2", "error", error="x")]
+        return {"tagged": 1, "errors": 1}
 
     assert watch(run_once, 0.01, lambda lv, m: logs.append((lv, m)), stop) == 3
     assert ("e", "pass 2 failed: Stash did not answer; trying again in 0.01 s") in logs

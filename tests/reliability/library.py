@@ -75,7 +75,7 @@ def make_sync(
     stash_url: str, store: Store, endpoints: str, timeout_s: float = 5.0, **kw
 ) -> StashSync:
     conn = StashConnection(stash_url, API_KEY, timeout_s=timeout_s, attempts=5)
-    settings = Settings(endpoints, ocr_frames="ends:1", max_in_flight=8, **kw)
+    settings = Settings(endpoints, **{"ocr_frames": "ends:1", "max_in_flight": 8, **kw})
     return StashSync(StashClient(conn), store, load_vocabulary(), settings)
 
 

@@ -64,7 +64,7 @@ def stash(
     """Tag scenes, images or galleries of a Stash library (the plugin runs the same code)."""
     from stashtag_client.settings import Settings
     from stashtag_client.stash.client import StashClient, StashConnection
-    from stashtag_client.stash.sync import StashSync, run_sync
+    from stashtag_client.stash.sync import StashSync
     from stashtag_client.stash.tasks import run_task
     from stashtag_client.store import Store
 
@@ -107,15 +107,16 @@ def stash(
         with Store(Path(settings.store)) as db:
             client = StashClient(StashConnection(settings.stash_url, settings.stash_api_key))
             sync = StashSync(client, db, settings.tag_vocabulary(), settings, log)
+            task = "undo" if undo else "review" if review else WHAT_TASKS[what]
+            args = {"task": task, "scenes": scenes, "images": scenes, "force": force}
             if watch:
+                if undo or review:
+                    raise StashtagError("--watch tags at an interval: not with --undo or --review")
                 from stashtag_client.stash.watch import watch as watch_loop
 
-                watch_loop(lambda: run_sync(sync, scenes, force), interval, sync.log)
+                watch_loop(lambda: run_task(sync, args, log), interval, sync.log)
                 return
-            task = "undo" if undo else "review" if review else WHAT_TASKS[what]
-            output = run_task(
-                sync, {"task": task, "scenes": scenes, "images": scenes, "force": force}, log
-            )
+            output = run_task(sync, args, log)
     except (StashtagError, ValueError) as exc:
         fail(exc)
     reports = output.get("reports")

@@ -13,7 +13,7 @@ import asyncio
 import os
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,6 +104,7 @@ class Endpoint:
     retry_at: float = 0.0
     served: int = 0
     last_error: str = ""
+    down_since: float | None = None  # monotonic time it was taken out
     client: object = field(default=None, repr=False)
 
     def load(self) -> float:
@@ -157,8 +158,11 @@ class EndpointPool:
         max_in_flight: int = 16,
         policy: RetryPolicy | None = None,
         access: ServerAccess | None = None,
+        on_event: Callable[[str], None] | None = None,
     ) -> None:
         self.endpoints = endpoints
+        # an endpoint taken out or back: the run's output says so (an outage is never silent)
+        self.on_event = on_event or (lambda _message: None)
         self.policy = policy or RetryPolicy()
         self.access = access or ServerAccess()
         self.headers = self.access.headers
@@ -203,12 +207,23 @@ class EndpointPool:
         return ok
 
     def _mark(self, ep: Endpoint, ok: bool) -> None:
-        ep.healthy = ok
+        was, ep.healthy = ep.healthy, ok
         if ok:
             ep.failures = 0
-        else:
-            ep.failures += 1
-            ep.retry_at = time.monotonic() + self.policy.cooldown_s
+            if not was and ep.down_since is not None:
+                self.on_event(f"{ep.url} is back after {time.monotonic() - ep.down_since:.0f} s")
+            ep.down_since = None
+            return
+        ep.failures += 1
+        ep.retry_at = time.monotonic() + self.policy.cooldown_s
+        if was:
+            ep.down_since = time.monotonic()
+            then = (
+                "its work moves to the other endpoints"
+                if any(e.healthy for e in self.endpoints)
+                else f"waiting up to {self.policy.max_outage_s:.0f} s for a server to come back"
+            )
+            self.on_event(f"{ep.url} is down ({ep.last_error or 'not ready'}); {then}")
 
     async def _pick(self) -> Endpoint | None:
         now = time.monotonic()
@@ -262,6 +277,7 @@ class EndpointPool:
                     if code not in RETRYABLE:
                         raise RequestError(exc.message() or str(exc)) from None
                     last = f"{ep.url}: {code} {exc.message()}"
+                    ep.last_error = f"{code} {exc.message()}"
                     if code == "DEADLINE_EXCEEDED" and await self._ready(ep):
                         # overloaded, not dead: marking it down and re-sending at once would
                         # pile more work on a server still computing the abandoned request

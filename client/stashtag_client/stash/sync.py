@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import partial
 
 from stashtag_client.frames.sources import SceneSource
 from stashtag_client.inference.pipeline import SceneOutcome
@@ -101,7 +102,10 @@ class StashSync:
     ) -> list[SceneReport]:
         progress = progress or (lambda f: None)
         to_generate: list[str] = []
-        async with TaggingSession(self.store, self.vocab, self.settings.session()) as session:
+        server_event = partial(self.log, "w")
+        async with TaggingSession(
+            self.store, self.vocab, self.settings.session(), server_event
+        ) as session:
             tagset = session.tagset
             self._log_learned(tagset)
             studios = self.items.studios()
@@ -129,6 +133,8 @@ class StashSync:
                     self.workflow(scene, ok=False)
                     reports.append(SceneReport(scene.id, "error", error=outcome.error))
                     continue
+                if outcome.warning:  # tagged, but OCR read less than it should have
+                    self.log("w", f"{self.kind} {scene.id}: {outcome.warning}")
                 report = self._retag_one(scene, tagset, studios)
                 self.workflow(scene, ok=report.status != "error")
             except StashError as exc:

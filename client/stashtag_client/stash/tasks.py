@@ -103,7 +103,11 @@ def tag_images_or_galleries(
     for r in errors:
         log("e", f"{task.split('-')[1][:-1]} {r.scene_id}: {r.error}")
     log("i", f"{len(reports) - len(errors)} {task.split('-')[1]} tagged, {len(errors)} error(s)")
-    return {"tagged": len(reports) - len(errors), "reports": [asdict(r) for r in reports]}
+    return {
+        "tagged": len(reports) - len(errors),
+        "errors": len(errors),
+        "reports": [asdict(r) for r in reports],
+    }
 
 
 def learning_task(sync: StashSync, task: str, log: Log, progress: Progress) -> dict:

@@ -14,24 +14,24 @@ from stashtag_core.errors import StashtagError
 
 
 def watch(
-    run_once: Callable[[], list],
+    run_once: Callable[[], dict],
     interval_s: float,
     log: Callable[[str, str], None],
     stop: threading.Event | None = None,
     max_passes: int | None = None,
 ) -> int:
-    """Call ``run_once`` every ``interval_s`` until ``stop`` is set; returns the passes run."""
+    """Call ``run_once`` (a tag task: ``{"tagged": n, "errors": m, …}``) every ``interval_s``
+    until ``stop`` is set; returns the passes run."""
     stop = stop or _stop_on_signals()
     passes = 0
     while not stop.is_set() and (max_passes is None or passes < max_passes):
         try:
-            reports = run_once()
+            done = run_once()
         except StashtagError as exc:
             log("e", f"pass {passes + 1} failed: {exc}; trying again in {interval_s:g} s")
         else:
-            errors = sum(r.status == "error" for r in reports)
-            if reports:
-                log("i", f"pass {passes + 1}: {len(reports) - errors} tagged, {errors} error(s)")
+            if done.get("tagged") or done.get("errors"):
+                log("i", f"pass {passes + 1}: {done['tagged']} tagged, {done['errors']} error(s)")
         passes += 1
         stop.wait(interval_s)
     log("i", f"stopped after {passes} pass(es)")
