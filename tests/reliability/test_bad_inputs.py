@@ -48,8 +48,16 @@ def test_bad_scenes_in_a_stash_run(triton, tmp_path, figures):
     wrong = []
     for sid, case in bad_ids.items():
         r = reports[sid]
-        if r.status != "error" or case.expect not in (r.error or ""):
-            wrong.append(f"{case.name}: {r.status} {r.error!r} (expected {case.expect!r})")
+        oshash = f"{int(sid):016x}"
+        expect = case.expect.format(
+            path=f"/nowhere/{sid}.mp4",
+            base=f"{url}/scene/{oshash}",
+            hash=oshash,
+            sid=sid,
+            title=f"bad: {case.name}",
+        )
+        if r.status != "error" or r.error != expect:
+            wrong.append(f"{case.name}: {r.status} {r.error!r} (expected {expect!r})")
         elif ERROR_TAG not in names(fake, sid):
             wrong.append(f"{case.name}: no {ERROR_TAG} tag")
     assert wrong == []

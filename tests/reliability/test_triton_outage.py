@@ -14,7 +14,7 @@ from stashtag_client.store import Store
 from tests.fakestash import serve
 from tests.reliability.library import make_library, make_sync, problems
 
-SCENES = 200
+SCENES = 100  # 8 requests in flight when the server dies: the outage is the same at any size
 KILL_AT = 0.3  # fraction of scenes through inference when the server dies
 
 

@@ -253,7 +253,7 @@ def discover(
     skipped = skipped if skipped is not None else []
     seen: set[str] = set()
     for root in map(Path, paths):
-        if not root.is_dir():
+        if not _is_dir(root):
             files, broken = [root], []
         else:
             files, broken = _walk(root, skipped)
@@ -262,7 +262,10 @@ def discover(
         by_name = {f.name.lower(): f for f in files}
         paired = _videos_beside_sprites(files, by_name)
         for f in files:
-            source = _classify(f, by_name, paired, video_frames, video_width, skipped)
+            try:
+                source = _classify(f, by_name, paired, video_frames, video_width, skipped)
+            except OSError as exc:  # stat refused (permissions, a vanished mount): its error
+                source = _failing(f, f"{f}: cannot read ({exc.strerror or exc})")
             if source is not None and source.scene not in seen:
                 seen.add(source.scene)
                 yield source
@@ -305,10 +308,24 @@ def _videos_beside_sprites(files: list[Path], by_name: dict[str, Path]) -> dict[
             stem = f.name[: -len(SPRITE_SUFFIX)]
             for suffix in sorted(VIDEO_SUFFIXES):
                 video = by_name.get((stem + suffix).lower()) or f.with_name(stem + suffix)
-                if video.parent == f.parent and video.is_file():
+                if video.parent == f.parent and _is_file(video):
                     paired[f] = video
                     break
     return paired
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def _video_support() -> bool:

@@ -21,7 +21,7 @@ from stashtag_client.frames.sources import (
     sprite_frames,
 )
 from stashtag_client.settings import Settings
-from stashtag_client.stash.client import StashClient
+from stashtag_client.stash.client import StashClient, StashError
 from stashtag_client.stash.models import StashScene
 from stashtag_client.stash.tags import TagRegistry
 from stashtag_client.stash.workflow import DONE_TAG, QUEUE_TAG
@@ -115,7 +115,10 @@ class Scenes(StashItems):
     def _screenshot(self, scene: StashScene) -> OcrView | None:
         """The scene's cover as a one-frame view; ``None`` when Stash serves its placeholder
         (an SVG, for scenes without a cover) or nothing."""
-        data = self.client.fetch(scene.screenshot_url) if scene.screenshot_url else None
+        try:
+            data = self.client.fetch(scene.screenshot_url) if scene.screenshot_url else None
+        except StashError as exc:  # OCR falls back to the cells, saying why
+            raise InputError(f"scene {scene.id}: screenshot unavailable ({exc})") from None
         if not data or not data.startswith(RASTER_MAGIC):
             return None
         try:
