@@ -74,7 +74,9 @@ class Settings:
     max_in_flight: int = setting(16, "Requests in flight at most.")
     timeout_s: float = setting(600.0, "Seconds per request at first (doubled while busy).")
     attempts: int = setting(6, "Tries per request, across endpoints.")
-    ocr_frames: str = setting("ends:4", "Frames OCR reads: none | all | ends:K.")
+    ocr_frames: str = setting(
+        "ends:4", "Frames OCR reads: none | all | ends:K (full size from a video or screenshot)."
+    )
     interactive: bool = setting(False, "Ask the server to serve these requests before bulk jobs.")
     # --- what is tagged and how ---------------------------------------------------------------
     vocabulary: str = setting("", "Vocabulary YAML (empty: the shipped one).", "vocabulary")

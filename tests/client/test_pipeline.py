@@ -182,6 +182,27 @@ def test_tag_command_end_to_end(triton, library, tmp_path):
     assert [r["tags"] for r in again] == [r["tags"] for r in ok]
 
 
+def test_ocr_frames_all_reads_every_frame_of_a_stash_sprite(triton, tmp_path):
+    """``tag --ocr-frames all`` on a 9×9 sprite: 81 frames through OCR in one scene (ocr_det
+    batches 16 at most; the BLS sends it 8 a call), every frame read, the tags kept."""
+    from stashtag.cli import app
+    from stashtag.demo.samples import text_frame
+
+    sheet = np.tile(text_frame("STASHTAG", 320, 180), (9, 9, 1))
+    (tmp_path / "all_sprite.jpg").write_bytes(encode_jpeg(sheet))
+    (tmp_path / "all_thumbs.vtt").write_text(sprite_vtt("all_sprite.jpg", 81.0, 320, 180))
+    args = ["tag", str(tmp_path / "all_sprite.jpg"), "--url", triton.options.grpc_url]
+    args += ["--store", str(tmp_path / "s.db"), "--ocr-frames", "all", "--quiet"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    with Store(tmp_path / "s.db") as store:
+        (record,) = store.records(store.model_ids()[0])
+    assert record.frames == 81 and record.ocr_error == ""
+    assert {line["frame"] for line in record.ocr} == set(range(81))
+    assert {line["source"] for line in record.ocr} == {"sprite"}
+    assert all("STASHTAG" in line["text"].upper() for line in record.ocr)
+
+
 def _count(client, model: str) -> int:
     """Executions of ``model``, read once the counter has settled (stats can trail responses)."""
 

@@ -34,16 +34,6 @@ def test_bad_input_error_then_recovery(client, model, case):
     call(_jpeg(), FULL)  # the next request is served
 
 
-def test_ocr_reads_a_whole_sprite(client):
-    """81 frames (ocr_det batches 16 at most; the BLS sends 8 a call): every frame is read."""
-    from stashtag.demo.samples import text_frame
-
-    frame = encode_jpeg(np.tile(text_frame("STASHTAG", 320, 180), (9, 9, 1)))
-    rects = np.array([(x * 320, y * 180, 320, 180) for y in range(9) for x in range(9)], np.int32)
-    lines = client.read_text(frame, rects)
-    assert {line.frame for line in lines} == set(range(81))
-
-
 def test_pixel_bomb_refused_before_decoding(client):
     """A 9000×9000 JPEG header (81 MP) is over the 40 MP limit."""
     big = encode_jpeg(np.zeros((9000, 9000, 3), np.uint8), quality=10)
