@@ -55,6 +55,23 @@ def test_a_video_beside_its_sprite_is_read_for_ocr_not_tagged_twice(tmp_path):
     assert views[0].rects[:, 2:].tolist() == [[640, 360], [640, 360]]  # full size, not 160 px
 
 
+def test_pairs_and_orphans_are_judged_per_folder(tmp_path):
+    write_sample(tmp_path / "a", "movie", duration=4.0)
+    write_test_video(tmp_path / "a" / "movie.MP4", seconds=1.0)
+    (tmp_path / "b").mkdir()
+    write_test_video(tmp_path / "b" / "movie.mp4", seconds=1.0)  # another folder's movie
+    (tmp_path / "b" / "movie_thumbs.vtt").write_text("WEBVTT\n")  # its sprite is in a/, not b/
+    skipped: list[Skipped] = []
+    found = {
+        str(Path(s.path).relative_to(tmp_path)): s for s in discover([tmp_path], skipped=skipped)
+    }
+    assert sorted(found) == ["a/movie_sprite.jpg", "b/movie.mp4"]
+    assert found["a/movie_sprite.jpg"].video == tmp_path / "a" / "movie.MP4"
+    assert [(s.path.relative_to(tmp_path), s.reason) for s in skipped] == [
+        (Path("b/movie_thumbs.vtt"), "thumbnails VTT without its sprite (*_sprite.jpg)")
+    ]
+
+
 def test_a_video_no_wider_than_the_cells_leaves_ocr_on_the_cells(tmp_path):
     write_sample(tmp_path, "movie", duration=4.0)
     write_test_video(tmp_path / "movie.mp4", seconds=4.0, size=(160, 90))

@@ -259,7 +259,7 @@ def discover(
             files, broken = _walk(root, skipped)
         for folder, reason in broken:
             yield _failing(folder, f"{folder}: cannot list folder ({reason})")
-        by_name = {f.name.lower(): f for f in files}
+        by_name = {(f.parent, f.name.lower()): f for f in files}  # names are per folder
         paired = _videos_beside_sprites(files, by_name)
         for f in files:
             try:
@@ -300,15 +300,18 @@ def _failing(path: Path, message: str) -> SceneSource:
     return SceneSource(str(_real(path)), "error", path, loader=load)
 
 
-def _videos_beside_sprites(files: list[Path], by_name: dict[str, Path]) -> dict[Path, Path]:
+def _videos_beside_sprites(
+    files: list[Path], by_name: dict[tuple[Path, str], Path]
+) -> dict[Path, Path]:
     """sprite → the video of the same name in its folder (``x_sprite.jpg`` beside ``x.mp4``)."""
     paired = {}
     for f in files:
         if f.name.lower().endswith(SPRITE_SUFFIX) and _video_support():
             stem = f.name[: -len(SPRITE_SUFFIX)]
             for suffix in sorted(VIDEO_SUFFIXES):
-                video = by_name.get((stem + suffix).lower()) or f.with_name(stem + suffix)
-                if video.parent == f.parent and _is_file(video):
+                video = by_name.get((f.parent, (stem + suffix).lower()))
+                video = video or f.with_name(stem + suffix)  # a sprite named on its own
+                if _is_file(video):
                     paired[f] = video
                     break
     return paired
@@ -336,7 +339,7 @@ def _video_support() -> bool:
 
 def _classify(
     f: Path,
-    by_name: dict[str, Path],
+    by_name: dict[tuple[Path, str], Path],
     paired: dict[Path, Path],
     video_frames: int,
     video_width: int,
@@ -354,7 +357,7 @@ def _classify(
     if name.endswith(SPRITE_SUFFIX):
         return SceneSource(scene_key(f, "sprite"), "sprite", f, video=paired.get(f))
     if name.endswith(VTT_SUFFIX):
-        if name[: -len(VTT_SUFFIX)] + SPRITE_SUFFIX not in by_name:
+        if (f.parent, name[: -len(VTT_SUFFIX)] + SPRITE_SUFFIX) not in by_name:
             skipped.append(Skipped(f, f"thumbnails VTT without its sprite (*{SPRITE_SUFFIX})"))
         return None  # read with its sprite
     if suffix in VIDEO_SUFFIXES:

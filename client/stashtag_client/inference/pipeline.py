@@ -84,11 +84,18 @@ class TagRun:
 
     async def _infer_scene(self, f: SceneFrames) -> SceneRecord:
         jpeg, rects = np.frombuffer(f.image, np.uint8), np.asarray(f.rects, np.int32)
-        tag_call = self.pool.infer(TAGGER.model, TAGGER.feed(jpeg, rects), TAGGER.outputs)
+        # the tagger's request is on its way while OCR's frames are found (a video decoded)
+        tag_call = asyncio.ensure_future(
+            self.pool.infer(TAGGER.model, TAGGER.feed(jpeg, rects), TAGGER.outputs)
+        )
         subset = ocr_subset(f.frames, self.ocr_frames)
         views, ocr_error = [], ""
-        if len(subset):
-            views, ocr_error = await asyncio.to_thread(f.ocr_views, subset)
+        try:
+            if len(subset):
+                views, ocr_error = await asyncio.to_thread(f.ocr_views, subset)
+        except BaseException:
+            tag_call.cancel()
+            raise
         calls = [
             self.pool.infer(
                 OCR.model, OCR.feed(np.frombuffer(v.image, np.uint8), v.rects), OCR.outputs
