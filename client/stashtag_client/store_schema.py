@@ -112,7 +112,7 @@ def canonical_keys_v3(db: sqlite3.Connection) -> None:
     so any spelling of a path resumes. Keys are rewritten where the file is found (relative
     ones from the working directory); where two spellings of one scene were both stored, the
     newer record stays."""
-    from stashtag_client.frames.sources import legacy_key_to_canonical
+    from stashtag_client.frames.discovery import legacy_key_to_canonical
 
     for table in ("scenes", "errors"):
         groups: dict[tuple[str, str], list[tuple[float, str]]] = {}

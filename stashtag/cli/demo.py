@@ -94,7 +94,7 @@ def demo(
     )
     from stashtag.server import ServerOptions, TritonServer, free_port
     from stashtag_client.directory import run_tag
-    from stashtag_client.frames.sources import discover
+    from stashtag_client.frames.discovery import discover
     from stashtag_client.settings import Settings
     from stashtag_client.tagging.vocabulary import load_vocabulary
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from stashtag.demo.samples import write_sample
+from stashtag_client.frames.discovery import Skipped, discover, scene_key
 from stashtag_client.frames.scene_frames import OcrView, SceneFrames
-from stashtag_client.frames.sources import Skipped, discover, scene_key
 from stashtag_client.frames.video import write_test_video
 from stashtag_core.errors import InputError
 

@@ -15,9 +15,9 @@ from stashtag_client.tagging.mapping import (
     detection_frames,
     frame_probabilities,
     map_scene,
-    match_studio,
     merge_markers,
 )
+from stashtag_client.tagging.studio import match_studio
 from stashtag_client.tagging.vocabulary import (
     Aggregation,
     DetectionRule,

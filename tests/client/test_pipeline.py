@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from stashtag.demo.samples import encode_jpeg, sprite_sheet, sprite_vtt
 from stashtag.server import ServerOptions, TritonServer, free_port
-from stashtag_client.frames.sources import SceneSource, discover
+from stashtag_client.frames.discovery import discover
+from stashtag_client.frames.sources import SceneSource
 from stashtag_client.frames.video import write_test_video
 from stashtag_client.inference.pipeline import TagRun, server_model_id
 from stashtag_client.inference.transport import EndpointPool, RetryPolicy, parse_endpoints

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from stashtag.demo.samples import encode_jpeg, sprite_vtt, write_sample
-from stashtag_client.frames.sources import discover, image_size, load_image, load_sprite
+from stashtag_client.frames.discovery import discover
+from stashtag_client.frames.sources import image_size, load_image, load_sprite
 from stashtag_core.errors import InputError
 
 

@@ -52,7 +52,7 @@ def tag(
 ) -> None:
     """Tag files and folders (no Stash needed); resumes from the store."""
     from stashtag_client.directory import run_tag
-    from stashtag_client.frames.sources import Skipped, discover
+    from stashtag_client.frames.discovery import Skipped, discover
     from stashtag_client.settings import Settings
     from stashtag_client.tagging.vocabulary import load_vocabulary
 
