@@ -13,6 +13,7 @@ from stashtag.demo.samples import encode_jpeg, sprite_vtt, write_sample
 from stashtag_client.frames.discovery import discover
 from stashtag_client.frames.sources import image_size, load_image, load_sprite
 from stashtag_core.errors import InputError
+from tests.reliability.folder_corpus import gif_header
 
 
 @settings(max_examples=25, deadline=None)
@@ -124,19 +125,10 @@ def test_discover(tmp_path):
         missing.load()
 
 
-def _gif_header(width: int, height: int) -> bytes:
-    """A GIF that declares ``width`` x ``height`` and holds one pixel (29 bytes)."""
-    import struct
-
-    screen = struct.pack("<HH", width, height) + b"\x00\x00\x00"
-    image = b"\x2c" + struct.pack("<HHHH", 0, 0, width, height) + b"\x00"
-    return b"GIF89a" + screen + image + b"\x02\x02\x44\x01\x00;"
-
-
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [
-        ("bomb.jpg", _gif_header(20000, 20000), "refused as a decompression bomb"),
+        ("bomb.jpg", gif_header(20000, 20000), "refused as a decompression bomb"),
         ("text.jpg", b"just some words, no picture\n" * 4, r"not an image \(no known format\)"),
         ("strip.png", None, r"a 20000x1 image is more than 20:1"),
         ("flat.png", None, r"a 1x2000 image is more than 20:1"),

@@ -38,7 +38,8 @@ def _pil(fmt: str, size=(64, 48), mode="RGB", **kw) -> bytes:
     return buf.getvalue()
 
 
-def _gif_header(width: int, height: int) -> bytes:
+def gif_header(width: int, height: int) -> bytes:
+    """A GIF that declares ``width`` x ``height`` and holds one pixel."""
     screen = struct.pack("<HH", width, height) + b"\x00\x00\x00"
     image = b"\x2c" + struct.pack("<HHHH", 0, 0, width, height) + b"\x00"
     return b"GIF89a" + screen + image + b"\x02\x02\x44\x01\x00;"
@@ -136,7 +137,7 @@ def write_folder(root: Path) -> tuple[dict[str, str], dict[str, str]]:
     )
     still(
         "gif bomb.jpg",
-        _gif_header(20000, 20000),
+        gif_header(20000, 20000),
         f"{r}/gif bomb.jpg: refused as a decompression bomb (Image size (400000000 pixels) exceeds limit of 178956970 pixels, could be decompression bomb DOS attack.)",
     )
     still(
@@ -286,7 +287,7 @@ def write_folder(root: Path) -> tuple[dict[str, str], dict[str, str]]:
     still("truncated.mp4", clip[: len(clip) // 3], f"{r}/truncated.mp4: {NO_VIDEO}")
     still("jpeg named.mov", photo, f"{r}/jpeg named.mov: zero or unknown duration")
     # --- files that are no scene --------------------------------------------------------------
-    (root / "animation.gif").write_bytes(_gif_header(4, 4))
+    (root / "animation.gif").write_bytes(gif_header(4, 4))
     skipped["animation.gif"] = "not a video, image or sprite (.gif)"
     (root / "notes.txt").write_text("hello")
     skipped["notes.txt"] = "not a video, image or sprite (.txt)"

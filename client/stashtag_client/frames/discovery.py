@@ -24,6 +24,7 @@ from stashtag_client.frames.sources import (
     VTT_SUFFIX,
     SceneSource,
 )
+from stashtag_client.frames.video import video_support
 from stashtag_core.errors import InputError
 
 
@@ -140,7 +141,7 @@ def _videos_beside_sprites(
     """sprite → the video of the same name in its folder (``x_sprite.jpg`` beside ``x.mp4``)."""
     paired = {}
     for f in files:
-        if f.name.lower().endswith(SPRITE_SUFFIX) and _video_support():
+        if f.name.lower().endswith(SPRITE_SUFFIX) and video_support():
             stem = f.name[: -len(SPRITE_SUFFIX)]
             for suffix in sorted(VIDEO_SUFFIXES):
                 video = by_name.get((f.parent, (stem + suffix).lower()))
@@ -163,12 +164,6 @@ def _is_file(path: Path) -> bool:
         return path.is_file()
     except OSError:
         return False
-
-
-def _video_support() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("av") is not None
 
 
 def _classify(

@@ -33,18 +33,26 @@ def video_duration(container, stream) -> float:
     return 0.0
 
 
+def video_support() -> bool:
+    """Whether PyAV is installed (without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("av") is not None
+
+
 def grab_frames(path: Path, count: int, width: int) -> tuple[list[np.ndarray], np.ndarray]:
     """``count`` evenly spaced RGB frames at ``width`` (even height) and their times in seconds."""
-    return _decode(path, lambda duration: np.arange(count) * duration / count, width)
+    return _decode(path, lambda duration: np.arange(count) * duration / count, width, cap=False)
 
 
 def frames_at(path: Path, times: np.ndarray, max_width: int) -> list[np.ndarray]:
     """RGB frames at ``times`` (seconds), full size up to ``max_width`` wide."""
-    return _decode(path, lambda _duration: np.asarray(times, np.float64), -max_width)[0]
+    return _decode(path, lambda _duration: np.asarray(times, np.float64), max_width, cap=True)[0]
 
 
-def _decode(path: Path, times_of, width: int) -> tuple[list[np.ndarray], np.ndarray]:
-    """Frames at ``times_of(duration)``; ``width`` > 0 scales to it, < 0 caps the native width."""
+def _decode(path: Path, times_of, width: int, cap: bool) -> tuple[list[np.ndarray], np.ndarray]:
+    """Frames at ``times_of(duration)``, scaled to ``width`` (``cap``: the native width, at most
+    ``width``)."""
     av = _av()
     if Path(path).stat().st_size == 0:
         raise InputError(f"{path}: empty file")
@@ -57,7 +65,7 @@ def _decode(path: Path, times_of, width: int) -> tuple[list[np.ndarray], np.ndar
             if not math.isfinite(duration) or duration <= 0:
                 raise InputError(f"{path}: zero or unknown duration")
             times = times_of(duration)
-            width = min(-width, stream.width) if width < 0 else width
+            width = min(width, stream.width) if cap else width
             height = max(2, round(width * stream.height / stream.width / 2) * 2)
             frames = [_frame_at(container, stream, t, width, height) for t in times]
     except av.error.FFmpegError as exc:

@@ -91,7 +91,7 @@ class Scenes(StashItems):
                 return replace(frames, ocr_finder=self._ocr_finder(scene, frames))
             to_generate.append(scene.id)
             missing = "sprite" if sprite is None else f"thumbnails VTT ({scene.vtt_url})"
-            if self._video(scene) is not None:
+            if scene.path and Path(scene.path).is_file():  # without PyAV: load_video says so
                 from stashtag_client.frames.video import load_video
 
                 frames = load_video(scene.id, Path(scene.path), 81, 320)
@@ -106,11 +106,11 @@ class Scenes(StashItems):
     @staticmethod
     def _video(scene: StashScene) -> Path | None:
         """The scene's video file when this process can read it (the plugin runs beside it)."""
-        if not scene.path or not Path(scene.path).is_file():
-            return None
-        import importlib.util
+        from stashtag_client.frames.video import video_support
 
-        return Path(scene.path) if importlib.util.find_spec("av") else None
+        if not scene.path or not Path(scene.path).is_file() or not video_support():
+            return None
+        return Path(scene.path)
 
     def _screenshot(self, scene: StashScene) -> OcrView | None:
         """The scene's cover as a one-frame view; ``None`` when Stash serves its placeholder
