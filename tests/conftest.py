@@ -84,6 +84,14 @@ def client(triton):
 
 
 @pytest.fixture(scope="session")
+def triton_admin(triton):
+    """tritonclient on the session server: statistics and other calls the client never makes."""
+    import tritonclient.grpc as grpcclient
+
+    return grpcclient.InferenceServerClient(triton.options.grpc_url)
+
+
+@pytest.fixture(scope="session")
 def small_sprite() -> tuple[bytes, np.ndarray]:
     """A 3×3 sprite sheet (160×90 cells) as JPEG bytes with its rectangles."""
     from stashtag_client.frames.sprites import grid_rects

@@ -31,13 +31,15 @@ input FindFilterType { q: String page: Int per_page: Int sort: String direction:
 input StringCriterionInput { value: String! modifier: CriterionModifier! }
 input HierarchicalMultiCriterionInput { value: [ID!] modifier: CriterionModifier! depth: Int
   excludes: [ID!] }
-input SceneFilterType { tags: HierarchicalMultiCriterionInput id: Int }
+input IntCriterionInput { value: Int! value2: Int modifier: CriterionModifier! }
+input SceneFilterType { tags: HierarchicalMultiCriterionInput id: IntCriterionInput }
 input TagFilterType { name: StringCriterionInput aliases: StringCriterionInput }
 input StudioFilterType { name: StringCriterionInput }
 input SceneMarkerFilterType { scenes: HierarchicalMultiCriterionInput }
 input MultiCriterionInput { value: [ID!] modifier: CriterionModifier! excludes: [ID!] }
-input ImageFilterType { tags: HierarchicalMultiCriterionInput galleries: MultiCriterionInput }
-input GalleryFilterType { tags: HierarchicalMultiCriterionInput }
+input ImageFilterType { tags: HierarchicalMultiCriterionInput galleries: MultiCriterionInput
+  id: IntCriterionInput }
+input GalleryFilterType { tags: HierarchicalMultiCriterionInput id: IntCriterionInput }
 
 type VideoFile { id: ID! path: String! basename: String! duration: Float! width: Int! height: Int!
   frame_rate: Float! fingerprint(type: String!): String }
@@ -346,11 +348,37 @@ class FakeStash:
         return items[(page - 1) * per_page : page * per_page]
 
     # --- resolvers ----------------------------------------------------------------------------
-    def findScenes(self, info, scene_filter=None, filter=None, scene_ids=None):
-        scenes = sorted(self.scenes.values(), key=lambda s: int(s.id))
-        crit = (scene_filter or {}).get("tags")
+    @classmethod
+    def _filtered(cls, items, item_filter: dict | None) -> list:
+        """Items in id order, through the ``tags`` and ``id`` criteria Stash's filters share."""
+        items = sorted(items, key=lambda i: int(i.id))
+        crit = (item_filter or {}).get("tags")
         if crit:
-            scenes = [s for s in scenes if self._tags_match(s.tag_ids, crit)]
+            items = [i for i in items if cls._tags_match(i.tag_ids, crit)]
+        ids = (item_filter or {}).get("id")
+        if ids:
+            items = [i for i in items if cls._int_match(int(i.id), ids)]
+        return items
+
+    @staticmethod
+    def _int_match(value: int, crit: dict) -> bool:
+        """pkg/sqlite/filter.go intCriterionHandler."""
+        a, b, mod = crit["value"], crit.get("value2"), crit["modifier"]
+        if mod in ("BETWEEN", "NOT_BETWEEN"):
+            inside = min(a, b or 0) <= value <= max(a, b or 0)
+            return inside if mod == "BETWEEN" else not inside
+        ops = {
+            "EQUALS": value == a,
+            "NOT_EQUALS": value != a,
+            "GREATER_THAN": value > a,
+            "LESS_THAN": value < a,
+        }
+        if mod not in ops:
+            raise GraphQLError(f"modifier {mod} not supported for ints")
+        return ops[mod]
+
+    def findScenes(self, info, scene_filter=None, filter=None, scene_ids=None):
+        scenes = self._filtered(self.scenes.values(), scene_filter)
         if scene_ids:
             scenes = [s for s in scenes if int(s.id) in scene_ids]
         return {
@@ -362,6 +390,11 @@ class FakeStash:
     def _tags_match(tag_ids: list[str], crit: dict) -> bool:
         want, have = set(crit.get("value") or []), set(tag_ids)
         mod = crit["modifier"]
+        if not want and mod not in ("IS_NULL", "NOT_NULL"):
+            # pkg/sqlite/criterion_handlers.go: a criterion without values filters nothing
+            return True
+        if mod == "NOT_NULL":
+            return bool(have)
         if mod == "INCLUDES":
             return bool(want & have)
         if mod == "EXCLUDES":
@@ -373,10 +406,7 @@ class FakeStash:
         raise GraphQLError(f"modifier {mod} not supported for tags")
 
     def findImages(self, info, image_filter=None, image_ids=None, filter=None):
-        images = sorted(self.images.values(), key=lambda i: int(i.id))
-        crit = (image_filter or {}).get("tags")
-        if crit:
-            images = [i for i in images if self._tags_match(i.tag_ids, crit)]
+        images = self._filtered(self.images.values(), image_filter)
         galleries = (image_filter or {}).get("galleries")
         if galleries:
             wanted = set(galleries.get("value") or [])
@@ -390,7 +420,7 @@ class FakeStash:
         }
 
     def findGalleries(self, info, gallery_filter=None, filter=None):
-        galleries = sorted(self.galleries.values(), key=lambda g: int(g.id))
+        galleries = self._filtered(self.galleries.values(), gallery_filter)
         page = self._page(galleries, filter)
         return {"count": len(galleries), "galleries": [self._gallery(g) for g in page]}
 

@@ -59,8 +59,10 @@ def light_env(tmp_path_factory) -> Path:
 def test_installs_no_server_or_heavy_package(light_env):
     listed = _run(light_env / "bin" / "python", "-m", "pip", "list", "--format", "json")
     names = {d["name"].lower().replace("_", "-") for d in json.loads(listed.stdout)}
-    assert {"stashtag-client", "stashtag-core", "tritonclient", "numpy"} <= names
+    assert {"stashtag-client", "stashtag-core", "grpcio", "numpy"} <= names
     assert names & HEAVY == set()
+    # no musllinux wheels: Stash's Alpine image could not install them (test_client_wheels.py)
+    assert names & {"tritonclient", "ml-dtypes", "scikit-learn", "simplejpeg"} == set()
 
 
 def test_the_client_command_runs(light_env):

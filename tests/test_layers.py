@@ -22,7 +22,7 @@ PACKAGES = {  # import package -> folder holding it
 }
 # Third-party imports each light distribution may make (one line per declared dependency).
 CLIENT_THIRD_PARTY = {
-    "tritonclient",  # tritonclient[grpc]
+    "grpc",  # grpcio
     "numpy",
     "yaml",  # pyyaml
     "rich",
@@ -32,7 +32,6 @@ CLIENT_THIRD_PARTY = {
     "faiss",  # faiss-cpu
     "requests",
     "stashapi",  # stashapp-tools
-    "sklearn",  # scikit-learn
     "av",  # [video]
     "PIL",  # [video]
 }

@@ -35,20 +35,26 @@ def library(tmp_path):
 
 
 def test_learned_tag_finds_held_out_positives(library):
+    """Precision and recall on scenes it never saw, over five seeds (one seed's folds are luck:
+    with 8 examples its threshold moves recall between about 0.56 and 0.88)."""
     store, lib = library
     train, held_out = lib.concept[:8], lib.concept[8:]
-    tag = learn_tag("Sunset", store, lib.model_id, train)
-    assert tag.metrics.positives == 8 and tag.metrics.negatives == len(lib.other) + len(held_out)
-    assert 0 < tag.threshold < 1 and tag.metrics.average_precision > 0.2
-    save_learned(store, tag)
+    recalls = []
+    for seed in range(5):
+        tag = learn_tag("Sunset", store, lib.model_id, train, seed=seed)
+        assert tag.metrics.positives == 8
+        assert tag.metrics.negatives == len(lib.other) + len(held_out)
+        assert 0 < tag.threshold < 1 and tag.metrics.average_precision > 0.2
+        save_learned(store, tag)
 
-    results = retag_store(store, parse_vocabulary(NO_CLIP_TAGS), lib.model_id)
-    found = {r.scene for r in results if any(t.name == "Sunset" for t in r.tags)} - set(train)
-    true_positives = found & set(held_out)
-    assert len(true_positives) / max(len(found), 1) >= 0.9  # precision on unseen scenes
-    assert len(true_positives) / len(held_out) >= 0.6  # recall on unseen scenes
-    hit = next(t for r in results for t in r.tags if r.scene in true_positives)
-    assert hit.source == "learned" and hit.frames  # frames (hence markers) come with it
+        results = retag_store(store, parse_vocabulary(NO_CLIP_TAGS), lib.model_id)
+        found = {r.scene for r in results if any(t.name == "Sunset" for t in r.tags)} - set(train)
+        true_positives = found & set(held_out)
+        assert len(true_positives) / max(len(found), 1) >= 0.9  # precision on unseen scenes
+        recalls.append(len(true_positives) / len(held_out))
+        hit = next(t for r in results for t in r.tags if r.scene in true_positives)
+        assert hit.source == "learned" and hit.frames  # frames (hence markers) come with it
+    assert np.median(recalls) >= 0.6, recalls  # recall on unseen scenes
 
 
 def test_rejections_weigh_against_a_lookalike(tmp_path):

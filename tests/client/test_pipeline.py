@@ -84,16 +84,16 @@ def test_cross_scene_batching_returns_each_scene_its_frames(triton, client, libr
                 np.testing.assert_allclose(g, w, atol=1e-2)
 
 
-def test_resume_skips_stored_scenes(triton, client, library, tmp_path):
+def test_resume_skips_stored_scenes(triton, triton_admin, library, tmp_path):
     sources = list(discover([library / "sprites"]))
     with Store(tmp_path / "s.db") as store:
         run(triton.options.grpc_url, store, sources[:3])
-        before = _count(client, "preprocess")  # one execution per request
+        before = _count(triton_admin, "preprocess")  # one execution per request
         _, outcomes, _ = run(triton.options.grpc_url, store, sources)
         statuses = {o.scene: o.status for o in outcomes}
         assert [statuses[s.scene] for s in sources[:3]] == ["skipped"] * 3
         assert [statuses[s.scene] for s in sources[3:]] == ["stored"] * 5
-        assert _count(client, "preprocess") - before == 5  # nothing re-sent
+        assert _count(triton_admin, "preprocess") - before == 5  # nothing re-sent
 
 
 def test_bad_scenes_get_errors_and_the_run_continues(triton, library, tmp_path):
@@ -204,11 +204,11 @@ def test_ocr_frames_all_reads_every_frame_of_a_stash_sprite(triton, tmp_path):
     assert all("STASHTAG" in line["text"].upper() for line in record.ocr)
 
 
-def _count(client, model: str) -> int:
+def _count(admin, model: str) -> int:
     """Executions of ``model``, read once the counter has settled (stats can trail responses)."""
 
     def read() -> int:
-        stats = client.client.get_inference_statistics(model, as_json=True)["model_stats"][0]
+        stats = admin.get_inference_statistics(model, as_json=True)["model_stats"][0]
         return int(stats.get("execution_count", 0))
 
     last = read()

@@ -5,6 +5,7 @@ import copy
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -161,7 +162,7 @@ def test_ocr_reads_the_screenshot_not_the_cells_and_names_the_studio(stash, trit
         assert fake.scenes["2"].studio_id is None
     # scene 2 has no cover: Stash serves its placeholder SVG, and OCR reads the sprite cells
     scenes = Scenes(sync.client, sync.tags, sync.settings)
-    (two,) = sync.client.find_scenes()[1:2]
+    (two,) = list(sync.client.find_scenes())[1:2]
     assert scenes._screenshot(two) is None
     views, _ = scenes.source(two, []).load().ocr_views(np.array([0, 8]))
     assert [(v.source, v.frames.tolist()) for v in views] == [("sprite", [0, 8])]
@@ -364,3 +365,51 @@ def test_incorrect_feedback_recorded_and_shell_command(stash, triton, tmp_path):
     with Store(db) as store:
         rows = store.db.execute("SELECT scene_id, tags FROM stash_feedback").fetchall()
     assert rows and rows[0][0] == "2" and rows[0][1]  # stashtag's tags on it, kept as negatives
+
+
+def test_scenes_are_written_back_while_later_ones_are_in_flight(triton, tmp_path):
+    """Tags land scene by scene: the first scene is written before the last one is even
+    loaded, and paging by id never skips a queued scene though each write shrinks the queue."""
+    fake = FakeStash(API_KEY)
+    queue = fake.add_tag(QUEUE_TAG)
+    for i in range(1, 15):
+        scene = fake.add_scene(
+            FakeScene(str(i), f"S{i}", f"/nowhere/{i}.mp4", f"{i:016x}", duration=30.0)
+        )
+        scene.sprite, scene.vtt = sprite_pair(i, scene.oshash)
+        scene.tag_ids.append(queue)
+    events: list[tuple[str, str]] = []
+    update = fake.bulkSceneUpdate
+
+    def recorded_update(info, input):
+        if QUEUE_TAG in {fake.tags[t]["name"] for t in input["tag_ids"]["ids"]}:
+            events.extend(("written", i) for i in input["ids"])  # the queue tag comes off last
+        return update(info, input)
+
+    fake.bulkSceneUpdate = recorded_update
+    server, url = serve(fake)
+    try:
+        with Store(tmp_path / "s.db") as store:
+            sync = make_sync(url, store, triton, max_in_flight=1)
+            source = sync.items.source
+
+            def recorded_source(scene, to_generate):
+                src = source(scene, to_generate)
+                load = src.loader
+
+                def loader():
+                    events.append(("loaded", scene.id))
+                    return load()
+
+                return replace(src, loader=loader)
+
+            sync.items.source = recorded_source
+            sync.client.page_size = 4  # several pages, each read after earlier writes
+            reports = asyncio.run(sync.run(sync.scenes("queued")))
+    finally:
+        server.shutdown()
+    assert len(reports) == 14 and {r.status for r in reports} == {"tagged"}
+    assert sorted(int(i) for k, i in events if k == "written") == list(range(1, 15))
+    first_written = events.index(next(e for e in events if e[0] == "written"))
+    assert events.index(("loaded", "14")) > first_written, events
+    assert all(QUEUE_TAG not in names(fake, s) for s in fake.scenes)

@@ -187,7 +187,7 @@ def test_guard_options_are_validated(tiny_repo, tmp_path):
     with pytest.raises(ServeError, match=r"missing\.crt does not exist"):
         opts.guard_args()
     with pytest.raises(AccessError, match=r"nope\.pem does not exist"):
-        ServerAccess(ca_file=tmp_path / "nope.pem").client_args("127.0.0.1:1")
+        ServerAccess(ca_file=tmp_path / "nope.pem").channel("127.0.0.1:1")
 
 
 def test_serve_refuses_half_configured_guards(tmp_path):

@@ -45,16 +45,16 @@ def test_clip_embeddings_are_unit_length(client, small_sprite):
     np.testing.assert_allclose(np.linalg.norm(got.clip, axis=1), 1.0, atol=1e-5)
 
 
-def test_concurrent_sprites_are_batched(client, triton, small_sprite):
+def test_concurrent_sprites_are_batched(client, triton_admin, small_sprite):
     """Requests from several 'scenes' in flight at once share executions of the slowest model.
 
     (YOLO at 640² is the bottleneck of the tiny preset; faster models find no queue to merge.)
     """
     jpeg, rects = small_sprite
-    before = _stats(client, "yolo")
+    before = _stats(triton_admin, "yolo")
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda _: client.tag_frames(jpeg, rects), range(16)))
-    after = _stats(client, "yolo")
+    after = _stats(triton_admin, "yolo")
     inferences = after[0] - before[0]
     executions = after[1] - before[1]
     assert inferences == 16 * len(rects)
@@ -64,8 +64,8 @@ def test_concurrent_sprites_are_batched(client, triton, small_sprite):
         np.testing.assert_allclose(r.clip, first, atol=1e-5)
 
 
-def _stats(client, model: str) -> tuple[int, int]:
-    stats = client.client.get_inference_statistics(model, as_json=True)["model_stats"][0]
+def _stats(admin, model: str) -> tuple[int, int]:
+    stats = admin.get_inference_statistics(model, as_json=True)["model_stats"][0]
     return int(stats.get("inference_count", 0)), int(stats.get("execution_count", 0))
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from stashtag_client.frames.scene_frames import SceneFrames
 from stashtag_client.frames.sources import SceneSource
-from stashtag_client.inference.transport import EndpointPool, RequestError, TransportError
+from stashtag_client.inference.transport import EndpointPool, RequestError
 from stashtag_client.store import SceneRecord, Store
 from stashtag_core.errors import StashtagError, describe
 from stashtag_core.modelspec import OCR, TAGGER
@@ -49,18 +49,10 @@ def ocr_subset(frames: int, policy: str) -> np.ndarray:
 
 async def server_model_id(pool: EndpointPool) -> str:
     """The ``model_id`` of the ``tagger`` all healthy endpoints serve; they must agree."""
-    ids = {}
-    for ep in pool.endpoints:
-        if not ep.healthy:
-            continue
-        cfg = await ep.client.get_model_config(TAGGER.model, headers=pool.headers, as_json=True)
-        params = cfg.get("config", cfg).get("parameters", {})
-        ids[ep.url] = params.get("model_id", {}).get("string_value", "unversioned")
-    if not ids:
-        raise TransportError(
-            "no healthy Triton endpoint: "
-            + ", ".join(f"{e.url} ({e.last_error or 'not ready'})" for e in pool.endpoints)
-        )
+    ids = {
+        url: params.get("model_id", "unversioned")
+        for url, params in (await pool.parameters(TAGGER.model)).items()
+    }
     if len(set(ids.values())) > 1:
         raise StashtagError(f"endpoints serve different models, results would mix: {ids}")
     return next(iter(ids.values()))
@@ -173,9 +165,15 @@ class TagRun:
             outcomes.append(outcome)
             self.on_done(outcome)
 
-        tasks = []
-        for src in sources:
-            await limit.acquire()
-            tasks.append(asyncio.create_task(one(src)))
-        await asyncio.gather(*tasks)
+        running: set[asyncio.Task] = set()  # finished tasks leave: memory stays flat
+        try:
+            for src in sources:
+                await limit.acquire()
+                task = asyncio.create_task(one(src))
+                running.add(task)
+                task.add_done_callback(running.discard)
+            await asyncio.gather(*running)
+        finally:
+            for task in running:  # the source iterator or a write-back failed: stop the rest
+                task.cancel()
         return outcomes

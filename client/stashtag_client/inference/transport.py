@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stashtag_client.inference.grpc_client import ServerError
 from stashtag_core.errors import StashtagError
 from stashtag_core.protocol import GRPC_KEY_HEADER, KEY_ENV, KEY_HEADER, TLS_CA_ENV
 
@@ -67,19 +68,24 @@ class ServerAccess:
         """gRPC metadata carrying the key."""
         return {GRPC_KEY_HEADER: self.key} if self.key else {}
 
-    def client_args(self, url: str) -> tuple[str, dict]:
-        """The address without a ``grpcs://`` prefix and the tritonclient TLS keyword args."""
+    def channel(self, url: str):
+        """The address without a ``grpc(s)://`` prefix and its TLS credentials (None: plain)."""
+        from stashtag_client.inference.grpc_client import credentials
+
         tls = self.tls or self.ca_file is not None or url.startswith("grpcs://")
-        url = url.removeprefix("grpcs://").removeprefix("grpc://")
-        if not tls:
-            return url, {}
-        args: dict = {"ssl": True}
-        if self.ca_file is not None:
-            try:
-                args["root_certificates"] = str(Path(self.ca_file).resolve(strict=True))
-            except OSError:
-                raise AccessError(f"TLS CA file {self.ca_file} does not exist") from None
-        return url, args
+        address = url.removeprefix("grpcs://").removeprefix("grpc://")
+        try:
+            return address, credentials(tls, self.ca_file)
+        except FileNotFoundError:
+            raise AccessError(f"TLS CA file {self.ca_file} does not exist") from None
+        except OSError as exc:
+            raise AccessError(f"TLS CA file {self.ca_file} cannot be read: {exc}") from None
+
+    def connect(self, url: str):
+        """An :class:`~stashtag_client.inference.grpc_client.AsyncTriton` for ``url``."""
+        from stashtag_client.inference.grpc_client import AsyncTriton
+
+        return AsyncTriton(*self.channel(url), headers=self.headers)
 
 
 def access_problem(message: str) -> str | None:
@@ -171,11 +177,8 @@ class EndpointPool:
         self.busy_timeouts = 0  # requests that timed out on a server that was still ready
 
     async def __aenter__(self) -> EndpointPool:
-        import tritonclient.grpc.aio as grpcaio
-
         for ep in self.endpoints:
-            url, tls = self.access.client_args(ep.url)
-            ep.client = grpcaio.InferenceServerClient(url, **tls)
+            ep.client = self.access.connect(ep.url)
         await asyncio.gather(*(self._probe(ep) for ep in self.endpoints))
         if not any(ep.healthy for ep in self.endpoints):
             # Down at the start is a setup problem, reported now; an outage mid-run is waited out.
@@ -193,11 +196,9 @@ class EndpointPool:
         await asyncio.gather(*(ep.client.close() for ep in self.endpoints if ep.client))
 
     async def _ready(self, ep: Endpoint) -> bool:
-        from tritonclient.utils import InferenceServerException
-
         try:
-            return bool(await ep.client.is_server_ready(headers=self.headers, client_timeout=5))
-        except (TimeoutError, InferenceServerException, OSError) as exc:
+            return await ep.client.ready(timeout_s=5)
+        except (TimeoutError, ServerError, OSError) as exc:
             ep.last_error = str(exc)
             return False
 
@@ -233,6 +234,28 @@ class EndpointPool:
         healthy = [ep for ep in self.endpoints if ep.healthy]
         return min(healthy, key=Endpoint.load) if healthy else None
 
+    async def parameters(self, model: str) -> dict[str, dict[str, str]]:
+        """``model``'s configuration parameters as each healthy endpoint serves them."""
+        found = {}
+        for ep in self.endpoints:
+            if not ep.healthy:
+                continue
+            try:
+                found[ep.url] = await ep.client.parameters(model)
+            except ServerError as exc:
+                problem = access_problem(exc.message)
+                if problem:
+                    raise AccessError(f"{ep.url}: {problem}") from None
+                raise TransportError(
+                    f"{ep.url}: cannot read {model}'s configuration: {exc}"
+                ) from None
+        if not found:
+            raise TransportError(
+                "no healthy Triton endpoint: "
+                + ", ".join(f"{e.url} ({e.last_error or 'not ready'})" for e in self.endpoints)
+            )
+        return found
+
     def status(self) -> list[dict]:
         return [
             {"url": e.url, "weight": e.weight, "healthy": e.healthy, "served": e.served}
@@ -243,7 +266,6 @@ class EndpointPool:
         self, model: str, inputs: dict[str, np.ndarray], outputs: Sequence[str]
     ) -> dict[str, np.ndarray]:
         """One inference with backpressure, failover and retries."""
-        from tritonclient.utils import InferenceServerException
 
         async with self._slots:
             last = "no endpoint was healthy"
@@ -262,22 +284,17 @@ class EndpointPool:
                 ep.in_flight += 1
                 try:
                     result = await ep.client.infer(
-                        model,
-                        make_inputs(inputs),
-                        outputs=[_requested(o) for o in outputs],
-                        client_timeout=timeout,
-                        headers=self.headers,
-                        priority=self.access.priority,
+                        model, inputs, outputs, timeout_s=timeout, priority=self.access.priority
                     )
-                except InferenceServerException as exc:
-                    code = str(exc.status() or "").removeprefix("StatusCode.")
-                    problem = access_problem(exc.message() or "")
+                except ServerError as exc:
+                    code = exc.code
+                    problem = access_problem(exc.message)
                     if problem:
                         raise AccessError(f"{ep.url}: {problem}") from None
                     if code not in RETRYABLE:
-                        raise RequestError(exc.message() or str(exc)) from None
-                    last = f"{ep.url}: {code} {exc.message()}"
-                    ep.last_error = f"{code} {exc.message()}"
+                        raise RequestError(exc.message or str(exc)) from None
+                    last = f"{ep.url}: {code} {exc.message}"
+                    ep.last_error = f"{code} {exc.message}"
                     if code == "DEADLINE_EXCEEDED" and await self._ready(ep):
                         # overloaded, not dead: marking it down and re-sending at once would
                         # pile more work on a server still computing the abandoned request
@@ -290,24 +307,5 @@ class EndpointPool:
                 finally:
                     ep.in_flight -= 1
                 ep.served += 1
-                return {name: result.as_numpy(name) for name in outputs}
+                return result
             raise TransportError(f"{model}: gave up after {attempt} attempt(s); last error: {last}")
-
-
-def make_inputs(arrays: dict[str, np.ndarray]) -> list:
-    """tritonclient ``InferInput`` tensors for named numpy arrays (object arrays → BYTES)."""
-    import tritonclient.grpc as grpcclient
-
-    tensors = []
-    for name, arr in arrays.items():
-        dtype = "BYTES" if arr.dtype == np.object_ else _TRITON_DTYPES[arr.dtype.type]
-        t = grpcclient.InferInput(name, list(arr.shape), dtype)
-        t.set_data_from_numpy(arr)
-        tensors.append(t)
-    return tensors
-
-
-def _requested(name: str):
-    import tritonclient.grpc as grpcclient
-
-    return grpcclient.InferRequestedOutput(name)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stashtag_client.inference.transport import ServerAccess, make_inputs
+from stashtag_client.inference.grpc_client import Triton
+from stashtag_client.inference.transport import ServerAccess
 from stashtag_core.modelspec import CLIP_TEXT, OCR, TAGGER
 
 
@@ -35,26 +36,15 @@ class TritonClient:
     def __init__(
         self, url: str, timeout_s: float = 60.0, access: ServerAccess | None = None
     ) -> None:
-        import tritonclient.grpc as grpcclient
-
-        self._grpc = grpcclient
         self.url = url
         self.timeout_s = timeout_s
         self.access = access or ServerAccess()
-        address, tls = self.access.client_args(url)
-        self.client = grpcclient.InferenceServerClient(address, **tls)
+        self.client = Triton(*self.access.channel(url), headers=self.access.headers)
 
     def _infer(self, model: str, inputs: dict[str, np.ndarray], outputs: Sequence[str]) -> dict:
-        g = self._grpc
-        result = self.client.infer(
-            model,
-            make_inputs(inputs),
-            outputs=[g.InferRequestedOutput(n) for n in outputs],
-            client_timeout=self.timeout_s,
-            headers=self.access.headers,
-            priority=self.access.priority,
+        return self.client.infer(
+            model, inputs, outputs, timeout_s=self.timeout_s, priority=self.access.priority
         )
-        return {n: result.as_numpy(n) for n in outputs}
 
     def tag_frames(self, encoded: bytes, rects: np.ndarray) -> FrameResults:
         """Send one encoded image (a sprite sheet or a frame) with its frame rectangles."""
@@ -82,4 +72,7 @@ class TritonClient:
         ]
 
     def ready(self) -> bool:
-        return self.client.is_server_ready(headers=self.access.headers)
+        return self.client.ready()
+
+    def close(self) -> None:
+        self.client.close()

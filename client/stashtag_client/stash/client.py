@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 
@@ -43,6 +45,33 @@ def _surely_unsent(exc: Exception) -> bool:
     return "NewConnectionError" in text or "Connection refused" in text
 
 
+class Selection:
+    """The items a ``find*`` query matches, fetched a page at a time while iterated.
+
+    ``len()`` is Stash's count when the selection was made (a progress bar's total); memory
+    holds one page, whatever the library's size. Iterating again asks Stash again."""
+
+    def __init__(
+        self,
+        page: Callable[[int | None], tuple[int, list[dict]]],
+        per_page: int,
+        wrap: Callable[[dict], Any],
+    ) -> None:
+        self._page, self._per_page, self._wrap = page, per_page, wrap
+        self.total, self._first = page(None)
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __iter__(self) -> Iterator:
+        rows, self._first = self._first if self._first is not None else self._page(None)[1], None
+        while rows:
+            yield from (self._wrap(r) for r in rows)
+            if len(rows) < self._per_page:
+                return
+            rows = self._page(int(rows[-1]["id"]))[1]
+
+
 @dataclass(frozen=True)
 class StashConnection:
     url: str  # http://host:port (no /graphql)
@@ -71,6 +100,7 @@ class StashClient:
         wrapper = GQLWrapper()  # stashapi's configured requests session (JSON headers)
         self.session: requests.Session = wrapper.s
         self.conn = conn
+        self.page_size = 100  # rows per find* page
         self.graphql_url = conn.url.rstrip("/") + "/graphql"
         if conn.api_key:
             self.session.headers["ApiKey"] = conn.api_key
@@ -136,37 +166,50 @@ class StashClient:
             raise StashError(f"GET {url}: HTTP {response.status_code}")
         return response.content
 
-    def _paged(self, query: str, field_name: str, variables: dict, per_page: int) -> list[dict]:
-        """Every row of a ``find*`` query, page by page in id order (never ``per_page: -1``);
-        ``$f`` is the query's FindFilterType variable."""
-        items, page = [], 1
-        while True:
-            f = {"page": page, "per_page": per_page, "sort": "id", "direction": "ASC"}
-            data = self.gql(query, {**variables, "f": f})[field_name]
-            key = next(k for k in data if k != "count")
-            items += data[key]
-            if not data[key] or len(items) >= data["count"]:
-                return items
-            page += 1
+    def _paged(
+        self, query: str, field_name: str, filter_var: str, criteria: dict, per_page: int, wrap
+    ) -> Selection:
+        """Every row of a ``find*`` query in id order, a page at a time (never ``per_page: -1``).
+
+        Each page asks for ids above the last one seen (``id`` GREATER_THAN) instead of page
+        numbers: a run that writes back while it reads (a queue tag removed) shrinks the result
+        set, and page numbers would then skip rows. ``$f`` is the FindFilterType variable,
+        ``filter_var`` the item filter's."""
+
+        size = per_page or self.page_size
+
+        def page(after: int | None) -> tuple[int, list[dict]]:
+            crit = dict(criteria)
+            if after is not None:
+                crit["id"] = {"value": after, "modifier": "GREATER_THAN"}
+            f = {"page": 1, "per_page": size, "sort": "id", "direction": "ASC"}
+            data = self.gql(query, {filter_var: crit, "f": f})[field_name]
+            return data["count"], data[next(k for k in data if k != "count")]
+
+        return Selection(page, size, wrap)
 
     # --- scenes -------------------------------------------------------------------------------
     def find_scenes(
-        self, tag_ids: list[str] | None = None, modifier: str = "INCLUDES", per_page: int = 100
-    ) -> list[StashScene]:
-        """Every scene matching the tag criterion, page by page (never ``per_page: -1``)."""
+        self,
+        tag_ids: list[str] | None = None,
+        modifier: str = "INCLUDES",
+        per_page: int | None = None,
+    ) -> Selection:
+        """Every scene matching the tag criterion (:class:`Selection`: streamed by pages)."""
         scene_filter = (
             {"tags": {"value": tag_ids, "modifier": modifier, "depth": 0}}
             if (tag_ids is not None)
             else {}
         )
-        rows = self._paged(
+        return self._paged(
             f"query FindScenes($sf: SceneFilterType, $f: FindFilterType) {{ findScenes("
             f"scene_filter: $sf, filter: $f) {{ count scenes {{ {SCENE_FIELDS} }} }} }}",
             "findScenes",
-            {"sf": scene_filter},
+            "sf",
+            scene_filter,
             per_page,
+            StashScene.from_gql,
         )
-        return [StashScene.from_gql(s) for s in rows]
 
     def find_scene(self, scene_id: str) -> StashScene | None:
         data = self.gql(
@@ -189,32 +232,34 @@ class StashClient:
         tag_ids: list[str] | None = None,
         modifier: str = "INCLUDES",
         gallery_ids: list[str] | None = None,
-        per_page: int = 100,
-    ) -> list[StashImage]:
-        """Images matching the tag and gallery criteria, page by page."""
+        per_page: int | None = None,
+    ) -> Selection:
+        """Images matching the tag and gallery criteria, streamed by pages."""
         image_filter: dict = {}
         if tag_ids is not None:
             image_filter["tags"] = {"value": tag_ids, "modifier": modifier, "depth": 0}
         if gallery_ids is not None:
             image_filter["galleries"] = {"value": gallery_ids, "modifier": "INCLUDES"}
-        rows = self._paged(
+        return self._paged(
             f"query FindImages($if: ImageFilterType, $f: FindFilterType) {{ findImages("
             f"image_filter: $if, filter: $f) {{ count images {{ {IMAGE_FIELDS} }} }} }}",
             "findImages",
-            {"if": image_filter},
+            "if",
+            image_filter,
             per_page,
+            StashImage.from_gql,
         )
-        return [StashImage.from_gql(i) for i in rows]
 
-    def find_galleries(self, per_page: int = 100) -> list[StashGallery]:
-        rows = self._paged(
-            f"query FindGalleries($f: FindFilterType) {{ findGalleries(filter: $f) {{ count "
-            f"galleries {{ {GALLERY_FIELDS} }} }} }}",
+    def find_galleries(self, per_page: int | None = None) -> Selection:
+        return self._paged(
+            f"query FindGalleries($gf: GalleryFilterType, $f: FindFilterType) {{ findGalleries("
+            f"gallery_filter: $gf, filter: $f) {{ count galleries {{ {GALLERY_FIELDS} }} }} }}",
             "findGalleries",
+            "gf",
             {},
             per_page,
+            StashGallery.from_gql,
         )
-        return [StashGallery.from_gql(g) for g in rows]
 
     def update_tags(self, kind: str, ids: list[str], tag_ids: list[str], mode: str) -> None:
         """``ADD``/``REMOVE`` tags on scenes, images or galleries (their bulk updates)."""
@@ -287,14 +332,18 @@ class StashClient:
             self.gql("mutation D($ids: [ID!]!) { sceneMarkersDestroy(ids: $ids) }", {"ids": ids})
 
     def studios(self) -> dict[str, str]:
-        """name → id of every studio (paged)."""
-        rows = self._paged(
-            "query S($f: FindFilterType) { findStudios(filter: $f) { count studios { id name } } }",
-            "findStudios",
-            {},
-            200,
+        """name → id of every studio, by page numbers (a run never changes studios)."""
+        query = (
+            "query S($f: FindFilterType) { findStudios(filter: $f) { count studios { id name } } }"
         )
-        return {s["name"]: s["id"] for s in rows}
+        found: dict[str, str] = {}
+        for page in range(1, 1_000_000):
+            f = {"page": page, "per_page": 200, "sort": "id", "direction": "ASC"}
+            data = self.gql(query, {"f": f})["findStudios"]
+            found.update((s["name"], s["id"]) for s in data["studios"])
+            if not data["studios"] or page * 200 >= data["count"]:
+                return found
+        return found
 
     def set_details(self, scene_id: str, details: str) -> None:
         self.gql(

@@ -8,7 +8,7 @@ applied). ``StashSync`` wires them to one Stash connection and one store.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sized
 from functools import partial
 
 from stashtag_client.frames.sources import SceneSource
@@ -96,12 +96,19 @@ class StashSync:
     # --- the whole job ------------------------------------------------------------------------
     async def run(
         self,
-        scenes: list,
+        scenes: Iterable,
         force: bool = False,
         progress: Callable[[float], None] | None = None,
     ) -> list[SceneReport]:
+        """Tag ``scenes`` (a list or a streamed :class:`Selection`), writing each one back as
+        soon as its answer is in, while later ones are still in flight: a run stopped at any
+        moment leaves every finished scene written, and the next run skips them (their
+        workflow tags say so; their embeddings are in the store)."""
         progress = progress or (lambda f: None)
+        total = max(len(scenes), 1) if isinstance(scenes, Sized) else 0
         to_generate: list[str] = []
+        reports: list[SceneReport] = []
+        waiting: dict[str, object] = {}  # store key → item, sent and not written yet
         server_event = partial(self.log, "w")
         async with TaggingSession(
             self.store, self.vocab, self.settings.session(), server_event
@@ -109,40 +116,43 @@ class StashSync:
             tagset = session.tagset
             self._log_learned(tagset)
             studios = self.items.studios()
-            done = [0]
 
-            def on_done(_o: SceneOutcome) -> None:
-                done[0] += 1
-                progress(0.9 * done[0] / max(len(scenes), 1))
+            def sources() -> Iterator[SceneSource]:
+                for item in scenes:
+                    waiting[self.key(item.id)] = item
+                    yield self.items.source(item, to_generate)
 
-            sources = [self.items.source(s, to_generate) for s in scenes]
-            outcomes = await session.tag(sources, force, self.items.ocr_frames, on_done)
-        by_id = {o.scene: o for o in outcomes}
+            def write(outcome: SceneOutcome) -> None:
+                item = waiting.pop(outcome.scene)
+                reports.append(self._write_back(item, outcome, tagset, studios))
+                progress(len(reports) / total if total else 0.0)
+
+            await session.tag(sources(), force, self.items.ocr_frames, write)
         if to_generate and not self.settings.dry_run:
             job = self.client.generate_sprites(sorted(set(to_generate)))
             self.log(
                 "i", f"queued sprite generation for {len(set(to_generate))} scene(s) (job {job})"
             )
-        reports = []
-        for i, scene in enumerate(scenes):
-            outcome = by_id[self.key(scene.id)]
-            try:
-                self.record_feedback(scene)
-                if outcome.status == "error":
-                    self.log("e", f"{self.kind} {scene.id}: {outcome.error}")
-                    self.workflow(scene, ok=False)
-                    reports.append(SceneReport(scene.id, "error", error=outcome.error))
-                    continue
-                if outcome.warning:  # tagged, but OCR read less than it should have
-                    self.log("w", f"{self.kind} {scene.id}: {outcome.warning}")
-                report = self._retag_one(scene, tagset, studios)
-                self.workflow(scene, ok=report.status != "error")
-            except StashError as exc:
-                self.log("e", f"{self.kind} {scene.id}: {exc}")
-                report = SceneReport(scene.id, "error", error=str(exc))
-            reports.append(report)
-            progress(0.9 + 0.1 * (i + 1) / len(scenes))
         return reports
+
+    def _write_back(
+        self, item, outcome: SceneOutcome, tagset: TagSet, studios: dict[str, str]
+    ) -> SceneReport:
+        """One item's tags, markers, studio and workflow tags, from its stored answer."""
+        try:
+            self.record_feedback(item)
+            if outcome.status == "error":
+                self.log("e", f"{self.kind} {item.id}: {outcome.error}")
+                self.workflow(item, ok=False)
+                return SceneReport(item.id, "error", error=outcome.error)
+            if outcome.warning:  # tagged, but OCR read less than it should have
+                self.log("w", f"{self.kind} {item.id}: {outcome.warning}")
+            report = self._retag_one(item, tagset, studios)
+            self.workflow(item, ok=report.status != "error")
+            return report
+        except StashError as exc:
+            self.log("e", f"{self.kind} {item.id}: {exc}")
+            return SceneReport(item.id, "error", error=str(exc))
 
     def _log_learned(self, tagset: TagSet) -> None:
         if tagset.learned:

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from stashtag_client.store import SceneRecord, Store
+from stashtag_client.tagging.logistic import average_precision, fit_logistic, stratified_folds
 from stashtag_client.tagging.vectors import logistic, unit
 from stashtag_core.errors import StashtagError
 
@@ -98,9 +99,8 @@ def _negative_frames(x: np.ndarray) -> np.ndarray:
     return x[np.linspace(0, len(x) - 1, NEGATIVE_FRAMES).round().astype(int)]
 
 
-def _fit(ex: _Examples, idx: np.ndarray, seed: int):
+def _fit(ex: _Examples, idx: np.ndarray):
     """Two rounds of frame-level logistic regression on scenes ``idx``; returns (w, b)."""
-    from sklearn.linear_model import LogisticRegression
 
     def stack(frames_of):
         xs, ys, ws = [], [], []
@@ -116,10 +116,8 @@ def _fit(ex: _Examples, idx: np.ndarray, seed: int):
         mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
         pos, neg = w[y == 1].sum(), w[y == 0].sum()
         w = np.where(y == 1, w / pos, w / neg) * len(y) / 2  # classes balanced
-        model = LogisticRegression(C=0.5, max_iter=2000, random_state=seed)
-        model.fit((x - mean) / std, y, sample_weight=w)
-        weights = (model.coef_[0] / std).astype(np.float32)
-        return weights, float(model.intercept_[0] - (model.coef_[0] * mean / std).sum())
+        coef, intercept = fit_logistic((x - mean) / std, y, w, c=0.5)
+        return (coef / std).astype(np.float32), float(intercept - (coef * mean / std).sum())
 
     def all_frames(i):
         return ex.features[i] if ex.labels[i] else _negative_frames(ex.features[i])
@@ -183,9 +181,6 @@ def learn_tag(
 ) -> LearnedTag:
     """Learn ``name`` from scene keys: ``positives`` (the user's examples), ``negatives``
     (default: every other stored scene) and ``rejected`` (the tag was wrong there)."""
-    from sklearn.metrics import average_precision_score
-    from sklearn.model_selection import StratifiedKFold
-
     # sorted: the folds, hence the threshold, must not depend on the order labels arrive in
     positives = sorted(set(positives))
     rejected = sorted(set(rejected) - set(positives))
@@ -228,9 +223,8 @@ def learn_tag(
     # repeated: with a handful of examples one split's threshold is mostly luck
     oof = np.zeros(len(keys))
     for repeat in range(REPEATS):
-        splits = StratifiedKFold(folds, shuffle=True, random_state=seed + repeat)
-        for train_idx, test_idx in splits.split(np.zeros(len(keys)), ex.labels):
-            w, b = _fit(ex, train_idx, seed)
+        for train_idx, test_idx in stratified_folds(ex.labels, folds, seed + repeat):
+            w, b = _fit(ex, train_idx)
             oof[test_idx] += _scores(ex, test_idx, w, b, top_k) / REPEATS
     threshold = choose_threshold(oof, ex.labels)
     p, r = precision_recall(oof >= threshold, ex.labels)
@@ -242,10 +236,10 @@ def learn_tag(
         precision=round(p, 4),
         recall=round(r, 4),
         f1=round(2 * p * r / (p + r), 4) if p + r else 0.0,
-        average_precision=round(float(average_precision_score(ex.labels, oof)), 4),
+        average_precision=round(float(average_precision(ex.labels, oof)), 4),
         would_add=int(np.sum(oof[len(pos) : len(keys) - len(neg_strong)] >= threshold)),
     )
-    w, b = _fit(ex, np.arange(len(keys)), seed)
+    w, b = _fit(ex, np.arange(len(keys)))
     return LearnedTag(name, model_id, w, b, round(threshold, 6), top_k, parent, metrics)
 
 

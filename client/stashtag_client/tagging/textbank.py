@@ -16,14 +16,8 @@ LOGIT_SCALE_KEY = "logit_scale"
 
 
 async def server_logit_scale(pool: EndpointPool) -> float:
-    for ep in pool.endpoints:
-        if ep.healthy:
-            cfg = await ep.client.get_model_config(
-                "clip_text_encoder", headers=pool.headers, as_json=True
-            )
-            params = cfg.get("config", cfg).get("parameters", {})
-            return float(params.get(LOGIT_SCALE_KEY, {}).get("string_value", 100.0))
-    raise StashtagError("no healthy endpoint to read clip_text_encoder's logit scale from")
+    params = next(iter((await pool.parameters("clip_text_encoder")).values()))
+    return float(params.get(LOGIT_SCALE_KEY, 100.0))
 
 
 async def embed_prompts(
