@@ -1,21 +1,44 @@
-"""Stash runs this file (see stashtag.yml); its code lives in stashtag_client.stash.plugin."""
+"""Stash runs this file (see stashtag.yml); its code lives in stashtag_client.stash.plugin.
+
+A plugin built by ``stashtag plugin build`` carries the client as wheels and installs them into
+its own folder on first run (stashtag_bootstrap.py); a plugin folder without wheels (a source
+checkout) uses the client installed in the Python Stash runs.
+"""
 
 import json
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import stashtag_bootstrap
+
+
+def _log(level: str, message: str) -> None:
+    for line in str(message).splitlines() or [""]:
+        sys.stderr.write(f"\x01{level}\x02{line}\n")
+    sys.stderr.flush()
+
+
+def _fail(message: str) -> None:
+    _log("e", message)
+    print(json.dumps({"output": None, "error": message}))
+    sys.exit(1)
+
+
+if stashtag_bootstrap.WHEELS.is_dir():
+    try:
+        stashtag_bootstrap.activate(_log)
+    except (stashtag_bootstrap.BootstrapError, OSError) as exc:
+        _fail(f"stashtag: {exc}")
 
 try:
     from stashtag_client.stash.plugin import main
-except ImportError as exc:  # the client is not installed in the Python that Stash runs
-    print(
-        json.dumps(
-            {
-                "output": None,
-                "error": f"the stashtag client is not installed for {sys.executable}: run"
-                f" `{sys.executable} -m pip install ./core ./client` from a stashtag checkout"
-                f" ({exc})",
-            }
-        )
+except ImportError as exc:  # a checkout whose Python lacks the client
+    _fail(
+        f"the stashtag client is not installed for {sys.executable}: install the plugin from its"
+        f" plugin source (it installs itself), or run `{sys.executable} -m pip install ./core"
+        f" ./client` from a stashtag checkout ({exc})"
     )
-    sys.exit(1)
 
 sys.exit(main(sys.stdin.read()))

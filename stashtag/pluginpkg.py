@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
 import yaml
 
-PLUGIN_DIR = Path(__file__).resolve().parent.parent / "plugin"
+ROOT = Path(__file__).resolve().parent.parent
+PLUGIN_DIR = ROOT / "plugin"
 PLUGIN_ID = "stashtag"
 # Keys Stash's plugin loader accepts at the top level of <id>.yml (others can break loading).
 ALLOWED_KEYS = {
@@ -45,18 +51,59 @@ def check_manifest(manifest: dict) -> None:
             raise ValueError(f"{PLUGIN_ID}.yml: hook {hook.get('name')!r} has no triggeredBy")
 
 
+def release_time(root: Path = ROOT) -> dt.datetime:
+    """When this release was made: the checkout's last commit (``SOURCE_DATE_EPOCH`` wins), so
+    rebuilding the same release gives the same index ``date`` and the same wheels."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if not epoch:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(root), "log", "-1", "--format=%ct"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            epoch = done.stdout.strip() if done.returncode == 0 else ""
+        except OSError:
+            epoch = ""
+    if not epoch:  # not a checkout: the manifest's own time
+        epoch = str(int((PLUGIN_DIR / f"{PLUGIN_ID}.yml").stat().st_mtime))
+    return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+
+
+def client_wheels(out: Path, when: dt.datetime) -> list[Path]:
+    """Wheels of stashtag-core and stashtag-client (built from copies: setuptools writes into
+    the folder it builds), reproducible for a given release time."""
+    skip = shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
+    with tempfile.TemporaryDirectory() as tmp:
+        dists = [shutil.copytree(ROOT / d, Path(tmp) / d, ignore=skip) for d in ("core", "client")]
+        env = {**os.environ, "SOURCE_DATE_EPOCH": str(max(int(when.timestamp()), 315532800))}
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+             "--quiet", "--wheel-dir", str(out), *map(str, dists)],
+            capture_output=True, text=True, env=env, timeout=600,
+        )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"building the client wheels failed:\n{done.stderr[-2000:]}")
+    return sorted(out.glob("*.whl"))
+
+
 def build(out: Path, source: Path = PLUGIN_DIR) -> tuple[Path, Path]:
-    """Write ``<out>/stashtag.zip`` and ``<out>/index.yml``; return both paths."""
+    """Write ``<out>/stashtag.zip`` (manifest, entry, bootstrap, the client wheels) and
+    ``<out>/index.yml``; return both paths."""
     manifest = yaml.safe_load((source / f"{PLUGIN_ID}.yml").read_text())
     check_manifest(manifest)
     out.mkdir(parents=True, exist_ok=True)
+    when = release_time()
+    stamp = (when.year, when.month, when.day, when.hour, when.minute, when.second)
     archive = out / f"{PLUGIN_ID}.zip"
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
-        for f in sorted(source.iterdir()):
-            if f.is_file() and f.suffix in {".yml", ".py"}:
-                # fixed timestamps: the same sources give the same zip and sha256
-                info = zipfile.ZipInfo(f.name, date_time=(2026, 1, 1, 0, 0, 0))
-                z.writestr(info, f.read_bytes())
+    with tempfile.TemporaryDirectory() as tmp:
+        wheels = client_wheels(Path(tmp), when)
+        files = [f for f in sorted(source.iterdir()) if f.is_file() and f.suffix in {".yml", ".py"}]
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, f in [(f.name, f) for f in files] + [(f"wheels/{w.name}", w) for w in wheels]:
+                # fixed timestamps: the same release gives the same zip and sha256
+                z.writestr(zipfile.ZipInfo(name, date_time=stamp), f.read_bytes())
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
     index = [
         {
@@ -64,7 +111,7 @@ def build(out: Path, source: Path = PLUGIN_DIR) -> tuple[Path, Path]:
             "name": manifest["name"],
             "metadata": {"description": manifest.get("description", "")},
             "version": str(manifest["version"]),
-            "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            "date": when.strftime("%Y-%m-%d %H:%M:%S"),
             "requires": [],
             "path": archive.name,
             "sha256": digest,

@@ -204,6 +204,8 @@ class FakeStash:
         self.studios: dict[str, dict] = {}
         self.markers: dict[str, dict] = {}
         self.plugin_settings: dict[str, dict] = {}
+        # what clients did, in order: ("sprite", scene id) and ("tags", mode, ids, tag ids)
+        self.events: list[tuple] = []
         self.jobs: list[dict] = []
         self.requests: list[str] = []  # operation names / first words, for assertions
         self.mutations = 0
@@ -531,6 +533,8 @@ class FakeStash:
     def bulkSceneUpdate(self, info, input):
         scenes = [self._scene_or_fail(i) for i in input.get("ids") or []]
         upd = input.get("tag_ids")
+        if upd:
+            self.events.append(("tags", upd["mode"], [s.id for s in scenes], list(upd["ids"])))
         for s in scenes:
             if upd:
                 ids = [i for i in upd.get("ids") or []]
@@ -685,6 +689,7 @@ class _Handler(BaseHTTPRequestHandler):
         if scene is None or scene.sprite is None:
             self._send(404, b"not found", "text/plain")
         elif m.group(2) == "sprite.jpg":
+            self.stash.events.append(("sprite", scene.id))
             self._send(200, scene.sprite, "image/jpeg")
         elif scene.vtt is None:
             self._send(404, b"not found", "text/plain")

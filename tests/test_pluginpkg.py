@@ -8,7 +8,7 @@ import yaml
 from typer.testing import CliRunner
 
 from stashtag.cli import app
-from stashtag.pluginpkg import PLUGIN_DIR, check_manifest
+from stashtag.pluginpkg import PLUGIN_DIR, check_manifest, release_time
 
 
 def test_build_zip_and_index(tmp_path):
@@ -20,7 +20,18 @@ def test_build_zip_and_index(tmp_path):
     archive = tmp_path / entry["path"]
     assert hashlib.sha256(archive.read_bytes()).hexdigest() == entry["sha256"]
     names = zipfile.ZipFile(archive).namelist()
-    assert sorted(names) == ["stashtag.yml", "stashtag_plugin.py"]
+    assert sorted(names) == [
+        "stashtag.yml",
+        "stashtag_bootstrap.py",
+        "stashtag_plugin.py",
+        "wheels/stashtag_client-0.1.0-py3-none-any.whl",
+        "wheels/stashtag_core-0.1.0-py3-none-any.whl",
+    ]
+    # a rebuild of the same release is byte-identical, dated by the release, not the clock
+    again = CliRunner().invoke(app, ["plugin", "build", "--out", str(tmp_path / "again")])
+    assert again.exit_code == 0, again.output
+    assert yaml.safe_load((tmp_path / "again" / "index.yml").read_text()) == index
+    assert entry["date"] == release_time().strftime("%Y-%m-%d %H:%M:%S")
 
 
 def test_manifest_is_what_stash_accepts():

@@ -57,6 +57,10 @@ def _suggest_mode(value: Any) -> str:
     return "suggest" if value else "apply"
 
 
+def _in_flight(value: Any) -> Any:
+    return value or 16  # an emptied number box saves 0
+
+
 def _share(value: Any) -> Any:
     return value or 0.3  # Stash's number box saves 0 when 0.3 is typed: keep the default
 
@@ -71,7 +75,7 @@ class Settings:
         "", "Key of a guarded Triton server (stashtag serve --key).", "serverKey"
     )
     tls_ca: str = setting("", "PEM CA to trust for a TLS Triton server.", "tlsCa")
-    max_in_flight: int = setting(16, "Requests in flight at most.")
+    max_in_flight: int = setting(16, "Requests in flight at most.", "inFlight", _in_flight)
     timeout_s: float = setting(600.0, "Seconds per request at first (doubled while busy).")
     attempts: int = setting(6, "Tries per request, across endpoints.")
     ocr_frames: str = setting(
