@@ -26,6 +26,22 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
+STDIN = sys.stdin.read()
+try:
+    _args = (json.loads(STDIN or "{}").get("args")) or {}
+except ValueError:
+    _args = {}
+if _args.get("hookContext"):  # Stash waits for hooks: answer without loading the client
+    import stashtag_hook
+
+    try:
+        _output, _tag_now = stashtag_hook.handle(json.loads(STDIN), _log)
+    except (stashtag_hook.HookError, KeyError, TypeError) as exc:
+        _fail(f"stashtag hook: {exc}")
+    if not _tag_now:
+        print(json.dumps({"output": _output, "error": None}))
+        sys.exit(0)
+
 if stashtag_bootstrap.WHEELS.is_dir():
     try:
         stashtag_bootstrap.activate(_log)
@@ -41,4 +57,26 @@ except ImportError as exc:  # a checkout whose Python lacks the client
         f" ./client` from a stashtag checkout ({exc})"
     )
 
-sys.exit(main(sys.stdin.read()))
+
+def _check_version() -> None:
+    """A source checkout runs whatever client its Python has: say when it is not this one."""
+    import re
+    from importlib.metadata import PackageNotFoundError, version
+
+    manifest = (Path(__file__).resolve().parent / "stashtag.yml").read_text(encoding="utf-8")
+    found = re.search(r"^version:\s*([\w.]+)", manifest, re.M)
+    try:
+        client = version("stashtag-client")
+    except PackageNotFoundError:
+        return
+    if found and client != found.group(1):
+        _log(
+            "w",
+            f"stashtag: this plugin is version {found.group(1)} but {sys.executable} has client"
+            f" {client}; install the matching client (or the plugin from its plugin source)",
+        )
+
+
+if not stashtag_bootstrap.WHEELS.is_dir():
+    _check_version()
+sys.exit(main(STDIN))

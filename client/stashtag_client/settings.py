@@ -124,8 +124,11 @@ class Settings:
     gallery_share: float = setting(
         0.3, "Galleries: a tag on at least this share of their images.", "galleryShare", _share
     )
+    queue_new_scenes: bool = setting(
+        False, "Hook: queue each new scene (AI_TagMe) for the next run.", "queueNewScenes"
+    )
     tag_on_create: bool = setting(
-        False, "Hook: tag new scenes at once, not queue them.", "tagOnCreate"
+        False, "Hook: tag a new scene at once once Stash made its sprite.", "tagOnCreate"
     )
     log_level: str = setting(
         "info", "Plugin log level: trace, debug, info, warning, error.", "logLevel"

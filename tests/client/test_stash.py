@@ -309,17 +309,32 @@ def test_plugin_entry_as_stash_runs_it(stash, triton, tmp_path):
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert DONE_TAG in names(fake, "1")
 
-    # hook: a new scene is queued
-    code, result, _ = run_plugin(
-        tmp_path, url, {"hookContext": {"id": "4", "type": "Scene.Create.Post"}}
-    )
-    assert code == 0 and QUEUE_TAG in names(fake, "4")
+    # hook: off by default (Stash waits for it during a scan), then queue-only
+    hook = {"hookContext": {"id": "4", "type": "Scene.Create.Post"}}
+    code, result, _ = run_plugin(tmp_path, url, hook)
+    assert code == 0 and result["output"]["action"] == "off" and QUEUE_TAG not in names(fake, "4")
+    fake.plugin_settings["stashtag"]["queueNewScenes"] = True
+    code, result, _ = run_plugin(tmp_path, url, hook)
+    assert code == 0 and result["output"]["action"] == "queued" and QUEUE_TAG in names(fake, "4")
+    # tag on create, no sprite yet: queued and its sprite asked for, no video decoded
+    fake.plugin_settings["stashtag"] |= {"queueNewScenes": False, "tagOnCreate": True}
+    jobs = len(fake.jobs)
+    code, result, _ = run_plugin(tmp_path, url, hook)
+    assert code == 0 and result["output"]["action"] == "queued", result
+    assert fake.jobs[jobs:] and fake.jobs[-1]["sceneIDs"] == ["4"] and fake.jobs[-1]["sprites"]
+    # ... once Stash made it, the hook tags the scene at once
+    fake.scenes["4"].sprite, fake.scenes["4"].vtt = fake.scenes["4"].pending_sprite
+    code, result, logs = run_plugin(tmp_path, url, hook)
+    assert code == 0 and result["output"]["reports"][0]["status"] == "tagged", (result, logs)
+    assert DONE_TAG in names(fake, "4")
+    fake.plugin_settings["stashtag"]["tagOnCreate"] = False
+    fake.scenes["4"].sprite = fake.scenes["4"].vtt = None  # deleted since: generate asks again
 
     # retag from cache: no Triton needed
     fake.plugin_settings["stashtag"]["endpoints"] = "127.0.0.1:1"
     code, result, logs = run_plugin(tmp_path, url, {"task": "retag", "scenes": "all"})
     assert code == 0, (result, logs)
-    assert sum(r["status"] == "tagged" for r in result["output"]["reports"]) == 3
+    assert sum(r["status"] == "tagged" for r in result["output"]["reports"]) == 4
 
     code, result, _ = run_plugin(tmp_path, url, {"task": "duplicates"})
     assert code == 0 and isinstance(result["output"]["duplicates"], list)
@@ -327,7 +342,7 @@ def test_plugin_entry_as_stash_runs_it(stash, triton, tmp_path):
     assert code == 0 and result["output"]["generate"] == ["4"] and fake.jobs[-1]["sprites"]
 
     code, result, _ = run_plugin(tmp_path, url, {"task": "undo"})
-    assert code == 0 and result["output"]["undone"] == 3
+    assert code == 0 and result["output"]["undone"] == 4
     assert not any(m["title"].startswith(MARKER_PREFIX) for m in fake.markers.values())
 
 

@@ -10,7 +10,6 @@ from dataclasses import asdict
 
 from stashtag_client.settings import names_list
 from stashtag_client.stash.sync import StashSync, run_sync
-from stashtag_client.stash.workflow import QUEUE_TAG
 from stashtag_core.errors import StashtagError
 
 DUPLICATE_TAG = "AI_Duplicate"
@@ -27,14 +26,9 @@ def run_task(sync: StashSync, args: dict, log: Log, progress: Progress = _quiet)
     ``stash`` command both come here."""
     task = args.get("task", "tag")
     hook = args.get("hookContext")
-    if hook:
-        scene_id = str(hook.get("id"))
-        if sync.settings.tag_on_create:
-            reports = run_sync(sync, f"id:{scene_id}", progress=progress)
-            return {"hook": hook.get("type"), "reports": [asdict(r) for r in reports]}
-        if not sync.settings.dry_run:
-            sync.client.update_scene_tags([scene_id], [sync.tags.get(QUEUE_TAG)], "ADD")
-        return {"hook": hook.get("type"), "queued": scene_id}
+    if hook:  # the plugin's hook passes a scene on only when it is to be tagged now
+        reports = run_sync(sync, f"id:{hook.get('id')}", progress=progress)
+        return {"hook": hook.get("type"), "reports": [asdict(r) for r in reports]}
     if task == "tag":
         reports = run_sync(sync, args.get("scenes", "queued"), bool(args.get("force")), progress)
         log_reports(reports, log)
