@@ -69,16 +69,18 @@ class Stash:
             return False
 
     def tag_id(self, name: str) -> str:
-        """The tag named exactly ``name``, created if missing (Stash's name filter is a LIKE:
-        ``_`` matches any character, so the answers are checked by name)."""
-        data = self.gql(
-            "query T($f: TagFilterType) { findTags(tag_filter: $f, filter: {per_page: 50}) "
-            "{ tags { id name } } }",
-            {"f": {"name": {"value": name, "modifier": "EQUALS"}}},
-        )
-        for tag in data["findTags"]["tags"]:
-            if tag["name"].lower() == name.lower():
-                return tag["id"]
+        """The tag named ``name`` (else the one with it as an alias), created if missing.
+        Stash's filters are LIKE matches (``_`` matches any character): answers are checked."""
+        for field in ("name", "aliases"):  # the name filter never looks at aliases
+            data = self.gql(
+                "query T($f: TagFilterType) { findTags(tag_filter: $f, filter: {per_page: 50}) "
+                "{ tags { id name aliases } } }",
+                {"f": {field: {"value": name, "modifier": "EQUALS"}}},
+            )
+            for tag in data["findTags"]["tags"]:
+                names = [tag["name"]] if field == "name" else tag["aliases"]
+                if name.lower() in (n.lower() for n in names):
+                    return tag["id"]
         made = self.gql(
             "mutation C($i: TagCreateInput!) { tagCreate(input: $i) { id } }",
             {"i": {"name": name, "ignore_auto_tag": True}},

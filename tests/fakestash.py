@@ -1,11 +1,13 @@
 """A fake Stash server over real HTTP for tests: GraphQL (graphql-core) + sprite/VTT files.
 
-It follows the real schema's names and semantics that stashtag relies on (../shared/stash-api.md):
-``sceneUpdate`` replaces tags, ``bulkSceneUpdate`` has ADD/REMOVE/SET, tag names are unique
-case-insensitively across names *and* aliases, ``EQUALS`` behaves like SQL LIKE (case-insensitive,
-``%``/``_`` wildcards), ``Scene`` has no ``duration`` (it lives on ``files``), sprite URLs 404
-until ``metadataGenerate`` ran, ``ApiKey`` auth, and unknown fields are errors (GraphQL
-validation). Faults can be injected: HTTP 500s, delays, dropped connections.
+It follows the real schema's names and semantics that stashtag relies on (../shared/stash-api.md),
+as Stash's Go code has them: ``sceneUpdate`` replaces tags, ``bulkSceneUpdate`` has
+ADD/REMOVE/SET, tag names are unique across names *and* aliases by Stash's LIKE check,
+``EQUALS`` behaves like SQL LIKE (ASCII-only case folding, ``%``/``_`` wildcards), the tag
+``name`` filter looks at names only, a tags criterion without values matches everything,
+``Scene`` has no ``duration`` (it lives on ``files``), sprite URLs 404 until
+``metadataGenerate`` ran, ``ApiKey`` auth, and unknown fields are errors (GraphQL validation).
+Faults can be injected: HTTP 500s, delays, dropped connections.
 """
 
 from __future__ import annotations
@@ -113,10 +115,21 @@ class GraphQLError(Exception):
     pass
 
 
+def ascii_fold(text: str) -> str:
+    """SQLite's LIKE folds ASCII letters only (Stash's build has no ICU): 'É' ≠ 'é'."""
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
 def like(pattern: str, value: str) -> bool:
-    """SQL LIKE, case-insensitive: what Stash's EQUALS does."""
-    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL) is not None
+    """SQL LIKE as Stash runs it: ``%`` and ``_`` are wildcards (never escaped), ASCII-only
+    case folding. Stash's ``EQUALS`` on strings is this."""
+    regex = "".join(
+        ".*" if c == "%" else "." if c == "_" else re.escape(c) for c in ascii_fold(pattern)
+    )
+    return re.fullmatch(regex, ascii_fold(value), re.DOTALL) is not None
 
 
 # internal/static/scene/scene.svg's shape: what Stash serves for a scene without a cover
@@ -197,6 +210,7 @@ class FakeStash:
 
     def __init__(self, api_key: str = "secret") -> None:
         self.api_key = api_key
+        self.session_cookie = "sess-" + api_key  # what Stash hands a plugin (SessionCookie)
         self.scenes: dict[str, FakeScene] = {}
         self.images: dict[str, FakeImage] = {}
         self.galleries: dict[str, FakeGallery] = {}
@@ -234,10 +248,14 @@ class FakeStash:
         return tid
 
     def _check_unique(self, name: str, aliases) -> None:
-        taken = {n.casefold() for t in self.tags.values() for n in [t["name"], *t["aliases"]]}
+        """pkg/tag/update.go EnsureTagNameUnique/EnsureAliasesUnique: ByName and ByAlias are
+        unescaped LIKE queries, so ``AI_Tagged`` collides with an existing ``AI-Tagged``."""
         for n in [name, *aliases]:
-            if n.casefold() in taken:
-                raise GraphQLError(f"tag with name '{n}' already exists")
+            for t in self.tags.values():
+                if like(n, t["name"]):
+                    raise GraphQLError(f"tag with name '{n}' already exists")
+                if any(like(n, a) for a in t["aliases"]):
+                    raise GraphQLError(f"name '{n}' is used as alias for '{t['name']}'")
 
     def add_studio(self, name: str) -> str:
         sid = self.next_id()
@@ -457,19 +475,23 @@ class FakeStash:
         return [self._gallery(g) for g in items]
 
     def findScene(self, info, id):
+        if not id.lstrip("-").isdigit():  # resolver_query_find_scene.go: strconv.Atoi
+            raise GraphQLError(f'strconv.Atoi: parsing "{id}": invalid syntax')
         s = self.scenes.get(id)
         return self._scene(s) if s else None
 
     def findTags(self, info, tag_filter=None, filter=None):
         tags = list(self.tags.values())
-        crit = (tag_filter or {}).get("name")
-        if crit:
+        for key in ("name", "aliases"):  # pkg/sqlite/tag_filter.go: each its own column
+            crit = (tag_filter or {}).get(key)
+            if not crit:
+                continue
             if crit["modifier"] != "EQUALS":
                 raise GraphQLError("only EQUALS is supported by the fake")
-            # Stash matches names and aliases with LIKE for name EQUALS
-            tags = [
-                t for t in tags if any(like(crit["value"], n) for n in [t["name"], *t["aliases"]])
-            ]
+            if key == "name":
+                tags = [t for t in tags if like(crit["value"], t["name"])]
+            else:
+                tags = [t for t in tags if any(like(crit["value"], a) for a in t["aliases"])]
         return {"count": len(tags), "tags": [self._tag(t["id"]) for t in self._page(tags, filter)]}
 
     def findStudios(self, info, studio_filter=None, filter=None):
@@ -552,6 +574,13 @@ class FakeStash:
         return [self._scene(s) for s in scenes]
 
     def sceneMarkerCreate(self, info, input):
+        for key in ("scene_id", "primary_tag_id", *(input.get("tag_ids") or [])):
+            value = input.get(key, key)
+            if not str(value).isdigit():
+                raise GraphQLError(f'strconv.Atoi: parsing "{value}": invalid syntax')
+        end = input.get("end_seconds")
+        if end is not None and end < input["seconds"]:
+            raise GraphQLError("end_seconds must be greater than or equal to seconds")
         self._scene_or_fail(input["scene_id"])
         if input["primary_tag_id"] not in self.tags:
             raise GraphQLError("primary tag not found")
@@ -603,10 +632,25 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _authorised(self) -> bool:
+        """internal/api/authentication.go: an API key or the session cookie; otherwise 401
+        for GraphQL and files with an extension, a redirect to the login page for the rest
+        (``/scene/1/screenshot``, ``/image/1/thumbnail``)."""
+        cookies = dict(
+            c.strip().split("=", 1) for c in self.headers.get("Cookie", "").split(";") if "=" in c
+        )
         if self.headers.get("ApiKey") == self.stash.api_key:
             return True
-        self.send_response(401)
-        self.end_headers()
+        if cookies.get("session") == self.stash.session_cookie:
+            return True
+        ext = Path(self.path.split("?")[0]).suffix
+        if self.path == "/graphql" or (ext and ext != ".html"):
+            self.send_response(401)
+            self.end_headers()
+        else:
+            self.send_response(302)
+            self.send_header("Location", f"/login?returnURL={self.path}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         return False
 
     def _send(self, code: int, body: bytes, ctype: str) -> None:
@@ -664,6 +708,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.close()
 
     def do_GET(self) -> None:
+        if self.path.startswith("/login"):
+            self._send(200, b"<!doctype html><title>Login</title>", "text/html; charset=utf-8")
+            return
         if not self._authorised():
             return
         im = re.fullmatch(r"/image/(\d+)/(thumbnail|image)", self.path)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -27,6 +28,14 @@ from stashtag_client.stash.models import (
 from stashtag_core.errors import StashtagError
 
 RETRY_STATUS = {500, 502, 503, 504}
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ascii_fold(text: str) -> str:
+    """Case folding as Stash's SQLite LIKE does it: ASCII letters only."""
+    return text.translate(_ASCII_LOWER)
 
 
 class StashError(StashtagError):
@@ -87,7 +96,7 @@ class StashConnection:
         host = "127.0.0.1" if host == "0.0.0.0" else host
         scheme, port = server_connection.get("Scheme", "http"), server_connection.get("Port", 9999)
         url = f"{scheme}://{host}:{port}"
-        cookie = (server_connection.get("SessionCookie") or {}).get("Value", "")
+        cookie = (server_connection.get("SessionCookie") or {}).get("Value") or ""
         return cls(url, server_connection.get("ApiKey", ""), cookie)
 
 
@@ -162,6 +171,12 @@ class StashClient:
         )
         if response.status_code == 404:
             return None
+        if response.status_code == 401 or (
+            response.history and urlsplit(response.url).path.rstrip("/") == "/login"
+        ):  # Stash redirects a refused request for a page-like URL to its login page
+            raise StashError(
+                f"GET {url}: Stash refused the credentials (API key or session cookie)"
+            )
         if response.status_code != 200:
             raise StashError(f"GET {url}: HTTP {response.status_code}")
         return response.content
@@ -274,18 +289,24 @@ class StashClient:
         )
 
     # --- tags ---------------------------------------------------------------------------------
-    def find_tag(self, name: str) -> dict | None:
-        """The tag whose name or alias equals ``name`` (case-insensitive). Stash's EQUALS is a
-        LIKE match, so candidates are compared exactly here."""
+    def tags_like(self, name: str, field: str = "name") -> list[dict]:
+        """Tags whose ``field`` (``name`` or ``aliases``) Stash matches to ``name`` with EQUALS:
+        an SQL LIKE, so ``_`` and ``%`` match any character and case folds for ASCII only."""
         data = self.gql(
             "query FindTags($f: TagFilterType) { findTags(tag_filter: $f, filter: {per_page: 50})"
             " { tags { id name aliases parents { id } } } }",
-            {"f": {"name": {"value": name, "modifier": "EQUALS"}}},
+            {"f": {field: {"value": name, "modifier": "EQUALS"}}},
         )
-        folded = name.casefold()
-        for tag in data["findTags"]["tags"]:
-            if folded in {n.casefold() for n in [tag["name"], *tag.get("aliases", [])]}:
-                return tag
+        return data["findTags"]["tags"]
+
+    def find_tag(self, name: str) -> dict | None:
+        """The tag named ``name``, or else the one with ``name`` as an alias (Stash's name
+        filter never looks at aliases); LIKE's wildcard matches are not taken for it."""
+        for field in ("name", "aliases"):
+            for tag in self.tags_like(name, field):
+                names = [tag["name"]] if field == "name" else tag.get("aliases", [])
+                if any(ascii_fold(n) == ascii_fold(name) for n in names):
+                    return tag
         return None
 
     def create_tag(self, name: str, parent_id: str | None, description: str) -> dict:

@@ -6,21 +6,21 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from stashtag_client.stash.client import StashClient, StashError, StashUncertain
+from stashtag_client.stash.client import StashClient, StashError, StashUncertain, ascii_fold
 
 T = TypeVar("T")
 DESCRIPTION = "Created by stashtag"
 
 
 class TagRegistry:
-    """Tag ids by name: looked up exactly (names and aliases), created once, cached."""
+    """Tag ids by name: looked up exactly (name, else alias), created once, cached."""
 
     def __init__(self, client: StashClient, dry_run: bool) -> None:
         self.client, self.dry_run = client, dry_run
         self.cache: dict[str, str] = {}
 
     def get(self, name: str, parent: str | None = None, create: bool = True) -> str | None:
-        key = name.casefold()
+        key = ascii_fold(name)
         if key in self.cache:
             return self.cache[key]
         tag = self.client.find_tag(name)
@@ -35,14 +35,32 @@ class TagRegistry:
                     self.client.conn.timeout_s,
                 )
             except StashError as exc:
+                refused = "already exists" in str(exc) or "used as alias" in str(exc)
                 # created meanwhile (another run, another Stash client): use that one
-                tag = self.client.find_tag(name) if "already exists" in str(exc) else None
+                tag = self.client.find_tag(name) if refused else None
+                if tag is None and refused:
+                    raise StashError(self._blocked(name, exc)) from None
                 if tag is None:
                     raise
         if tag is None:
             return None
         self.cache[key] = tag["id"]
         return tag["id"]
+
+    def _blocked(self, name: str, exc: StashError) -> str:
+        """Why Stash refused to create ``name`` though no tag has exactly that name."""
+        similar = [t["name"] for t in self.client.tags_like(name)] + [
+            f"{t['name']} (alias {a})"
+            for t in self.client.tags_like(name, "aliases")
+            for a in t.get("aliases", [])
+        ]
+        return (
+            f"{exc}: Stash refuses to create tag {name!r} because it compares tag names with "
+            "SQL LIKE, where '_' and '%' match any character"
+            + (f", and {', '.join(sorted(set(similar)))} matches it" if similar else "")
+            + f". Rename that tag (or give it the alias {name!r} if it is the same tag) and "
+            "run again"
+        )
 
 
 def create_once(
