@@ -1,3 +1,3 @@
 """stashtag: tag Stash video libraries with CLIP, YOLOv8, PP-OCR and DINOv2 served by Triton."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

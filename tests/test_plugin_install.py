@@ -93,8 +93,8 @@ def test_installed_plugin_bootstraps_tags_scene_by_scene_and_survives_kill(insta
     plugin, python = installed
     fake = _library()
     fake.plugin_settings["stashtag"] = {
-        "endpoints": triton.options.grpc_url,
-        "inFlight": 1,  # two scenes at a time: the order of events below means something
+        "1_tritonEndpoints": triton.options.grpc_url,
+        "4_requestsInFlight": 1,  # two scenes at a time: the order of events below means something
     }
     server, url = serve(fake)
     try:

@@ -23,9 +23,10 @@ def test_build_zip_and_index(tmp_path):
     assert sorted(names) == [
         "stashtag.yml",
         "stashtag_bootstrap.py",
+        "stashtag_hook.py",
         "stashtag_plugin.py",
-        "wheels/stashtag_client-0.1.0-py3-none-any.whl",
-        "wheels/stashtag_core-0.1.0-py3-none-any.whl",
+        "wheels/stashtag_client-0.2.0-py3-none-any.whl",
+        "wheels/stashtag_core-0.2.0-py3-none-any.whl",
     ]
     # a rebuild of the same release is byte-identical, dated by the release, not the clock
     again = CliRunner().invoke(app, ["plugin", "build", "--out", str(tmp_path / "again")])
@@ -52,7 +53,7 @@ def test_manifest_is_what_stash_accepts():
     [
         (lambda m: m.update(colour="red"), "keys Stash does not accept"),
         (lambda m: m.update(version="1.0"), "x.y.z"),
-        (lambda m: m["settings"]["endpoints"].update(type="LIST"), "type must be"),
+        (lambda m: m["settings"]["1_tritonEndpoints"].update(type="LIST"), "type must be"),
     ],
 )
 def test_bad_manifest(edit, message):
@@ -60,3 +61,15 @@ def test_bad_manifest(edit, message):
     edit(manifest)
     with pytest.raises(ValueError, match=message):
         check_manifest(manifest)
+
+
+def test_plugin_and_client_versions_agree():
+    """The plugin ships this client: one version for both (the plugin warns otherwise)."""
+    import tomllib
+
+    manifest = yaml.safe_load((PLUGIN_DIR / "stashtag.yml").read_text())
+    for dist in ("client", "core"):
+        meta = tomllib.loads((PLUGIN_DIR.parent / dist / "pyproject.toml").read_text())
+        assert meta["project"]["version"] == str(manifest["version"]), dist
+    shown = CliRunner().invoke(app, ["--version"])
+    assert shown.exit_code == 0 and f"stashtag-client {manifest['version']}" in shown.output

@@ -61,21 +61,28 @@ def _in_flight(value: Any) -> Any:
     return value or 16  # an emptied number box saves 0
 
 
-def _share(value: Any) -> Any:
-    return value or 0.3  # Stash's number box saves 0 when 0.3 is typed: keep the default
+def _percent(value: Any) -> Any:
+    """Stash's NUMBER box keeps whole numbers only: shares are set as percentages."""
+    return float(value) / 100
+
+
+def _share_percent(value: Any) -> Any:
+    return float(value) / 100 if value else 0.3  # an emptied box saves 0: keep the default
 
 
 @dataclass(frozen=True)
 class Settings:
     # --- Triton -----------------------------------------------------------------------------
     endpoints: str = setting(
-        "127.0.0.1:8001", "Triton gRPC endpoint(s): host:port[=weight],...", "endpoints"
+        "127.0.0.1:8001", "Triton gRPC endpoint(s): host:port[=weight],...", "1_tritonEndpoints"
     )
     server_key: str = setting(
-        "", "Key of a guarded Triton server (stashtag serve --key).", "serverKey"
+        "", "Key of a guarded Triton server (stashtag serve --key).", "2_tritonServerKey"
     )
-    tls_ca: str = setting("", "PEM CA to trust for a TLS Triton server.", "tlsCa")
-    max_in_flight: int = setting(16, "Requests in flight at most.", "inFlight", _in_flight)
+    tls_ca: str = setting("", "PEM CA to trust for a TLS Triton server.", "3_tritonTlsCa")
+    max_in_flight: int = setting(
+        16, "Requests in flight at most.", "4_requestsInFlight", _in_flight
+    )
     timeout_s: float = setting(600.0, "Seconds per request at first (doubled while busy).")
     attempts: int = setting(6, "Tries per request, across endpoints.")
     ocr_frames: str = setting(
@@ -88,11 +95,17 @@ class Settings:
     allow_tags: str = setting("", "Only apply these tags (comma-separated).", "allowTags")
     deny_tags: str = setting("", "Never apply these tags (comma-separated).", "denyTags")
     review_below: float = setting(
-        0.0, "Suggest (not apply) tags scoring under this (0: off).", "reviewBelow"
+        0.0,
+        "Suggest (not apply) tags scoring under this (0-1; 0: off).",
+        "reviewBelowPercent",
+        _percent,
     )
     # --- Stash --------------------------------------------------------------------------------
     stash_url: str = setting("", "Stash base URL, e.g. http://localhost:9999.")
     stash_api_key: str = setting("", "Stash API key (Settings → Security).")
+    stash_verify_tls: bool = setting(
+        True, "Verify an https Stash's certificate (off: accept a self-signed one)."
+    )
     mode: str = setting(
         "apply", "apply | suggest (tags under the review parent).", "suggestMode", _suggest_mode
     )
@@ -122,7 +135,10 @@ class Settings:
         False, "Images: send the file, not Stash's thumbnail.", "fullImages"
     )
     gallery_share: float = setting(
-        0.3, "Galleries: a tag on at least this share of their images.", "galleryShare", _share
+        0.3,
+        "Galleries: a tag on at least this share (0-1) of their images.",
+        "galleryPercent",
+        _share_percent,
     )
     queue_new_scenes: bool = setting(
         False, "Hook: queue each new scene (AI_TagMe) for the next run.", "queueNewScenes"
@@ -330,8 +346,20 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
+# plugin settings renamed in 0.2 (connection settings first in Stash's list, sorted by key)
+LEGACY_PLUGIN_KEYS = {
+    "endpoints": "1_tritonEndpoints",
+    "serverKey": "2_tritonServerKey",
+    "tlsCa": "3_tritonTlsCa",
+}
+
+
 def _from_plugin(config: Mapping[str, Any]) -> dict[str, Any]:
     """Stash leaves settings the user never set out, and sends empty text as ""."""
+    config = dict(config)
+    for old, new in LEGACY_PLUGIN_KEYS.items():
+        if config.get(old) not in (None, "") and config.get(new) in (None, ""):
+            config[new] = config[old]
     out = {}
     for key, value in config.items():
         f = _BY_PLUGIN.get(key)

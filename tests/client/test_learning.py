@@ -153,7 +153,7 @@ def stash_library(tmp_path):
     for key in lib.concept[:8]:
         fake.scenes[key].tag_ids.append(sunset)  # tagged by hand
     fake.plugin_settings["stashtag"] = {
-        "endpoints": "127.0.0.1:1",  # nothing listens: learning and retagging need no server
+        "1_tritonEndpoints": "127.0.0.1:1",  # nothing listens: learning, retagging need none
         "storePath": str(tmp_path / "p.db"),
         "learnTags": "Sunset",
         "vocabulary": str(_only_learned_vocabulary(tmp_path)),

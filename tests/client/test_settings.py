@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stashtag_client.settings import Settings, SettingsError, help_of
+from stashtag_client.settings import Settings, SettingsError, help_of, plugin_keys
 
 
 def test_defaults_file_env_plugin_flags_in_that_order(tmp_path):
@@ -13,7 +13,7 @@ def test_defaults_file_env_plugin_flags_in_that_order(tmp_path):
         "endpoints: file:8001\nstrategy: only-new\nmax_in_flight: 4\nmarkers: false\n"
     )
     env = {"STASHTAG_ENDPOINTS": "env:8001", "STASHTAG_MAX_IN_FLIGHT": "6"}
-    plugin = {"endpoints": "plugin:8001", "noMarkers": False}
+    plugin = {"1_tritonEndpoints": "plugin:8001", "noMarkers": False}
     s = Settings.load(file=config, env=env, plugin=plugin, flags={"endpoints": "flag:8001"})
     assert s.endpoints == "flag:8001"  # flags win over everything
     assert s.max_in_flight == 6  # env over the file
@@ -34,15 +34,39 @@ def test_plugin_settings_as_stash_sends_them():
     plugin = {
         "suggestMode": True,
         "noStudio": True,
-        "reviewBelow": 0.4,
-        "galleryShare": 0,  # Stash's number box saves 0 for 0.3: the default stays
-        "serverKey": "",  # an emptied text setting: not set
+        "reviewBelowPercent": 40,  # Stash's number box keeps whole numbers: percentages
+        "galleryPercent": 0,  # an emptied box saves 0: the default (30 %) stays
+        "2_tritonServerKey": "",  # an emptied text setting: not set
+        "4_requestsInFlight": 0,  # likewise: the default stays
         "calibrateMinLabels": 5,
         "unknownToUs": "ignored",
     }
     s = Settings.load(env={}, plugin=plugin)
     assert (s.mode, s.studio, s.review_below) == ("suggest", False, 0.4)
     assert s.gallery_share == 0.3 and s.server_key == "" and s.calibrate_min_labels == 5
+    assert s.max_in_flight == Settings().max_in_flight
+    # a 0.1 plugin's connection settings still count, under their old keys
+    legacy = Settings.load(env={}, plugin={"endpoints": "old:8001", "serverKey": "k"})
+    assert (legacy.endpoints, legacy.server_key) == ("old:8001", "k")
+    both = {"endpoints": "old:8001", "1_tritonEndpoints": "new:8001"}
+    assert Settings.load(env={}, plugin=both).endpoints == "new:8001"
+
+
+def test_connection_settings_sort_first_and_the_hook_reads_declared_keys():
+    """Stash lists a plugin's settings sorted by key: what a user must set first comes first."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "plugin" / "stashtag_hook.py"
+    spec = importlib.util.spec_from_file_location("stashtag_hook", path)
+    stashtag_hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stashtag_hook)
+
+    keys = sorted(plugin_keys())
+    assert keys[:4] == [
+        "1_tritonEndpoints", "2_tritonServerKey", "3_tritonTlsCa", "4_requestsInFlight"
+    ]  # fmt: skip
+    assert {stashtag_hook.QUEUE_KEY, stashtag_hook.TAG_NOW_KEY} <= plugin_keys()
 
 
 @pytest.mark.parametrize(

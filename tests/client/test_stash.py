@@ -297,7 +297,7 @@ def run_plugin(tmp_path, url: str, args: dict) -> tuple[int, dict, list[tuple[st
 def test_plugin_entry_as_stash_runs_it(stash, triton, tmp_path):
     fake, url = stash
     fake.plugin_settings["stashtag"] = {
-        "endpoints": triton.options.grpc_url,
+        "1_tritonEndpoints": triton.options.grpc_url,
         "storePath": str(tmp_path / "p.db"),
     }
     code, result, logs = run_plugin(tmp_path, url, {"task": "tag", "scenes": "queued"})
@@ -331,7 +331,7 @@ def test_plugin_entry_as_stash_runs_it(stash, triton, tmp_path):
     fake.scenes["4"].sprite = fake.scenes["4"].vtt = None  # deleted since: generate asks again
 
     # retag from cache: no Triton needed
-    fake.plugin_settings["stashtag"]["endpoints"] = "127.0.0.1:1"
+    fake.plugin_settings["stashtag"]["1_tritonEndpoints"] = "127.0.0.1:1"
     code, result, logs = run_plugin(tmp_path, url, {"task": "retag", "scenes": "all"})
     assert code == 0, (result, logs)
     assert sum(r["status"] == "tagged" for r in result["output"]["reports"]) == 4

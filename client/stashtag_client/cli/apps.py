@@ -13,10 +13,31 @@ app = typer.Typer(
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        shown = []
+        for dist in ("stashtag", "stashtag-client", "stashtag-core"):
+            try:
+                shown.append(f"{dist} {version(dist)}")
+            except PackageNotFoundError:
+                continue
+        typer.echo(", ".join(shown))
+        raise typer.Exit()
+
+
 @app.callback()
 def _options(
     debug: bool = typer.Option(
         False, "--debug", help="Errors carry their Python traceback (for bug reports)."
+    ),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_show_version,
+        is_eager=True,
+        help="Show the installed versions and exit.",
     ),
 ) -> None:
     if debug:

@@ -56,7 +56,7 @@ def _sync(stash_url: str | None, api_key: str | None, db, vocabulary: Path | Non
             "give the Stash URL (--stash-url or STASHTAG_STASH_URL): labels come from Stash"
             " (learn also takes --positives FILE instead)"
         )
-    client = StashClient(StashConnection(settings.stash_url, settings.stash_api_key))
+    client = StashClient(StashConnection.from_settings(settings))
     return StashSync(client, db, settings.tag_vocabulary(), settings)
 
 

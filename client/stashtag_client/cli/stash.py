@@ -105,7 +105,7 @@ def stash(
         if what not in WHAT_TASKS:
             raise StashtagError(f"--what {what!r}: scenes, images or galleries")
         with Store(Path(settings.store)) as db:
-            client = StashClient(StashConnection(settings.stash_url, settings.stash_api_key))
+            client = StashClient(StashConnection.from_settings(settings))
             sync = StashSync(client, db, settings.tag_vocabulary(), settings, log)
             task = "undo" if undo else "review" if review else WHAT_TASKS[what]
             args = {"task": task, "scenes": scenes, "images": scenes, "force": force}

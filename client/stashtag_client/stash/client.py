@@ -88,16 +88,25 @@ class StashConnection:
     session_cookie: str = ""
     timeout_s: float = 30.0
     attempts: int = 5
+    verify_tls: bool = True  # False: accept a self-signed https Stash
 
     @classmethod
     def from_plugin(cls, server_connection: dict) -> StashConnection:
-        """From the ``server_connection`` Stash passes a plugin on stdin."""
+        """From the ``server_connection`` Stash passes a plugin on stdin. A plugin talks to the
+        Stash that started it over loopback, where its certificate (issued for its public
+        name, often self-signed) cannot match: TLS is not verified there."""
         host = server_connection.get("Host", "localhost")
-        host = "127.0.0.1" if host == "0.0.0.0" else host
+        host = "127.0.0.1" if host in ("0.0.0.0", "") else host
         scheme, port = server_connection.get("Scheme", "http"), server_connection.get("Port", 9999)
         url = f"{scheme}://{host}:{port}"
         cookie = (server_connection.get("SessionCookie") or {}).get("Value") or ""
-        return cls(url, server_connection.get("ApiKey", ""), cookie)
+        loopback = host in ("127.0.0.1", "localhost", "::1")
+        return cls(url, server_connection.get("ApiKey", ""), cookie, verify_tls=not loopback)
+
+    @classmethod
+    def from_settings(cls, settings) -> StashConnection:
+        """For the command line: ``stash_url``, ``stash_api_key``, ``stash_verify_tls``."""
+        return cls(settings.stash_url, settings.stash_api_key, verify_tls=settings.stash_verify_tls)
 
 
 class StashClient:
@@ -110,6 +119,11 @@ class StashClient:
         self.session: requests.Session = wrapper.s
         self.conn = conn
         self.page_size = 100  # rows per find* page
+        self.session.verify = conn.verify_tls
+        if not conn.verify_tls:
+            import urllib3
+
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self.graphql_url = conn.url.rstrip("/") + "/graphql"
         if conn.api_key:
             self.session.headers["ApiKey"] = conn.api_key
