@@ -32,7 +32,7 @@ test: install
 # 18 GB of memory on 2 cores: run nothing else meanwhile), with the change against the committed
 # report. Add --tune to also search batching settings (about 7 minutes more).
 bench: install
-	$(BIN)/stashtag repo build --preset small --random-weights --out repos/small-python-ort
+	$(BIN)/stashtag repo build --preset small --random-weights --repo repos/small-python-ort
 	$(BIN)/stashtag bench --repo repos/small-python-ort --preset small --sprites 2 --repeats 3 \
 		--sweep 1,4,16 --frame-requests 40 --clients 4 --client-concurrency 2 --client-loops 3 --null-loops 10 \
 		--compare docs/benchmarks/small-cpu/bench.json --out docs/benchmarks/small-cpu
@@ -44,10 +44,10 @@ GPU_BENCH := --preset large --device cuda --sprites 8 --repeats 3 --sweep 1,2,4,
 	--frame-requests 81 --clients 4 --client-concurrency 4 --client-loops 2 --null-loops 5
 bench-gpu: install
 	$(BIN)/stashtag repo build --preset large --random-weights --target python-torch --gpus 0 \
-		--host-resize --out repos/large-gpu --if-missing
+		--host-resize --repo repos/large-gpu --if-missing
 	$(BIN)/stashtag bench --repo repos/large-gpu $(GPU_BENCH) --out runs/bench-gpu-host-resize
 	$(BIN)/stashtag repo build --preset large --target python-torch --device-resize --no-export \
-		--out repos/large-gpu
+		--repo repos/large-gpu
 	$(BIN)/stashtag bench --repo repos/large-gpu $(GPU_BENCH) --out runs/bench-gpu-device-resize
 
 lint: install

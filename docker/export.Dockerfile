@@ -21,5 +21,5 @@ COPY export ./export
 RUN python3 -m pip install ./core ./client ./export ".[export,models]"
 
 VOLUME ["/models", "/cache"]
-ENTRYPOINT ["stashtag", "repo", "build", "--out", "/models", "--if-missing"]
+ENTRYPOINT ["stashtag", "repo", "build", "--repo", "/models", "--if-missing"]
 CMD ["--preset", "large", "--target", "tensorrt", "--fp16"]

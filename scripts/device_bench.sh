@@ -51,11 +51,11 @@ run() {  # name, command…: log each step, keep going so the logs come back
     return $rc
 }
 run build st repo build --preset "$PRESET" --random-weights --target python-torch \
-    ${GPUS:+--gpus "$GPUS"} --host-resize --out "$REPO" &&
+    ${GPUS:+--gpus "$GPUS"} --host-resize --repo "$REPO" &&
     run bench-host-resize st bench --repo "$REPO" "${bench_args[@]}" \
         --out "$WORK/reports/host-resize"
 run rebuild st repo build --preset "$PRESET" --target python-torch --device-resize \
-    --no-export --out "$REPO" &&
+    --no-export --repo "$REPO" &&
     run bench-device-resize st bench --repo "$REPO" "${bench_args[@]}" \
         --out "$WORK/reports/device-resize"
 tar -czf "$OUT/gpu-bench.tar.gz" -C "$WORK" reports

@@ -218,7 +218,7 @@ def resolve_build(
         if given and built and given != built:
             raise ValueError(
                 f"{repo} was built with --{flag} {built}, not {given}: drop --{flag}, or rebuild"
-                f" it with `stashtag repo build --{flag} {given} --out {repo}`"
+                f" it with `stashtag repo build --{flag} {given} --repo {repo}`"
             )
     return (
         get_preset(preset or built_preset(repo) or default_preset),

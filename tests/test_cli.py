@@ -37,15 +37,42 @@ def test_repo_check_lists_missing(tmp_path):
 
 
 def test_unknown_target_and_preset(tmp_path):
-    result = runner.invoke(app, ["repo", "build", "--target", "tflite", "--out", str(tmp_path)])
+    result = runner.invoke(app, ["repo", "build", "--target", "tflite", "--repo", str(tmp_path)])
     assert result.exit_code == 1 and "unknown target 'tflite'" in result.output
-    result = runner.invoke(app, ["repo", "build", "--preset", "huge", "--out", str(tmp_path)])
+    result = runner.invoke(app, ["repo", "build", "--preset", "huge", "--repo", str(tmp_path)])
     assert result.exit_code == 1 and "unknown preset 'huge'" in result.output
 
 
 def test_repo_build_without_export_writes_configs(tmp_path):
-    result = runner.invoke(app, ["repo", "build", "--no-export", "--out", str(tmp_path)])
+    result = runner.invoke(app, ["repo", "build", "--no-export", "--repo", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "tagger" / "config.pbtxt").is_file()
     assert (tmp_path / "preprocess" / "1" / "model.py").is_file()
     assert "still missing" in result.output
+
+
+def test_one_flag_name_per_setting_in_every_command():
+    """Triton, Stash URL, API key and store have the same flag wherever they appear."""
+    import typer.main
+
+    from stashtag_client.cli.common import FLAGS
+
+    command = typer.main.get_command(app)
+    seen: dict[str, set[str]] = {}
+
+    def walk(cmd, path: str) -> None:
+        for name, sub in getattr(cmd, "commands", {}).items():
+            walk(sub, f"{path} {name}")
+        for param in cmd.params:
+            if param.param_type_name == "option":
+                seen[f"{path}: {param.name}"] = set(param.opts)
+
+    walk(command, "stashtag")
+    for flag in FLAGS.values():
+        for param, opts in seen.items():
+            if flag in opts:
+                assert opts == {flag}, (param, opts)  # no second spelling beside it
+    for legacy in ("--url", "--api-key", "--out-repo"):
+        assert not any(legacy in opts for opts in seen.values()), legacy
+    for flag in ("--triton", "--stash-url", "--stash-api-key", "--store", "--repo"):
+        assert any(flag in opts for opts in seen.values()), flag

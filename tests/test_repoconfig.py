@@ -90,7 +90,7 @@ def test_limits_are_saved_and_kept_by_later_builds(tmp_path):
     from stashtag.repository import SETTINGS_FILE
 
     repo = tmp_path / "repo"
-    build = ["repo", "build", "--preset", "tiny", "--no-export", "--out", str(repo)]
+    build = ["repo", "build", "--preset", "tiny", "--no-export", "--repo", str(repo)]
     runner = CliRunner()
     result = runner.invoke(app, [*build, "--max-frames", "81", "--max-image-mb", "1"])
     assert result.exit_code == 0, result.output
@@ -116,7 +116,7 @@ def test_a_repository_remembers_its_preset_and_target(tmp_path):
     from stashtag.repository import SETTINGS_FILE
 
     repo, runner = tmp_path / "repo", CliRunner()
-    build = ["repo", "build", "--no-export", "--out", str(repo)]
+    build = ["repo", "build", "--no-export", "--repo", str(repo)]
     result = runner.invoke(app, [*build, "--preset", "tiny", "--target", "onnxruntime"])
     assert result.exit_code == 0, result.output
     saved = json.loads((repo / SETTINGS_FILE).read_text())
@@ -157,7 +157,7 @@ def test_gpus_place_graph_models(tmp_path):
     from stashtag.cli import app
 
     repo, runner = tmp_path / "repo", CliRunner()
-    base = ["repo", "build", "--preset", "tiny", "--no-export", "--out", str(repo)]
+    base = ["repo", "build", "--preset", "tiny", "--no-export", "--repo", str(repo)]
     for target in ("onnxruntime", "python-ort"):
         result = runner.invoke(app, [*base, "--target", target, "--gpus", "0,1"])
         assert result.exit_code == 0, result.output

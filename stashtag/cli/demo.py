@@ -18,7 +18,7 @@ from stashtag_core.errors import StashtagError
 
 @app.command()
 def smoke(
-    url: Annotated[str, typer.Option(help="Triton gRPC address.")] = "127.0.0.1:8001",
+    url: Annotated[str, typer.Option("--triton", help="Triton gRPC address.")] = "127.0.0.1:8001",
     sprite: Annotated[
         Path | None, typer.Option(help="Sprite JPEG (default: bundled sample).")
     ] = None,

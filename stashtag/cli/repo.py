@@ -81,7 +81,7 @@ def export(
 def repo_build(
     preset: PresetOpt = None,
     target: Annotated[str | None, typer.Option(help=TARGET_HELP + BUILT_HELP)] = None,
-    out: Annotated[Path, typer.Option(help="Repository folder to write.")] = Path(
+    repo: Annotated[Path, typer.Option("--repo", help="Repository folder to write.")] = Path(
         "model_repository"
     ),
     instances: Annotated[int, typer.Option(help="Instances of each heavy model.")] = 1,
@@ -138,26 +138,26 @@ def repo_build(
     from stashtag_core.presets import get_preset
 
     try:  # a rebuild keeps what the repository was built with unless told otherwise
-        preset = preset or built_preset(out) or "small"
-        target = target or built_target(out) or "python-ort"
+        preset = preset or built_preset(repo) or "small"
+        target = target or built_target(repo) or "python-ort"
     except ValueError as exc:
         fail(exc)
     check_target(target)
     if device_resize and target != "python-torch":
         fail(StashtagError("--device-resize needs --target python-torch"))
     try:
-        complete = not missing_files(out, specs_for(out, get_preset(preset)), target)
+        complete = not missing_files(repo, specs_for(repo, get_preset(preset)), target)
         if export_models and not (if_missing and complete):
-            run_export(preset, out, random_weights, only, target, fp16)
+            run_export(preset, repo, random_weights, only, target, fp16)
         elif export_models:
-            console.print(f"{out} already has every file {target} needs: not exporting")
+            console.print(f"{repo} already has every file {target} needs: not exporting")
         if device_resize is not None:
-            out.mkdir(parents=True, exist_ok=True)
-            save_device_resize(out, device_resize)
+            repo.mkdir(parents=True, exist_ok=True)
+            save_device_resize(repo, device_resize)
         if gpus is not None:
-            out.mkdir(parents=True, exist_ok=True)
+            repo.mkdir(parents=True, exist_ok=True)
             ids = () if gpus.strip().lower() == "none" else _gpu_list(gpus)
-            save_gpus(out, ids)
+            save_gpus(repo, ids)
         changes = {
             k: v
             for k, v in (
@@ -168,15 +168,15 @@ def repo_build(
             if v is not None
         }
         if changes:
-            out.mkdir(parents=True, exist_ok=True)
-            save_limits(out, replace(read_limits(out), **changes))
-        specs = specs_for(out, get_preset(preset), instances)
-        written = write_configs(out, specs, target)
-        save_build(out, preset, target)
+            repo.mkdir(parents=True, exist_ok=True)
+            save_limits(repo, replace(read_limits(repo), **changes))
+        specs = specs_for(repo, get_preset(preset), instances)
+        written = write_configs(repo, specs, target)
+        save_build(repo, preset, target)
     except (StashtagError, ValueError, KeyError) as exc:
         fail(exc)
-    console.print(f"wrote {len(written)} config/entry files for {len(specs)} models into {out}")
-    missing = missing_files(out, specs, target)
+    console.print(f"wrote {len(written)} config/entry files for {len(specs)} models into {repo}")
+    missing = missing_files(repo, specs, target)
     if missing:
         console.print("[yellow]still missing (run with --export):[/yellow] " + ", ".join(missing))
 

@@ -259,7 +259,7 @@ def test_cli_calibrate_against_stash(stash_library, tmp_path):
     db = fake.plugin_settings["stashtag"]["storePath"]
     vocab = fake.plugin_settings["stashtag"]["vocabulary"]
     runner = CliRunner()
-    common = ["--stash-url", url, "--api-key", API_KEY, "--store", db, "--vocabulary", vocab]
+    common = ["--stash-url", url, "--stash-api-key", API_KEY, "--store", db, "--vocabulary", vocab]
     out = runner.invoke(app, ["learn", "Sunset", "Nothing", *common])
     assert out.exit_code == 2 and "no tag named 'Nothing'" in out.output, out.output
     out = runner.invoke(app, ["calibrate", *common, "--dry-run"])

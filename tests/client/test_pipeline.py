@@ -156,7 +156,7 @@ def test_tag_command_end_to_end(triton, library, tmp_path):
         "tag",
         str(library / "sprites"),
         str(tmp_path / "nothing.jpg"),
-        "--url",
+        "--triton",
         triton.options.grpc_url,
         "--store",
         str(tmp_path / "s.db"),
@@ -192,7 +192,7 @@ def test_ocr_frames_all_reads_every_frame_of_a_stash_sprite(triton, tmp_path):
     sheet = np.tile(text_frame("STASHTAG", 320, 180), (9, 9, 1))
     (tmp_path / "all_sprite.jpg").write_bytes(encode_jpeg(sheet))
     (tmp_path / "all_thumbs.vtt").write_text(sprite_vtt("all_sprite.jpg", 81.0, 320, 180))
-    args = ["tag", str(tmp_path / "all_sprite.jpg"), "--url", triton.options.grpc_url]
+    args = ["tag", str(tmp_path / "all_sprite.jpg"), "--triton", triton.options.grpc_url]
     args += ["--store", str(tmp_path / "s.db"), "--ocr-frames", "all", "--quiet"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output

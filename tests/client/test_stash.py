@@ -360,9 +360,9 @@ def test_incorrect_feedback_recorded_and_shell_command(stash, triton, tmp_path):
     db = tmp_path / "cli.db"
     args = [
         "stash",
-        "--url",
+        "--stash-url",
         url,
-        "--api-key",
+        "--stash-api-key",
         API_KEY,
         "--triton",
         triton.options.grpc_url,

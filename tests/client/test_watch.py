@@ -41,7 +41,8 @@ def test_watch_command_tags_new_queued_scenes_and_stops_cleanly(triton, tmp_path
         scene.sprite, scene.vtt = sprite_pair(i, oshash)
     fake.scenes["1"].tag_ids.append(queue)
     server, url = serve(fake)
-    cmd = [sys.executable, "-m", "stashtag.cli", "stash", "--url", url, "--api-key", API_KEY]
+    cmd = [sys.executable, "-m", "stashtag.cli", "stash", "--stash-url", url]
+    cmd += ["--stash-api-key", API_KEY]
     cmd += ["--triton", triton.options.grpc_url, "--store", str(tmp_path / "w.db")]
     cmd += ["--watch", "--interval", "0.5", "--no-studio"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -18,7 +18,8 @@ def test_one_run_over_a_hostile_folder(triton, tmp_path, figures):
     expect, skipped = write_folder(root)
     (tmp_path / "studios.txt").write_text("Stashtag Demo\nAnother Studio\n")
     out = tmp_path / "results.json"
-    args = ["tag", str(root), "--url", triton.options.grpc_url, "--store", str(tmp_path / "s.db")]
+    args = ["tag", str(root), "--triton", triton.options.grpc_url]
+    args += ["--store", str(tmp_path / "s.db")]
     args += ["--out", str(out), "--studios", str(tmp_path / "studios.txt")]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2, result.output  # some scenes failed, none stopped the run

@@ -31,7 +31,7 @@ from stashtag_core.errors import StashtagError
 @app.command()
 def tag(
     paths: Annotated[list[Path], typer.Argument(help="Videos, images, sprite+VTT pairs, folders.")],
-    url: Annotated[str | None, setting_option("endpoints", "--url")] = None,
+    url: Annotated[str | None, setting_option("endpoints")] = None,
     vocabulary: Annotated[str | None, setting_option("vocabulary")] = None,
     store: Annotated[str | None, setting_option("store")] = None,
     out: OutOpt = None,

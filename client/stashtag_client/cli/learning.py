@@ -25,8 +25,8 @@ from stashtag_client.cli.common import (
 )
 from stashtag_core.errors import StashtagError
 
-StashUrlOpt = Annotated[str | None, setting_option("stash_url", "--stash-url")]
-ApiKeyOpt = Annotated[str | None, setting_option("stash_api_key", "--api-key")]
+StashUrlOpt = Annotated[str | None, setting_option("stash_url")]
+ApiKeyOpt = Annotated[str | None, setting_option("stash_api_key")]
 DryRunOpt = Annotated[bool, typer.Option(help="Show the result; save nothing.")]
 
 

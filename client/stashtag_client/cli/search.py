@@ -25,7 +25,7 @@ from stashtag_core.errors import StashtagError
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help='What to look for, e.g. "a beach at night".')],
-    url: Annotated[str | None, setting_option("endpoints", "--url")] = None,
+    url: Annotated[str | None, setting_option("endpoints")] = None,
     store: Annotated[str | None, setting_option("store")] = None,
     limit: Annotated[int, typer.Option(help="How many scenes.")] = 10,
     model_id: ModelIdOpt = None,

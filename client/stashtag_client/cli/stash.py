@@ -22,9 +22,9 @@ WHAT_TASKS = {"scenes": "tag", "images": "tag-images", "galleries": "tag-galleri
 
 @app.command()
 def stash(
-    url: Annotated[str | None, _opt("stash_url", "--url")] = None,
-    api_key: Annotated[str | None, _opt("stash_api_key", "--api-key")] = None,
-    triton: Annotated[str | None, _opt("endpoints", "--triton")] = None,
+    url: Annotated[str | None, _opt("stash_url")] = None,
+    api_key: Annotated[str | None, _opt("stash_api_key")] = None,
+    triton: Annotated[str | None, _opt("endpoints")] = None,
     scenes: Annotated[
         str, typer.Option(help="queued | untagged | all | id:1,2,3 (images: all | gallery:ID)")
     ] = "queued",
@@ -101,7 +101,9 @@ def stash(
     try:
         settings = Settings.load(file=config, flags=flags)
         if not settings.stash_url:
-            raise StashtagError("give the Stash URL: --url, STASHTAG_STASH_URL or the config file")
+            raise StashtagError(
+                "give the Stash URL: --stash-url, STASHTAG_STASH_URL or the config file"
+            )
         if what not in WHAT_TASKS:
             raise StashtagError(f"--what {what!r}: scenes, images or galleries")
         with Store(Path(settings.store)) as db:

@@ -60,6 +60,6 @@ def cached_text_bank(store: Store, model_id: str, vocab: Vocabulary) -> TextBank
     if missing or scale is None:
         raise StashtagError(
             f"{len(missing)} prompt(s) have no cached embedding for model {model_id} "
-            f"(e.g. {missing[:3]}); run with a server (--url) once to embed them"
+            f"(e.g. {missing[:3]}); run with a server (--triton) once to embed them"
         )
     return build_text_bank(vocab, cached, float(scale))
