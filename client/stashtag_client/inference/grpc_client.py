@@ -105,13 +105,15 @@ class AsyncTriton:
         self._infer = _method(self.channel, "ModelInfer")
         self._config = _method(self.channel, "ModelConfig")
 
-    async def ready(self, timeout_s: float = 5.0) -> bool:
-        request = protocol.message("ServerReadyRequest")()
+    async def _call(self, rpc, request, timeout_s: float | None):
         try:
-            reply = await self._ready(request, timeout=timeout_s, metadata=self.metadata)
+            return await rpc(request, timeout=timeout_s, metadata=self.metadata)
         except grpc.RpcError as exc:
             raise _error(exc) from None
-        return bool(reply.ready)
+
+    async def ready(self, timeout_s: float = 5.0) -> bool:
+        request = protocol.message("ServerReadyRequest")()
+        return bool((await self._call(self._ready, request, timeout_s)).ready)
 
     async def infer(
         self,
@@ -122,19 +124,12 @@ class AsyncTriton:
         priority: int = 0,
     ) -> dict[str, np.ndarray]:
         request = infer_request(model, inputs, outputs, priority)
-        try:
-            reply = await self._infer(request, timeout=timeout_s, metadata=self.metadata)
-        except grpc.RpcError as exc:
-            raise _error(exc) from None
-        return infer_outputs(reply, outputs)
+        return infer_outputs(await self._call(self._infer, request, timeout_s), outputs)
 
     async def parameters(self, model: str, timeout_s: float = 10.0) -> dict[str, str]:
         """The string parameters of ``model``'s configuration (``model_id``, …)."""
         request = protocol.message("ModelConfigRequest")(name=model)
-        try:
-            reply = await self._config(request, timeout=timeout_s, metadata=self.metadata)
-        except grpc.RpcError as exc:
-            raise _error(exc) from None
+        reply = await self._call(self._config, request, timeout_s)
         return {k: v.string_value for k, v in reply.config.parameters.items()}
 
     async def close(self) -> None:
@@ -142,35 +137,23 @@ class AsyncTriton:
 
 
 class Triton:
-    """One server, blocking (smoke tests, scripts): :class:`AsyncTriton` on a private loop."""
+    """One server, blocking (smoke tests, scripts): :class:`AsyncTriton`'s arguments and
+    methods, run on a private event loop."""
 
-    def __init__(
-        self,
-        address: str,
-        creds: grpc.ChannelCredentials | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
+    def __init__(self, *args, **kwargs) -> None:
         self._loop = asyncio.new_event_loop()
 
         async def make() -> AsyncTriton:  # an aio channel belongs to the loop it is made on
-            return AsyncTriton(address, creds, headers)
+            return AsyncTriton(*args, **kwargs)
 
         self._client = self._loop.run_until_complete(make())
 
     def ready(self, timeout_s: float = 5.0) -> bool:
         return self._loop.run_until_complete(self._client.ready(timeout_s))
 
-    def infer(
-        self,
-        model: str,
-        inputs: dict[str, np.ndarray],
-        outputs: Sequence[str],
-        timeout_s: float | None = None,
-        priority: int = 0,
-    ) -> dict[str, np.ndarray]:
-        return self._loop.run_until_complete(
-            self._client.infer(model, inputs, outputs, timeout_s, priority)
-        )
+    def infer(self, *args, **kwargs) -> dict[str, np.ndarray]:
+        """:meth:`AsyncTriton.infer`, blocking."""
+        return self._loop.run_until_complete(self._client.infer(*args, **kwargs))
 
     def close(self) -> None:
         if not self._loop.is_closed():
