@@ -49,7 +49,11 @@ def test_images_serve_safely():
     for f in DOCKERFILES:
         text = f.read_text()
         assert "HEALTHCHECK" in text or "ENTRYPOINT" in text
-        assert "COPY stashtag ./stashtag" in text
+        if f.name != "client.Dockerfile":  # the sidecar carries the light client only
+            assert "COPY stashtag ./stashtag" in text
+    client = (DOCKER / "client.Dockerfile").read_text()
+    assert "FROM python:3.12-alpine" in client and "--only-binary=:all:" in client
+    assert "COPY stashtag " not in client and "USER 10001" in client
 
 
 def _check_schema(path: Path) -> subprocess.CompletedProcess:

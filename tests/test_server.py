@@ -24,6 +24,7 @@ def _serve(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_incomplete_repository(tmp_path):
+    (tmp_path / "notes.txt").write_text("someone else's folder")  # not empty: never built over
     result = _serve("--repo", str(tmp_path), "--grpc-port", str(free_port()))
     assert result.returncode == 1
     assert "not a stashtag repository" in result.stderr and "repo build" in result.stderr
@@ -127,3 +128,29 @@ def test_serve_restarts_a_killed_server_and_leaves_nothing_behind(tiny_repo, tmp
     time.sleep(1)
     assert _serving(repo) == []  # no server, no stub of either generation
     assert len(used) >= 2 and used.isdisjoint(regions())  # their regions are gone too
+
+
+def test_first_start_builds_the_repository_and_says_what_to_paste(tmp_path):
+    """One command on a new box: no repository yet → built (here: tiny, random weights, no GPU
+    on this machine → the CPU target), served, and the endpoint to enter in Stash printed."""
+    repo = tmp_path / "models"
+    opts = ServerOptions(repo, free_port(), free_port(), free_port(), address="0.0.0.0")
+    cmd = [sys.executable, "-m", "stashtag.cli", "serve", "--repo", str(repo)]
+    cmd += ["--preset", "tiny", "--random-weights", "--address", "0.0.0.0"]
+    cmd += ["--grpc-port", str(opts.grpc_port), "--http-port", str(opts.http_port)]
+    cmd += ["--metrics-port", str(opts.metrics_port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = TritonServer(opts)
+    try:
+        deadline = time.monotonic() + 900
+        while not server.ready():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()
+            time.sleep(1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=120)
+    assert (repo / "stashtag-settings.json").is_file()
+    flat = " ".join(output.split())
+    assert "building tiny for python-ort" in flat
+    assert "set Triton endpoints to " in flat and f":{opts.grpc_port}" in flat
+    assert "set Triton endpoints to 0.0.0.0" not in flat  # an address Stash can reach

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from stashtag.cli.apps import app
-from stashtag.cli.options import RepoOpt
+from stashtag.cli.options import TARGET_HELP, PresetOpt, RandomOpt, RepoOpt
 from stashtag_client.cli.common import console, fail
 from stashtag_core.errors import StashtagError
 from stashtag_core.protocol import KEY_ENV
@@ -55,6 +55,18 @@ def serve(
     backend_directory: Annotated[
         Path | None, typer.Option(help="Its backends (NGC: /opt/tritonserver/backends).")
     ] = None,
+    build: Annotated[
+        bool,
+        typer.Option(
+            "--build/--no-build",
+            help="Build the repository first when its folder is missing or empty.",
+        ),
+    ] = True,
+    preset: PresetOpt = None,
+    target: Annotated[
+        str | None, typer.Option(help=TARGET_HELP + " [default: by the GPU found]")
+    ] = None,
+    random_weights: RandomOpt = False,
 ) -> None:
     """Start the bundled Triton server on a repository until Ctrl-C / SIGTERM; a server that
     dies is restarted (1 s, 2 s, 4 s … apart), and nothing it started outlives it.
@@ -69,6 +81,8 @@ def serve(
         fail(StashtagError("--key-inference needs --key (or STASHTAG_SERVER_KEY)"))
     if (tls_cert is None) != (tls_key is None):
         fail(StashtagError("TLS needs both --tls-cert and --tls-key"))
+    if build and (not repo.exists() or not any(repo.iterdir())):
+        build_repository(repo, preset, target, random_weights)
     opts = ServerOptions(
         repo,
         grpc_port,
@@ -106,6 +120,7 @@ def serve(
             f"metrics {opts.metrics_url}  (log {server.log_path})"
             + ("  · key required" if opts.key else "")
         )
+        console.print(paste_hint(opts, address), soft_wrap=True)
         supervising = True
         supervise(server, lambda msg: console.print(msg, markup=False, soft_wrap=True), stop)
         console.print("stopping Triton…")
@@ -115,3 +130,60 @@ def serve(
         fail(exc)
     finally:
         server.stop()
+
+
+def gpu_ids() -> list[str]:
+    """The NVIDIA GPUs ``nvidia-smi`` lists here (none without the driver)."""
+    import subprocess
+
+    try:
+        listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    lines = [ln for ln in listed.stdout.splitlines() if ln.startswith("GPU ")]
+    return [ln.split()[1].rstrip(":") for ln in lines] if listed.returncode == 0 else []
+
+
+def build_repository(repo: Path, preset: str | None, target: str | None, random: bool) -> None:
+    """``stashtag repo build`` for a first start: the large preset on the GPUs found (PyTorch in
+    Triton's python backend, resizing on the GPU), else the small one for the CPU."""
+    import subprocess
+    import sys
+
+    gpus = gpu_ids()
+    preset = preset or ("large" if gpus else "small")
+    target = target or ("python-torch" if gpus else "python-ort")
+    cmd = [sys.executable, "-m", "stashtag.cli", "repo", "build", "--repo", str(repo)]
+    cmd += ["--preset", preset, "--target", target]
+    if gpus and target.startswith("python"):
+        cmd += ["--gpus", ",".join(gpus), "--device-resize"]
+    if random:
+        cmd.append("--random-weights")
+    found = f"{len(gpus)} GPU(s) found" if gpus else "no GPU found"
+    console.print(f"{repo} has no repository yet ({found}): building {preset} for {target}")
+    if subprocess.run(cmd).returncode != 0:
+        fail(StashtagError(f"building {repo} failed (the lines above say why); see `repo build`"))
+
+
+def paste_hint(opts, address: str) -> str:
+    """What to enter in Stash, with an address Stash can reach when listening everywhere."""
+    host = address
+    if address in ("0.0.0.0", "::", ""):
+        import socket
+
+        try:  # the address of the interface that routes outwards (no packet is sent)
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.connect(("10.255.255.255", 1))
+                host = s.getsockname()[0]
+        except OSError:
+            host = socket.gethostname()
+    scheme = "grpcs://" if opts.tls else ""
+    hint = (
+        f"In Stash → Settings → Plugins → stashtag, set Triton endpoints to "
+        f"{scheme}{host}:{opts.grpc_port}"
+    )
+    if host in ("127.0.0.1", "localhost", "::1"):
+        hint += " (this machine only: --address 0.0.0.0 for a Stash container or other hosts)"
+    if opts.key:
+        hint += " and Triton server key to the key you gave (--key / STASHTAG_SERVER_KEY)"
+    return hint
