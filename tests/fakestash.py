@@ -66,7 +66,7 @@ type FindGalleriesResultType { count: Int! galleries: [Gallery!]! }
 type FindTagsResultType { count: Int! tags: [Tag!]! }
 type FindStudiosResultType { count: Int! studios: [Studio!]! }
 type FindSceneMarkersResultType { count: Int! scene_markers: [SceneMarker!]! }
-type ConfigGeneralResult { apiKey: String! }
+type ConfigGeneralResult { apiKey: String! pluginsPath: String! }
 type ConfigResult { general: ConfigGeneralResult! plugins(include: [ID!]): Map! }
 type Version { version: String }
 
@@ -211,6 +211,7 @@ class FakeStash:
     def __init__(self, api_key: str = "secret") -> None:
         self.api_key = api_key
         self.session_cookie = "sess-" + api_key  # what Stash hands a plugin (SessionCookie)
+        self.plugins_path = ""  # ConfigGeneralResult.pluginsPath
         self.scenes: dict[str, FakeScene] = {}
         self.images: dict[str, FakeImage] = {}
         self.galleries: dict[str, FakeGallery] = {}
@@ -513,7 +514,7 @@ class FakeStash:
 
     def configuration(self, info):
         return {
-            "general": {"apiKey": self.api_key},
+            "general": {"apiKey": self.api_key, "pluginsPath": self.plugins_path},
             "plugins": lambda info, include=None: {
                 k: v for k, v in self.plugin_settings.items() if not include or k in include
             },

@@ -375,8 +375,14 @@ def test_incorrect_feedback_recorded_and_shell_command(stash, triton, tmp_path):
     assert result.exit_code == 0, result.output
     assert DONE_TAG in names(fake, "2")
     fake.scenes["2"].tag_ids.append(fake.add_tag("AI_Incorrect"))
-    result = CliRunner().invoke(app, [*args[:-1], "id:2"])
+    out = tmp_path / "reports.csv"
+    result = CliRunner().invoke(app, [*args[:-1], "id:2", "--out", str(out)])
     assert result.exit_code == 0, result.output
+    import csv
+
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [(r["scene_id"], r["status"]) for r in rows] == [("2", "tagged")]
+    assert "1 item(s)" in result.output  # the summary table
     with Store(db) as store:
         rows = store.db.execute("SELECT scene_id, tags FROM stash_feedback").fetchall()
     assert rows and rows[0][0] == "2" and rows[0][1]  # stashtag's tags on it, kept as negatives

@@ -150,3 +150,25 @@ def test_plugin_authenticates_with_the_session_cookie(stash, tmp_path):
         assert proc.returncode == 0 and result["error"] is None, (result, proc.stderr[-2000:])
     assert "AI_TagMe" in {fake.tags[t]["name"] for t in fake.scenes["1"].tag_ids}
     assert fake.jobs and fake.jobs[0]["sceneIDs"] == ["1", "2", "3"]  # sprites asked for
+
+
+def test_cli_uses_the_plugins_store_for_the_same_stash(stash, tmp_path):
+    """``configuration.general.pluginsPath`` (graphql/schema/types/config.graphql) locates the
+    plugin installed from a source (``<pluginsPath>/<source path>/stashtag``): with no store
+    named, ``stashtag stash`` opens the plugin's, so both share one set of embeddings."""
+    from typer.testing import CliRunner
+
+    from stashtag.cli import app
+
+    fake, url, _ = stash
+    plugin = tmp_path / "plugins" / "community" / "stashtag"
+    plugin.mkdir(parents=True)
+    (plugin / "stashtag.yml").write_text("name: stashtag\n")
+    fake.plugins_path = str(tmp_path / "plugins")
+    args = ["stash", "--stash-url", url, "--stash-api-key", KEY, "--undo", "-q"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert (plugin / "stashtag.db").is_file() and "the Stash plugin's" in result.output
+    fake.plugin_settings["stashtag"] = {"storePath": str(tmp_path / "elsewhere.db")}
+    assert CliRunner().invoke(app, args).exit_code == 0
+    assert (tmp_path / "elsewhere.db").is_file()  # the plugin's Store file setting wins

@@ -13,8 +13,9 @@ from typing import Annotated
 import typer
 
 from stashtag_client.cli.apps import app
-from stashtag_client.cli.common import ConfigOpt, console, fail
+from stashtag_client.cli.common import ConfigOpt, OutOpt, QuietOpt, console, fail
 from stashtag_client.cli.common import setting_option as _opt
+from stashtag_client.cli.stash_output import progress_bar, summary_table, write_reports
 from stashtag_core.errors import StashtagError
 
 WHAT_TASKS = {"scenes": "tag", "images": "tag-images", "galleries": "tag-galleries"}
@@ -60,10 +61,13 @@ def stash(
         bool, typer.Option(help="Keep tagging the selection every --interval until stopped.")
     ] = False,
     interval: Annotated[float, typer.Option(help="Seconds between --watch passes.")] = 300.0,
+    out: OutOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Tag scenes, images or galleries of a Stash library (the plugin runs the same code)."""
     from stashtag_client.settings import Settings
     from stashtag_client.stash.client import StashClient, StashConnection
+    from stashtag_client.stash.plugin import PLUGIN_ID
     from stashtag_client.stash.sync import StashSync
     from stashtag_client.stash.tasks import run_task
     from stashtag_client.store import Store
@@ -106,8 +110,14 @@ def stash(
             )
         if what not in WHAT_TASKS:
             raise StashtagError(f"--what {what!r}: scenes, images or galleries")
+        client = StashClient(StashConnection.from_settings(settings))
+        if store is None and settings.store == Settings().store:
+            # no store named anywhere: the one the plugin of this Stash uses, if it is here
+            shared = client.plugin_store(PLUGIN_ID)
+            if shared is not None:
+                settings = Settings.load(file=config, flags=flags, defaults={"store": str(shared)})
+                console.print(f"store: {settings.store} (the Stash plugin's)")
         with Store(Path(settings.store)) as db:
-            client = StashClient(StashConnection.from_settings(settings))
             sync = StashSync(client, db, settings.tag_vocabulary(), settings, log)
             task = "undo" if undo else "review" if review else WHAT_TASKS[what]
             args = {"task": task, "scenes": scenes, "images": scenes, "force": force}
@@ -118,13 +128,20 @@ def stash(
 
                 watch_loop(lambda: run_task(sync, args, log), interval, sync.log)
                 return
-            output = run_task(sync, args, log)
+            with progress_bar(quiet) as progress:
+                output = run_task(sync, args, log, progress)
     except (StashtagError, ValueError) as exc:
         fail(exc)
     reports = output.get("reports")
     if reports is None:
         return  # undo and review log their summary
-    typer.echo(json.dumps(reports, indent=2))
+    if out:  # as `tag` does: a file, else JSON on stdout; the table on stderr
+        write_reports(reports, out)
+        console.print(f"reports written to {out}")
+    else:
+        typer.echo(json.dumps(reports, indent=2))
+    if not quiet:
+        console.print(summary_table(reports))
     errors = sum(r["status"] == "error" for r in reports)
     console.print(
         f"{len(reports) - errors} item(s) tagged, {errors} error(s)"

@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -398,6 +399,20 @@ class StashClient:
             {"i": {"sprites": True, "sceneIDs": scene_ids}},
         )
         return data["metadataGenerate"]
+
+    def plugin_store(self, plugin_id: str) -> Path | None:
+        """Where this Stash's plugin keeps its store, when its folder is on this machine: its
+        *Store file* setting, else ``stashtag.db`` beside its manifest in Stash's plugins
+        folder (a source install puts it one level down, under the source's local path)."""
+        configured = self.plugin_settings(plugin_id).get("storePath")
+        if configured:
+            return Path(configured)
+        data = self.gql("query { configuration { general { pluginsPath } } }")
+        root = Path(data["configuration"]["general"]["pluginsPath"] or "")
+        if not str(root) or not root.is_dir():
+            return None
+        found = sorted(root.glob(f"*/{plugin_id}.yml")) + sorted(root.glob(f"*/*/{plugin_id}.yml"))
+        return found[0].parent / "stashtag.db" if found else None
 
     def plugin_settings(self, plugin_id: str) -> dict:
         data = self.gql(
