@@ -180,7 +180,7 @@ def test_if_missing_skips_a_complete_export(tiny_repo, tmp_path):
     from stashtag.cli import app
 
     repo = derived_repo(tiny_repo, tmp_path / "copy", get_preset("tiny"), lambda specs: specs)
-    args = ["repo", "build", "--preset", "tiny", "--random-weights", "--out", str(repo)]
+    args = ["repo", "build", "--preset", "tiny", "--random-weights", "--repo", str(repo)]
     result = CliRunner().invoke(app, [*args, "--if-missing"])
     assert result.exit_code == 0, result.output
     assert "not exporting" in result.output

@@ -8,6 +8,7 @@ transport can tell an endpoint's trouble from a request's.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -137,25 +138,31 @@ class AsyncTriton:
 
 
 class Triton:
-    """One server, blocking (smoke tests, scripts): :class:`AsyncTriton`'s arguments and
-    methods, run on a private event loop."""
+    """One server, blocking (smoke tests, scripts; safe from several threads at once):
+    :class:`AsyncTriton`'s arguments and methods, run on a private event loop thread."""
 
     def __init__(self, *args, **kwargs) -> None:
         self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
 
         async def make() -> AsyncTriton:  # an aio channel belongs to the loop it is made on
             return AsyncTriton(*args, **kwargs)
 
-        self._client = self._loop.run_until_complete(make())
+        self._client = self._run(make())
+
+    def _run(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
     def ready(self, timeout_s: float = 5.0) -> bool:
-        return self._loop.run_until_complete(self._client.ready(timeout_s))
+        return self._run(self._client.ready(timeout_s))
 
     def infer(self, *args, **kwargs) -> dict[str, np.ndarray]:
         """:meth:`AsyncTriton.infer`, blocking."""
-        return self._loop.run_until_complete(self._client.infer(*args, **kwargs))
+        return self._run(self._client.infer(*args, **kwargs))
 
     def close(self) -> None:
-        if not self._loop.is_closed():
-            self._loop.run_until_complete(self._client.close())
-            self._loop.close()
+        if self._thread.is_alive():
+            self._run(self._client.close())
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)

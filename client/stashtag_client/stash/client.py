@@ -121,10 +121,10 @@ class StashClient:
         self.conn = conn
         self.page_size = 100  # rows per find* page
         self.session.verify = conn.verify_tls
-        if not conn.verify_tls:
-            import urllib3
+        if not conn.verify_tls:  # chosen by the user: once is enough to have been told
+            import warnings
 
-            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+            warnings.filterwarnings("ignore", message="Unverified HTTPS request")
         self.graphql_url = conn.url.rstrip("/") + "/graphql"
         if conn.api_key:
             self.session.headers["ApiKey"] = conn.api_key
