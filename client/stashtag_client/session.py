@@ -8,7 +8,7 @@ A session opens the endpoint pool, asks the servers for their ``model_id``, buil
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from stashtag_client.frames.sources import SceneSource
@@ -95,15 +95,17 @@ class TaggingSession:
 
     async def tag(
         self,
-        sources: Sequence[SceneSource],
+        sources: Iterable[SceneSource],
         force: bool = False,
         ocr_frames: str = "ends:4",
         on_done: Callable[[SceneOutcome], None] | None = None,
+        collect: bool = True,
     ) -> list[SceneOutcome]:
-        """Send every source not stored yet (all with ``force``); each is stored as answered."""
+        """Send every source not stored yet (all with ``force``); each is stored as answered.
+        ``collect=False``: outcomes go to ``on_done`` only (memory flat for any library)."""
         assert self.pool is not None and self.tagset is not None, "use `async with`"
         run = TagRun(self.pool, self.store, self.tagset.model_id, ocr_frames, on_done)
-        return await run.run(sources, force)
+        return await run.run(sources, force, collect)
 
     def status(self) -> list[dict]:
         return self.pool.status() if self.pool is not None else []

@@ -7,6 +7,7 @@ Every setting flag defaults to "not given", so a config file (``--config`` or
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -15,8 +16,8 @@ import typer
 from stashtag_client.cli.apps import app
 from stashtag_client.cli.common import ConfigOpt, OutOpt, QuietOpt, console, fail
 from stashtag_client.cli.common import setting_option as _opt
-from stashtag_client.cli.stash_output import progress_bar, summary_table, write_reports
-from stashtag_core.errors import StashtagError
+from stashtag_client.cli.stash_output import ReportFile, progress_bar, summary_table
+from stashtag_core.errors import DEBUG_ENV, StashtagError
 
 WHAT_TASKS = {"scenes": "tag", "images": "tag-images", "galleries": "tag-galleries"}
 
@@ -99,7 +100,11 @@ def stash(
         "interactive": interactive,
     }
 
+    verbose = bool(os.environ.get(DEBUG_ENV))
+
     def log(level: str, msg: str) -> None:
+        if level in "td" and not verbose:
+            return  # per-item details: with --debug (and in --out)
         console.print(f"[{level}] {msg}", markup=False, soft_wrap=True)
 
     try:
@@ -128,23 +133,27 @@ def stash(
 
                 watch_loop(lambda: run_task(sync, args, log), interval, sync.log)
                 return
-            with progress_bar(quiet) as progress:
-                output = run_task(sync, args, log, progress)
+            results = ReportFile(out) if out else None
+            try:
+                with progress_bar(quiet) as progress:
+                    output = run_task(sync, args, log, progress, results.write if results else None)
+            finally:
+                if results is not None:
+                    results.close()
     except (StashtagError, ValueError) as exc:
         fail(exc)
     reports = output.get("reports")
     if reports is None:
         return  # undo and review log their summary
     if out:  # as `tag` does: a file, else JSON on stdout; the table on stderr
-        write_reports(reports, out)
-        console.print(f"reports written to {out}")
+        console.print(f"{results.count} report(s) written to {out}")
     else:
         typer.echo(json.dumps(reports, indent=2))
     if not quiet:
-        console.print(summary_table(reports))
-    errors = sum(r["status"] == "error" for r in reports)
+        console.print(summary_table(reports, omitted=output.get("reports_omitted", 0)))
+    errors = output.get("errors", 0)
     console.print(
-        f"{len(reports) - errors} item(s) tagged, {errors} error(s)"
+        f"{output.get('tagged', len(reports) - errors)} item(s) tagged, {errors} error(s)"
         + (" (dry run: nothing written)" if settings.dry_run else "")
     )
     if errors:

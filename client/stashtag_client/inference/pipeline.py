@@ -151,9 +151,12 @@ class TagRun:
         self.store.put_error(source.scene, self.model_id, message)
         return SceneOutcome(source.scene, "error", error=message)
 
-    async def run(self, sources: Iterable[SceneSource], force: bool = False) -> list[SceneOutcome]:
+    async def run(
+        self, sources: Iterable[SceneSource], force: bool = False, collect: bool = True
+    ) -> list[SceneOutcome]:
         """Process every source with up to twice the pool's in-flight limit being worked on
-        (loading overlaps inference); outcomes in completion order."""
+        (loading overlaps inference); outcomes in completion order (none kept unless
+        ``collect``: ``on_done`` sees each)."""
         limit = asyncio.Semaphore(self.pool.max_in_flight * 2)
         outcomes: list[SceneOutcome] = []
 
@@ -162,7 +165,8 @@ class TagRun:
                 outcome = await self.process(src, force)
             finally:
                 limit.release()
-            outcomes.append(outcome)
+            if collect:
+                outcomes.append(outcome)
             self.on_done(outcome)
 
         running: set[asyncio.Task] = set()  # finished tasks leave: memory stays flat

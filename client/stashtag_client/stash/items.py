@@ -45,7 +45,7 @@ class StashItems:
     def select(self, selection: str) -> list:
         raise NotImplementedError
 
-    def source(self, item, to_generate: list[str]) -> SceneSource:
+    def source(self, item, to_generate: set[str]) -> SceneSource:
         raise NotImplementedError
 
     @property
@@ -81,7 +81,7 @@ class Scenes(StashItems):
             return self.client.find_scenes([tag], "EXCLUDES") if tag else self.client.find_scenes()
         raise ValueError(f"unknown selection {selection!r}: queued, untagged, all or id:…")
 
-    def source(self, scene: StashScene, to_generate: list[str]) -> SceneSource:
+    def source(self, scene: StashScene, to_generate: set[str]) -> SceneSource:
         """The scene's sprite; scenes without one are added to ``to_generate``. OCR reads the
         scene's screenshot and, where the video file is readable here, full-size frames."""
 
@@ -93,7 +93,7 @@ class Scenes(StashItems):
                     scene.id, sprite, vtt, scene.duration, scene.sprite_url, scene.vtt_url
                 )
                 return replace(frames, ocr_finder=self._ocr_finder(scene, frames))
-            to_generate.append(scene.id)
+            to_generate.add(scene.id)
             missing = "sprite" if sprite is None else f"thumbnails VTT ({scene.vtt_url})"
             if scene.path and Path(scene.path).is_file():  # without PyAV: load_video says so
                 from stashtag_client.frames.video import load_video
@@ -168,7 +168,7 @@ class Images(StashItems):
             return self.client.find_images(gallery_ids=[selection.split(":", 1)[1]])
         raise ValueError(f"images: unknown selection {selection!r}: all, queued or gallery:ID")
 
-    def source(self, image, to_generate: list[str]) -> SceneSource:
+    def source(self, image, to_generate: set[str]) -> SceneSource:
         """One still frame: the image's thumbnail (``full_images``: the file)."""
         key = self.key(image.id)
 
@@ -191,7 +191,7 @@ class Galleries(StashItems):
             raise ValueError(f"galleries: selection {selection!r} is not all")
         return self.client.find_galleries()
 
-    def source(self, gallery, to_generate: list[str]) -> SceneSource:
+    def source(self, gallery, to_generate: set[str]) -> SceneSource:
         raise StashtagError(
             f"gallery {gallery.id}: galleries are tagged from their images (tag-galleries)"
         )

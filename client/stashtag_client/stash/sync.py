@@ -20,7 +20,7 @@ from stashtag_client.stash.items import ITEMS
 from stashtag_client.stash.ledger import TagLedger
 from stashtag_client.stash.models import StashScene
 from stashtag_client.stash.tags import TagRegistry
-from stashtag_client.stash.workflow import SceneReport
+from stashtag_client.stash.workflow import SceneReport, Tally
 from stashtag_client.stash.writer import StashWriter
 from stashtag_client.store import Store
 from stashtag_client.tagging.mapping import SceneResult
@@ -71,7 +71,7 @@ class StashSync:
         for images ``all``, ``queued`` or ``gallery:ID``; for galleries ``all``."""
         return self.items.select(selection)
 
-    def source(self, item, to_generate: list[str]) -> SceneSource:
+    def source(self, item, to_generate: set[str]) -> SceneSource:
         return self.items.source(item, to_generate)
 
     # --- writing back (see StashWriter) ---------------------------------------------------------
@@ -99,15 +99,18 @@ class StashSync:
         scenes: Iterable,
         force: bool = False,
         progress: Callable[[float], None] | None = None,
+        tally: Tally | None = None,
     ) -> list[SceneReport]:
         """Tag ``scenes`` (a list or a streamed :class:`Selection`), writing each one back as
         soon as its answer is in, while later ones are still in flight: a run stopped at any
         moment leaves every finished scene written, and the next run skips them (their
-        workflow tags say so; their embeddings are in the store)."""
+        workflow tags say so; their embeddings are in the store). Reports are returned, or,
+        for a whole library, counted into ``tally`` (then nothing is kept per scene)."""
         progress = progress or (lambda f: None)
         total = max(len(scenes), 1) if isinstance(scenes, Sized) else 0
-        to_generate: list[str] = []
+        to_generate: set[str] = set()
         reports: list[SceneReport] = []
+        done = tally or Tally(keep=0, on_report=reports.append)
         waiting: dict[str, object] = {}  # store key → item, sent and not written yet
         server_event = partial(self.log, "w")
         async with TaggingSession(
@@ -124,15 +127,13 @@ class StashSync:
 
             def write(outcome: SceneOutcome) -> None:
                 item = waiting.pop(outcome.scene)
-                reports.append(self._write_back(item, outcome, tagset, studios))
-                progress(len(reports) / total if total else 0.0)
+                done.add(self._write_back(item, outcome, tagset, studios))
+                progress(done.total / total if total else 0.0)
 
-            await session.tag(sources(), force, self.items.ocr_frames, write)
+            await session.tag(sources(), force, self.items.ocr_frames, write, collect=False)
         if to_generate and not self.settings.dry_run:
-            job = self.client.generate_sprites(sorted(set(to_generate)))
-            self.log(
-                "i", f"queued sprite generation for {len(set(to_generate))} scene(s) (job {job})"
-            )
+            job = self.client.generate_sprites(sorted(to_generate, key=int))
+            self.log("i", f"queued sprite generation for {len(to_generate)} scene(s) (job {job})")
         return reports
 
     def _write_back(

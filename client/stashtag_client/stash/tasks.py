@@ -10,9 +10,11 @@ from dataclasses import asdict
 
 from stashtag_client.settings import names_list
 from stashtag_client.stash.sync import StashSync, run_sync
+from stashtag_client.stash.workflow import SceneReport, Tally
 from stashtag_core.errors import StashtagError
 
 DUPLICATE_TAG = "AI_Duplicate"
+REPORTS_KEPT = 1000  # per-item reports in a task's output; counts cover every item
 Log = Callable[[str, str], None]
 Progress = Callable[[float], None]
 
@@ -21,26 +23,26 @@ def _quiet(_fraction: float) -> None:
     pass
 
 
-def run_task(sync: StashSync, args: dict, log: Log, progress: Progress = _quiet) -> dict:
+def run_task(
+    sync: StashSync,
+    args: dict,
+    log: Log,
+    progress: Progress = _quiet,
+    on_report: Callable[[SceneReport], None] | None = None,
+) -> dict:
     """Run one task (``args["task"]``) or hook (``args["hookContext"]``): the plugin and the
-    ``stash`` command both come here."""
+    ``stash`` command both come here. A tagging task's output holds its counts and the first
+    :data:`REPORTS_KEPT` reports; ``on_report`` sees every one as it is written."""
     task = args.get("task", "tag")
     hook = args.get("hookContext")
     if hook:  # the plugin's hook passes a scene on only when it is to be tagged now
         reports = run_sync(sync, f"id:{hook.get('id')}", progress=progress)
         return {"hook": hook.get("type"), "reports": [asdict(r) for r in reports]}
     if task == "tag":
-        reports = run_sync(sync, args.get("scenes", "queued"), bool(args.get("force")), progress)
-        log_reports(reports, log)
-        errors = [r for r in reports if r.status == "error"]
-        for r in errors:
-            log("e", f"scene {r.scene_id}: {r.error}")
-        log("i", f"{len(reports) - len(errors)} scene(s) tagged, {len(errors)} error(s)")
-        return {
-            "tagged": len(reports) - len(errors),
-            "errors": len(errors),
-            "reports": [asdict(r) for r in reports],
-        }
+        tally = _tally(log, on_report)
+        selection = sync.scenes(args.get("scenes", "queued"))
+        asyncio.run(sync.run(selection, bool(args.get("force")), progress, tally))
+        return _summary(tally, log, "scene(s)")
     if task == "retag":
         reports = sync.retag(sync.scenes(args.get("scenes", "all")), progress=progress)
         log_reports(reports, log)
@@ -61,7 +63,7 @@ def run_task(sync: StashSync, args: dict, log: Log, progress: Progress = _quiet)
         log("i", f"removed stashtag's tags and markers from {changed} scene(s)")
         return {"undone": changed}
     if task in ("tag-images", "tag-galleries"):
-        return tag_images_or_galleries(sync, task, args, log, progress)
+        return tag_images_or_galleries(sync, task, args, log, progress, on_report)
     if task == "review":
         from stashtag_client.stash.review import apply_review
 
@@ -80,7 +82,12 @@ def run_task(sync: StashSync, args: dict, log: Log, progress: Progress = _quiet)
 
 
 def tag_images_or_galleries(
-    sync: StashSync, task: str, args: dict, log: Log, progress: Progress
+    sync: StashSync,
+    task: str,
+    args: dict,
+    log: Log,
+    progress: Progress,
+    on_report: Callable[[SceneReport], None] | None = None,
 ) -> dict:
     """Images through the models (one frame each), galleries from their images' results."""
     from stashtag_client.stash.galleries import tag_galleries
@@ -88,20 +95,32 @@ def tag_images_or_galleries(
     def of(kind: str) -> StashSync:
         return StashSync(sync.client, sync.store, sync.vocab, sync.settings, sync.log, kind)
 
+    tally = _tally(log, on_report)
     if task == "tag-images":
         images = of("image")
-        reports = asyncio.run(images.run(images.scenes(args.get("images", "all")), False, progress))
+        asyncio.run(images.run(images.scenes(args.get("images", "all")), False, progress, tally))
     else:
-        reports = tag_galleries(of("gallery"), of("image"), progress)
-    errors = [r for r in reports if r.status == "error"]
-    for r in errors:
-        log("e", f"{task.split('-')[1][:-1]} {r.scene_id}: {r.error}")
-    log("i", f"{len(reports) - len(errors)} {task.split('-')[1]} tagged, {len(errors)} error(s)")
-    return {
-        "tagged": len(reports) - len(errors),
-        "errors": len(errors),
-        "reports": [asdict(r) for r in reports],
-    }
+        for report in tag_galleries(of("gallery"), of("image"), progress):
+            tally.add(report)
+    return _summary(tally, log, task.split("-")[1])
+
+
+def _tally(log: Log, on_report: Callable[[SceneReport], None] | None) -> Tally:
+    def each(report: SceneReport) -> None:
+        log_reports([report], log)
+        if on_report is not None:
+            on_report(report)
+
+    return Tally(keep=REPORTS_KEPT, on_report=each)
+
+
+def _summary(tally: Tally, log: Log, noun: str) -> dict:
+    done = tally.total - tally.failed
+    log("i", f"{done} {noun} tagged, {tally.failed} error(s)")
+    out = {"tagged": done, "errors": tally.failed, "reports": [asdict(r) for r in tally.reports]}
+    if tally.total > len(tally.reports):  # a whole library: the rest were logged as they came
+        out["reports_omitted"] = tally.total - len(tally.reports)
+    return out
 
 
 def learning_task(sync: StashSync, task: str, log: Log, progress: Progress) -> dict:
