@@ -66,7 +66,7 @@ class Scenes(StashItems):
     def select(self, selection: str) -> list:
         """``queued`` (AI_TagMe), ``untagged`` (not AI_Tagged), ``all`` or ``id:1,2,3``."""
         if selection.startswith("id:"):
-            ids = [i.strip() for i in selection[3:].split(",") if i.strip()]
+            ids = list(dict.fromkeys(i.strip() for i in selection[3:].split(",") if i.strip()))
             bad = [i for i in ids if not i.isdigit()]
             if bad:  # Stash answers a non-numeric id with an error, not "not found"
                 raise ValueError(f"selection {selection!r}: scene ids are numbers, not {bad}")

@@ -122,6 +122,8 @@ class StashSync:
 
             def sources() -> Iterator[SceneSource]:
                 for item in scenes:
+                    if self.key(item.id) in waiting:  # selected twice: once is enough
+                        continue
                     waiting[self.key(item.id)] = item
                     yield self.items.source(item, to_generate)
 
