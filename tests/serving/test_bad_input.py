@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from tritonclient.utils import InferenceServerException
 
 from stashtag.demo.samples import encode_jpeg, sprite_sheet
+from stashtag_client.inference.grpc_client import ServerError
 
 
 def _jpeg() -> bytes:
@@ -28,16 +28,16 @@ CASES = {
 def test_bad_input_error_then_recovery(client, model, case):
     data, rects, message = CASES[case]
     call = client.tag_frames if model == "tagger" else client.read_text
-    with pytest.raises(InferenceServerException, match=message) as caught:
+    with pytest.raises(ServerError, match=message) as caught:
         call(data, rects)
-    assert caught.value.status() == "StatusCode.INVALID_ARGUMENT"  # the request's fault
+    assert caught.value.code == "INVALID_ARGUMENT"  # the request's fault
     call(_jpeg(), FULL)  # the next request is served
 
 
 def test_pixel_bomb_refused_before_decoding(client):
     """A 9000×9000 JPEG header (81 MP) is over the 40 MP limit."""
     big = encode_jpeg(np.zeros((9000, 9000, 3), np.uint8), quality=10)
-    with pytest.raises(InferenceServerException, match="over the limit"):
+    with pytest.raises(ServerError, match="over the limit"):
         client.tag_frames(big, np.array([[0, 0, 10, 10]], np.int32))
     client.tag_frames(_jpeg(), FULL)
 
@@ -48,11 +48,11 @@ def test_request_limits(client):
 
     limits = Limits()
     padded = _jpeg() + b"\0" * limits.max_encoded_bytes
-    with pytest.raises(InferenceServerException, match=f"{len(padded)} bytes, over the limit"):
+    with pytest.raises(ServerError, match=f"{len(padded)} bytes, over the limit"):
         client.tag_frames(padded, FULL)
-    with pytest.raises(InferenceServerException, match=f"limit of {limits.max_encoded_bytes}"):
+    with pytest.raises(ServerError, match=f"limit of {limits.max_encoded_bytes}"):
         client.read_text(padded, FULL)
     too_many = np.repeat(FULL, limits.max_frames + 1, axis=0)
-    with pytest.raises(InferenceServerException, match=f"over the limit of {limits.max_frames}"):
+    with pytest.raises(ServerError, match=f"over the limit of {limits.max_frames}"):
         client.tag_frames(_jpeg(), too_many)
     client.tag_frames(_jpeg(), FULL)
