@@ -43,6 +43,7 @@ CLIENT_LAYERS = {
     "inference": 1,
     "tagging": 2,
     "session": 3,
+    "setting_values": 0,
     "settings": 3,
     "stash": 4,
     "directory": 4,

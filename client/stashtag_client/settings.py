@@ -20,21 +20,25 @@ import yaml
 
 from stashtag_client.inference.transport import ServerAccess
 from stashtag_client.session import SessionOptions
+from stashtag_client.setting_values import (
+    SettingsError,
+    coerce,
+    in_flight,
+    negate,
+    percent,
+    share_percent,
+    suggest_mode,
+    with_legacy_keys,
+)
 from stashtag_client.tagging.descriptions import DEFAULT_TEMPLATE, DescribeSettings
 from stashtag_client.tagging.rules import with_overrides
 from stashtag_client.tagging.vocabulary import Vocabulary, load_vocabulary
-from stashtag_core.errors import StashtagError
 from stashtag_core.protocol import PRIORITY_BULK, PRIORITY_INTERACTIVE
 
 ENV_PREFIX = "STASHTAG_"
 CONFIG_ENV = "STASHTAG_CONFIG"
 STRATEGIES = ("append", "only-new", "replace-own", "overwrite")
 MODES = ("apply", "suggest")
-TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
-
-
-class SettingsError(StashtagError, ValueError):
-    """A setting with a value it cannot take; the message names its source."""
 
 
 def setting(
@@ -49,27 +53,6 @@ def setting(
     return field(default=default, metadata=meta)
 
 
-def _negate(value: Any) -> bool:
-    return not value
-
-
-def _suggest_mode(value: Any) -> str:
-    return "suggest" if value else "apply"
-
-
-def _in_flight(value: Any) -> Any:
-    return value or 16  # an emptied number box saves 0
-
-
-def _percent(value: Any) -> Any:
-    """Stash's NUMBER box keeps whole numbers only: shares are set as percentages."""
-    return float(value) / 100
-
-
-def _share_percent(value: Any) -> Any:
-    return float(value) / 100 if value else 0.3  # an emptied box saves 0: keep the default
-
-
 @dataclass(frozen=True)
 class Settings:
     # --- Triton -----------------------------------------------------------------------------
@@ -80,9 +63,7 @@ class Settings:
         "", "Key of a guarded Triton server (stashtag serve --key).", "2_tritonServerKey"
     )
     tls_ca: str = setting("", "PEM CA to trust for a TLS Triton server.", "3_tritonTlsCa")
-    max_in_flight: int = setting(
-        16, "Requests in flight at most.", "4_requestsInFlight", _in_flight
-    )
+    max_in_flight: int = setting(16, "Requests in flight at most.", "4_requestsInFlight", in_flight)
     timeout_s: float = setting(600.0, "Seconds per request at first (doubled while busy).")
     attempts: int = setting(6, "Tries per request, across endpoints.")
     ocr_frames: str = setting(
@@ -98,7 +79,7 @@ class Settings:
         0.0,
         "Suggest (not apply) tags scoring under this (0-1; 0: off).",
         "reviewBelowPercent",
-        _percent,
+        percent,
     )
     # --- Stash --------------------------------------------------------------------------------
     stash_url: str = setting("", "Stash base URL, e.g. http://localhost:9999.")
@@ -107,7 +88,7 @@ class Settings:
         True, "Verify an https Stash's certificate (off: accept a self-signed one)."
     )
     mode: str = setting(
-        "apply", "apply | suggest (tags under the review parent).", "suggestMode", _suggest_mode
+        "apply", "apply | suggest (tags under the review parent).", "suggestMode", suggest_mode
     )
     strategy: str = setting(
         "append", "append | only-new | replace-own | overwrite (docs/policy.md).", "strategy"
@@ -122,8 +103,8 @@ class Settings:
         "", "Parent of the tags stashtag creates (empty: the vocabulary's).", "parentTag"
     )
     review_parent: str = setting("AI Review", "Parent of review suggestions.")
-    markers: bool = setting(True, "Write scene markers.", "noMarkers", _negate)
-    studio: bool = setting(True, "Set studios read from watermarks.", "noStudio", _negate)
+    markers: bool = setting(True, "Write scene markers.", "noMarkers", negate)
+    studio: bool = setting(True, "Set studios read from watermarks.", "noStudio", negate)
     overwrite_studio: bool = setting(False, "Replace a scene's studio.", "overwriteStudio")
     dry_run: bool = setting(False, "Report what would change; write nothing.", "dryRun")
     confirmed_learned: str = setting(
@@ -138,7 +119,7 @@ class Settings:
         0.3,
         "Galleries: a tag on at least this share (0-1) of their images.",
         "galleryPercent",
-        _share_percent,
+        share_percent,
     )
     queue_new_scenes: bool = setting(
         False, "Hook: queue each new scene (AI_TagMe) for the next run.", "queueNewScenes"
@@ -198,7 +179,7 @@ class Settings:
             values |= _from_plugin(plugin)
         if flags:
             values |= {
-                k: _coerce(k, v, "flag --" + k.replace("_", "-"))
+                k: _coerce_field(k, v, "flag --" + k.replace("_", "-"))
                 for k, v in flags.items()
                 if v is not None
             }
@@ -294,32 +275,8 @@ _TYPES = typing.get_type_hints(Settings)
 _BY_PLUGIN = {f.metadata["plugin"]: f for f in _FIELDS.values() if f.metadata.get("plugin")}
 
 
-def _coerce(name: str, value: Any, source: str) -> Any:
-    """``value`` as the field's type; strings (env, files) are parsed."""
-    kind = _TYPES[name]
-    try:
-        if kind is bool:
-            if isinstance(value, str):
-                low = value.strip().lower()
-                if low not in TRUE | FALSE:
-                    raise ValueError(f"expected true or false, got {value!r}")
-                return low in TRUE
-            if not isinstance(value, bool | int):
-                raise ValueError(f"expected true or false, got {value!r}")
-            return bool(value)
-        if kind is int:
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError(f"expected a whole number, got {value!r}")
-            return int(value)
-        if kind is float:
-            if isinstance(value, bool):
-                raise ValueError(f"expected a number, got {value!r}")
-            return float(value)
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise ValueError(f"expected text, got {value!r}")
-        return str(value)
-    except ValueError as exc:
-        raise SettingsError(f"{source}: {exc}") from None
+def _coerce_field(name: str, value: Any, source: str) -> Any:
+    return coerce(_TYPES[name], value, source)
 
 
 def _from_file(path: Path) -> dict[str, Any]:
@@ -334,7 +291,7 @@ def _from_file(path: Path) -> dict[str, Any]:
     unknown = sorted(set(data) - set(_FIELDS))
     if unknown:
         raise SettingsError(f"{path}: unknown setting(s) {', '.join(map(str, unknown))}")
-    return {k: _coerce(k, v, f"{path}: {k}") for k, v in data.items() if v is not None}
+    return {k: _coerce_field(k, v, f"{path}: {k}") for k, v in data.items() if v is not None}
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
@@ -342,29 +299,20 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     for name in _FIELDS:
         var = ENV_PREFIX + name.upper()
         if var in env:
-            out[name] = _coerce(name, env[var], var)
+            out[name] = _coerce_field(name, env[var], var)
     return out
-
-
-# plugin settings renamed in 0.2 (connection settings first in Stash's list, sorted by key)
-LEGACY_PLUGIN_KEYS = {
-    "endpoints": "1_tritonEndpoints",
-    "serverKey": "2_tritonServerKey",
-    "tlsCa": "3_tritonTlsCa",
-}
 
 
 def _from_plugin(config: Mapping[str, Any]) -> dict[str, Any]:
     """Stash leaves settings the user never set out, and sends empty text as ""."""
-    config = dict(config)
-    for old, new in LEGACY_PLUGIN_KEYS.items():
-        if config.get(old) not in (None, "") and config.get(new) in (None, ""):
-            config[new] = config[old]
+    config = with_legacy_keys(dict(config))
     out = {}
     for key, value in config.items():
         f = _BY_PLUGIN.get(key)
         if f is None or value is None or value == "":
             continue
         convert = f.metadata.get("from_plugin")
-        out[f.name] = _coerce(f.name, convert(value) if convert else value, f"plugin setting {key}")
+        out[f.name] = _coerce_field(
+            f.name, convert(value) if convert else value, f"plugin setting {key}"
+        )
     return out

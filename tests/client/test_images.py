@@ -8,8 +8,9 @@ import pytest
 
 from stashtag.demo.samples import encode_jpeg, sprite_sheet
 from stashtag_client.settings import Settings
-from stashtag_client.stash.client import StashClient, StashConnection
+from stashtag_client.stash.client import StashClient
 from stashtag_client.stash.galleries import gallery_result, tag_galleries
+from stashtag_client.stash.http import StashConnection
 from stashtag_client.stash.sync import StashSync
 from stashtag_client.store import Store
 from stashtag_client.tagging.mapping import map_scene

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from stashtag_client.settings import Settings
-from stashtag_client.stash.client import StashClient, StashConnection
+from stashtag_client.stash.client import StashClient
+from stashtag_client.stash.http import StashConnection
 from stashtag_client.stash.sync import StashSync
 from stashtag_client.stash.workflow import ACCEPT_TAG, QUEUE_TAG, REJECT_TAG
 from stashtag_client.store import Store

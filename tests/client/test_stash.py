@@ -13,7 +13,8 @@ import pytest
 
 from stashtag.demo.samples import encode_jpeg, sprite_sheet, sprite_vtt
 from stashtag_client.settings import Settings
-from stashtag_client.stash.client import StashClient, StashConnection, StashError
+from stashtag_client.stash.client import StashClient
+from stashtag_client.stash.http import StashConnection, StashError
 from stashtag_client.stash.sync import StashSync
 from stashtag_client.stash.workflow import DONE_TAG, ERROR_TAG, QUEUE_TAG
 from stashtag_client.stash.writer import MARKER_PREFIX

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from stashtag_client.stash.client import StashClient, StashConnection, StashError
+from stashtag_client.stash.client import StashClient
+from stashtag_client.stash.http import StashConnection, StashError
 from stashtag_client.stash.tags import TagRegistry
 from tests.fakestash import FakeScene, FakeStash, like, serve
 

@@ -41,7 +41,8 @@ def _keys(path: Path) -> list[str]:
 def _sync(stash_url: str | None, api_key: str | None, db, vocabulary: Path | None, dry_run: bool):
     """The labels' source: Stash, per the settings (flags over env and config file)."""
     from stashtag_client.settings import Settings
-    from stashtag_client.stash.client import StashClient, StashConnection
+    from stashtag_client.stash.client import StashClient
+    from stashtag_client.stash.http import StashConnection
     from stashtag_client.stash.sync import StashSync
 
     flags = {

@@ -67,7 +67,8 @@ def stash(
 ) -> None:
     """Tag scenes, images or galleries of a Stash library (the plugin runs the same code)."""
     from stashtag_client.settings import Settings
-    from stashtag_client.stash.client import StashClient, StashConnection
+    from stashtag_client.stash.client import StashClient
+    from stashtag_client.stash.http import StashConnection
     from stashtag_client.stash.plugin import PLUGIN_ID
     from stashtag_client.stash.sync import StashSync
     from stashtag_client.stash.tasks import run_task

@@ -1,23 +1,14 @@
-"""Talking to Stash: GraphQL over stashapi's HTTP session, with timeouts and retries.
-
-Only the operations stashtag needs, each written against the names of Stash's GraphQL schema
-(stashapp/stash, ``graphql/schema``). Scene tags are only ever added or removed with
+"""The Stash operations stashtag needs, each written against the names of Stash's GraphQL
+schema (stashapp/stash, ``graphql/schema``). Scene tags are only ever added or removed with
 ``bulkSceneUpdate`` (``ADD``/``REMOVE``): ``sceneUpdate(tag_ids)`` would replace the user's own
 tags.
 """
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
-import requests
-
+from stashtag_client.stash.http import StashHttp
 from stashtag_client.stash.models import (
     GALLERY_FIELDS,
     IMAGE_FIELDS,
@@ -26,10 +17,7 @@ from stashtag_client.stash.models import (
     StashImage,
     StashScene,
 )
-from stashtag_core.errors import StashtagError
-
-RETRY_STATUS = {500, 502, 503, 504}
-
+from stashtag_client.stash.selection import Selection, keyset_selection
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
@@ -39,184 +27,18 @@ def ascii_fold(text: str) -> str:
     return text.translate(_ASCII_LOWER)
 
 
-class StashError(StashtagError):
-    """Stash refused a request or could not be reached; the message says which and why."""
+class StashClient(StashHttp):
+    """Typed queries and mutations over :class:`StashHttp`."""
 
-
-class StashUncertain(StashError):
-    """A create may or may not have been applied: the answer was lost."""
-
-
-def _surely_unsent(exc: Exception) -> bool:
-    """Whether a failed request never reached Stash (so re-sending can't apply it twice)."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    text = repr(exc)
-    return "NewConnectionError" in text or "Connection refused" in text
-
-
-class Selection:
-    """The items a ``find*`` query matches, fetched a page at a time while iterated.
-
-    ``len()`` is Stash's count when the selection was made (a progress bar's total); memory
-    holds one page, whatever the library's size. Iterating again asks Stash again."""
-
-    def __init__(
-        self,
-        page: Callable[[int | None], tuple[int, list[dict]]],
-        per_page: int,
-        wrap: Callable[[dict], Any],
-    ) -> None:
-        self._page, self._per_page, self._wrap = page, per_page, wrap
-        self.total, self._first = page(None)
-
-    def __len__(self) -> int:
-        return self.total
-
-    def __iter__(self) -> Iterator:
-        rows, self._first = self._first if self._first is not None else self._page(None)[1], None
-        while rows:
-            yield from (self._wrap(r) for r in rows)
-            if len(rows) < self._per_page:
-                return
-            rows = self._page(int(rows[-1]["id"]))[1]
-
-
-@dataclass(frozen=True)
-class StashConnection:
-    url: str  # http://host:port (no /graphql)
-    api_key: str = ""
-    session_cookie: str = ""
-    timeout_s: float = 30.0
-    attempts: int = 5
-    verify_tls: bool = True  # False: accept a self-signed https Stash
-
-    @classmethod
-    def from_plugin(cls, server_connection: dict) -> StashConnection:
-        """From the ``server_connection`` Stash passes a plugin on stdin. A plugin talks to the
-        Stash that started it over loopback, where its certificate (issued for its public
-        name, often self-signed) cannot match: TLS is not verified there."""
-        host = server_connection.get("Host", "localhost")
-        host = "127.0.0.1" if host in ("0.0.0.0", "") else host
-        scheme, port = server_connection.get("Scheme", "http"), server_connection.get("Port", 9999)
-        url = f"{scheme}://{host}:{port}"
-        cookie = (server_connection.get("SessionCookie") or {}).get("Value") or ""
-        loopback = host in ("127.0.0.1", "localhost", "::1")
-        return cls(url, server_connection.get("ApiKey", ""), cookie, verify_tls=not loopback)
-
-    @classmethod
-    def from_settings(cls, settings) -> StashConnection:
-        """For the command line: ``stash_url``, ``stash_api_key``, ``stash_verify_tls``."""
-        return cls(settings.stash_url, settings.stash_api_key, verify_tls=settings.stash_verify_tls)
-
-
-class StashClient:
-    """GraphQL calls with a timeout and retries on 5xx, timeouts and dropped connections."""
-
-    def __init__(self, conn: StashConnection) -> None:
-        from stashapi.classes import GQLWrapper
-
-        wrapper = GQLWrapper()  # stashapi's configured requests session (JSON headers)
-        self.session: requests.Session = wrapper.s
-        self.conn = conn
-        self.page_size = 100  # rows per find* page
-        self.session.verify = conn.verify_tls
-        if not conn.verify_tls:  # chosen by the user: once is enough to have been told
-            import warnings
-
-            warnings.filterwarnings("ignore", message="Unverified HTTPS request")
-        self.graphql_url = conn.url.rstrip("/") + "/graphql"
-        if conn.api_key:
-            self.session.headers["ApiKey"] = conn.api_key
-        if conn.session_cookie:
-            self.session.cookies.set("session", conn.session_cookie)
-
-    def _post(self, fn, what: str, idempotent: bool = True):
-        last = ""
-        for attempt in range(self.conn.attempts):
-            try:
-                response = fn()
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                last = f"{exc.__class__.__name__}: {exc}"
-                if not idempotent and not _surely_unsent(exc):
-                    raise StashUncertain(
-                        f"{what}: the connection failed after the request was sent ({last});"
-                        " whether Stash applied it is unknown"
-                    ) from None
-            else:
-                if response.status_code == 401:
-                    raise StashError(f"{what}: 401 unauthorised: check the Stash API key")
-                if response.status_code not in RETRY_STATUS:
-                    return response
-                last = f"HTTP {response.status_code}"
-            time.sleep(random.uniform(0, min(8.0, 0.25 * 2**attempt)))
-        raise StashError(f"{what}: Stash did not answer after {self.conn.attempts} tries ({last})")
-
-    def gql(self, query: str, variables: dict | None = None, idempotent: bool = True) -> dict:
-        """Run one GraphQL operation; errors in the answer raise :class:`StashError`.
-
-        A non-idempotent mutation (a create) is not re-sent once it may have reached Stash:
-        :class:`StashUncertain` tells the caller to look before trying again."""
-        name = query.split("(")[0].split("{")[0].strip() or "query"
-        response = self._post(
-            lambda: self.session.post(
-                self.graphql_url,
-                json={"query": query, "variables": variables or {}},
-                timeout=self.conn.timeout_s,
-            ),
-            f"Stash {name}",
-            idempotent,
-        )
-        try:
-            body = response.json()
-        except ValueError:
-            raise StashError(f"Stash {name}: HTTP {response.status_code}, not JSON") from None
-        if body.get("errors"):
-            raise StashError(
-                f"Stash {name}: " + "; ".join(e.get("message", "?") for e in body["errors"])
-            )
-        if response.status_code != 200 or body.get("data") is None:
-            raise StashError(f"Stash {name}: HTTP {response.status_code} without data")
-        return body["data"]
-
-    def fetch(self, url: str) -> bytes | None:
-        """GET a generated file (sprite, VTT) with the same auth; ``None`` when it is missing."""
-        response = self._post(
-            lambda: self.session.get(url, timeout=self.conn.timeout_s), f"GET {url}"
-        )
-        if response.status_code == 404:
-            return None
-        if response.status_code == 401 or (
-            response.history and urlsplit(response.url).path.rstrip("/") == "/login"
-        ):  # Stash redirects a refused request for a page-like URL to its login page
-            raise StashError(
-                f"GET {url}: Stash refused the credentials (API key or session cookie)"
-            )
-        if response.status_code != 200:
-            raise StashError(f"GET {url}: HTTP {response.status_code}")
-        return response.content
+    page_size = 100  # rows per find* page
 
     def _paged(
         self, query: str, field_name: str, filter_var: str, criteria: dict, per_page: int, wrap
     ) -> Selection:
-        """Every row of a ``find*`` query in id order, a page at a time (never ``per_page: -1``).
-
-        Each page asks for ids above the last one seen (``id`` GREATER_THAN) instead of page
-        numbers: a run that writes back while it reads (a queue tag removed) shrinks the result
-        set, and page numbers would then skip rows. ``$f`` is the FindFilterType variable,
-        ``filter_var`` the item filter's."""
-
+        """Every row of a ``find*`` query (see :func:`keyset_selection`); ``$f`` is the
+        FindFilterType variable, ``filter_var`` the item filter's."""
         size = per_page or self.page_size
-
-        def page(after: int | None) -> tuple[int, list[dict]]:
-            crit = dict(criteria)
-            if after is not None:
-                crit["id"] = {"value": after, "modifier": "GREATER_THAN"}
-            f = {"page": 1, "per_page": size, "sort": "id", "direction": "ASC"}
-            data = self.gql(query, {filter_var: crit, "f": f})[field_name]
-            return data["count"], data[next(k for k in data if k != "count")]
-
-        return Selection(page, size, wrap)
+        return keyset_selection(self.gql, query, field_name, filter_var, criteria, size, wrap)
 
     # --- scenes -------------------------------------------------------------------------------
     def find_scenes(

@@ -21,7 +21,8 @@ from stashtag_client.frames.sources import (
     sprite_frames,
 )
 from stashtag_client.settings import Settings
-from stashtag_client.stash.client import StashClient, StashError
+from stashtag_client.stash.client import StashClient
+from stashtag_client.stash.http import StashError
 from stashtag_client.stash.models import StashScene
 from stashtag_client.stash.tags import TagRegistry
 from stashtag_client.stash.workflow import DONE_TAG, QUEUE_TAG

@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from stashtag_client.settings import Settings
-from stashtag_client.stash.client import StashClient, StashConnection
+from stashtag_client.stash.client import StashClient
+from stashtag_client.stash.http import StashConnection
 from stashtag_client.stash.sync import StashSync
 from stashtag_client.stash.tasks import run_task
 from stashtag_client.store import Store

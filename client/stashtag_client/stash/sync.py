@@ -15,7 +15,8 @@ from stashtag_client.frames.sources import SceneSource
 from stashtag_client.inference.pipeline import SceneOutcome
 from stashtag_client.session import TaggingSession, TagSet
 from stashtag_client.settings import Settings
-from stashtag_client.stash.client import StashClient, StashError
+from stashtag_client.stash.client import StashClient
+from stashtag_client.stash.http import StashError
 from stashtag_client.stash.items import ITEMS
 from stashtag_client.stash.ledger import TagLedger
 from stashtag_client.stash.models import StashScene

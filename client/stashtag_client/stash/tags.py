@@ -6,7 +6,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from stashtag_client.stash.client import StashClient, StashError, StashUncertain, ascii_fold
+from stashtag_client.stash.client import StashClient, ascii_fold
+from stashtag_client.stash.http import StashError, StashUncertain
 
 T = TypeVar("T")
 DESCRIPTION = "Created by stashtag"
