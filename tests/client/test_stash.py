@@ -435,3 +435,23 @@ def test_scenes_are_written_back_while_later_ones_are_in_flight(triton, tmp_path
     first_written = events.index(next(e for e in events if e[0] == "written"))
     assert events.index(("loaded", "14")) > first_written, events
     assert all(QUEUE_TAG not in names(fake, s) for s in fake.scenes)
+
+
+def test_sprite_generation_is_queued_in_batches_during_the_run(triton, tmp_path):
+    """A library without sprites: generation jobs go out while the run goes on (a stopped
+    run has queued what it found), each scene in exactly one job."""
+    fake = FakeStash(API_KEY)
+    for i in range(1, 8):
+        fake.add_scene(FakeScene(str(i), f"S{i}", f"/nowhere/{i}.mp4", f"{i:016x}", 30.0))
+    server, url = serve(fake)
+    try:
+        with Store(tmp_path / "s.db") as store:
+            sync = make_sync(url, store, triton, max_in_flight=1)
+            sync.generate_batch = 3
+            reports = asyncio.run(sync.run(sync.scenes("all")))
+    finally:
+        server.shutdown()
+    assert {r.status for r in reports} == {"error"}
+    batches = [job["sceneIDs"] for job in fake.jobs if job.get("sprites")]
+    assert len(batches) >= 2, batches
+    assert sorted(int(i) for b in batches for i in b) == list(range(1, 8))

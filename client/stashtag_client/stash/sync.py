@@ -48,6 +48,7 @@ class StashSync:
         self.parent = settings.parent_tag or vocab.parent_tag
         self.items = ITEMS[kind](client, self.tags, settings)
         self.ledger = TagLedger(store.db, self.stash_key)
+        self.generate_batch = 200  # scenes per sprite-generation job queued during a run
         # late-bound: a caller may set ``log`` after construction
         self.writer = StashWriter(
             client,
@@ -132,12 +133,26 @@ class StashSync:
                 item = waiting.pop(outcome.scene)
                 done.add(self._write_back(item, outcome, tagset, studios))
                 progress(done.total / total if total else 0.0)
+                if len(to_generate) >= self.generate_batch:
+                    self._generate(to_generate)
 
             await session.tag(sources(), force, self.items.ocr_frames, write, collect=False)
-        if to_generate and not self.settings.dry_run:
-            job = self.client.generate_sprites(sorted(to_generate, key=int))
-            self.log("i", f"queued sprite generation for {len(to_generate)} scene(s) (job {job})")
+        self._generate(to_generate)
         return reports
+
+    def _generate(self, scene_ids: set[str]) -> None:
+        """Queue Stash's sprite generation for ``scene_ids`` (then forgotten): jobs go out in
+        batches while a run goes on, so a stopped run has queued what it found missing."""
+        if not scene_ids or self.settings.dry_run:
+            return
+        batch = sorted(scene_ids, key=int)
+        scene_ids.clear()
+        try:
+            job = self.client.generate_sprites(batch)
+        except StashError as exc:  # the tagging went on; the next run asks again
+            self.log("w", f"could not queue sprite generation for {len(batch)} scene(s): {exc}")
+            return
+        self.log("i", f"queued sprite generation for {len(batch)} scene(s) (job {job})")
 
     def _write_back(
         self, item, outcome: SceneOutcome, tagset: TagSet, studios: dict[str, str]
