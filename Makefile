@@ -11,12 +11,15 @@ PIP := $(BIN)/python -m pip
 # The three distributions side by side, editable: core (shared contract), client (light, runs
 # inside Stash), export (torch) and the server at the root.
 DISTS := pyproject.toml core/pyproject.toml client/pyproject.toml export/pyproject.toml
+# content: NudeNet's real detector (AGPL-3.0 weights, read from the nudenet wheel, never copied
+# here); demo: scikit-image's photographs. `make demo EXTRAS=demo` leaves NudeNet out.
+EXTRAS ?= content,demo
 
 $(BIN)/stashtag: $(DISTS) constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -c constraints.txt -e ./core -e "./client[video]" -e "./export[paddle]" \
-		-e ".[serve,export,paddle,video,bench,dev]"
+		-e ".[serve,export,paddle,video,bench,dev,$(EXTRAS)]"
 	touch $@
 
 install: $(BIN)/stashtag

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from google.protobuf import text_format
 
+from stashtag.repo_detectors import detector_metas, saved_detectors
+from stashtag.repo_settings import SETTINGS_FILE, read_settings, save_setting
 from stashtag.repoconfig import parse_config, render_config, shim_module
 from stashtag_core.modelspec import (
     CLIP_MERGES_FILE,
@@ -40,34 +42,8 @@ def uses_python(spec: ModelSpec, target: Target) -> bool:
     return spec.kind == "python" or (spec.kind == "onnx" and target in PYTHON_TARGETS)
 
 
-# Settings of a repository that outlive `repo build`: the request limits and bench --tune's
-# batching choice. Configs are regenerated from the specs plus these.
-SETTINGS_FILE = "stashtag-settings.json"
-
-
-def _read_settings(repo: Path) -> dict:
-    path = Path(repo) / SETTINGS_FILE
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not JSON ({exc}); fix or delete it") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected an object with 'tuning' and/or 'limits'")
-    return data
-
-
-def _save_setting(repo: Path, section: str, value: object) -> Path:
-    data = _read_settings(repo)
-    data[section] = value
-    path = Path(repo) / SETTINGS_FILE
-    path.write_text(json.dumps(data, indent=2) + "\n")
-    return path
-
-
 def _section(repo: Path, section: str, cls):
-    raw = _read_settings(repo).get(section)
+    raw = read_settings(repo).get(section)
     if raw is None:
         return None
     try:
@@ -87,7 +63,7 @@ def read_tuning(repo: Path) -> Tuning | None:
 
 
 def save_tuning(repo: Path, tuning: Tuning) -> Path:
-    return _save_setting(repo, "tuning", asdict(tuning))
+    return save_setting(repo, "tuning", asdict(tuning))
 
 
 def read_limits(repo: Path) -> Limits:
@@ -96,39 +72,40 @@ def read_limits(repo: Path) -> Limits:
 
 
 def save_limits(repo: Path, limits: Limits) -> Path:
-    return _save_setting(repo, "limits", asdict(limits))
+    return save_setting(repo, "limits", asdict(limits))
 
 
 def read_gpus(repo: Path) -> tuple[int, ...]:
     """GPUs the graph models run on, saved by ``repo build --gpus`` (() = default)."""
-    gpus = _read_settings(repo).get("gpus", [])
+    gpus = read_settings(repo).get("gpus", [])
     if not isinstance(gpus, list) or not all(isinstance(g, int) and g >= 0 for g in gpus):
         raise ValueError(f"{Path(repo) / SETTINGS_FILE}: gpus: expected a list of GPU numbers")
     return tuple(gpus)
 
 
 def save_gpus(repo: Path, gpus: tuple[int, ...]) -> Path:
-    return _save_setting(repo, "gpus", list(gpus))
+    return save_setting(repo, "gpus", list(gpus))
 
 
 def read_device_resize(repo: Path) -> bool:
     """Whether ``repo build --device-resize`` moved the resizes into the graph models."""
-    value = _read_settings(repo).get("device_resize", False)
+    value = read_settings(repo).get("device_resize", False)
     if not isinstance(value, bool):
         raise ValueError(f"{Path(repo) / SETTINGS_FILE}: device_resize: expected true or false")
     return value
 
 
 def save_device_resize(repo: Path, on: bool) -> Path:
-    return _save_setting(repo, "device_resize", on)
+    return save_setting(repo, "device_resize", on)
 
 
 def specs_for(repo: Path, preset: Preset, instances: int = 1) -> list[ModelSpec]:
-    """The preset's specs, with what is only known after export filled in: CLIP's logit scale,
-    a ``model_id`` on ``tagger`` that changes whenever any exported weights change (clients
-    key their embedding stores by it), and the repository's saved limits and tuning (which
-    wins over ``instances``)."""
-    specs = build_specs(preset, instances, read_limits(repo))
+    """The preset's specs plus the repository's saved detectors, with what is only known after
+    export filled in: CLIP's logit scale, a ``model_id`` on ``tagger`` that changes whenever any
+    exported weights change (clients key their embedding stores by it), and the repository's
+    saved limits and tuning (which wins over ``instances``)."""
+    detectors = saved_detectors(repo)
+    specs = build_specs(preset, instances, read_limits(repo), detectors)
     tuning = read_tuning(repo)
     if tuning:
         specs = tuning.apply(specs)
@@ -138,6 +115,7 @@ def specs_for(repo: Path, preset: Preset, instances: int = 1) -> list[ModelSpec]
     if gpus:
         specs = [replace(s, gpus=gpus) if s.kind == "onnx" else s for s in specs]
     metas = {m: Path(repo) / m / "1" / META_FILE for m in ("clip_image", "yolo", "dinov2")}
+    metas |= detector_metas(repo, detectors)
     if not all(p.is_file() for p in metas.values()):
         return specs
     texts = {m: p.read_text() for m, p in metas.items()}
@@ -174,14 +152,14 @@ def repo_target(repo: Path) -> Target:
 
 def save_build(repo: Path, preset: str, target: Target) -> Path:
     """Record what ``repo`` was built with, so later commands need no --preset or --target."""
-    _save_setting(repo, "preset", preset)
-    return _save_setting(repo, "target", target)
+    save_setting(repo, "preset", preset)
+    return save_setting(repo, "target", target)
 
 
 def built_preset(repo: Path) -> str | None:
     """The preset ``repo`` was built with: from its settings, else from ``tagger``'s model id
     (repositories built before the setting existed), else None."""
-    name = _read_settings(repo).get("preset")
+    name = read_settings(repo).get("preset")
     config = Path(repo) / "tagger" / "config.pbtxt"
     if name is None and config.is_file():
         try:
@@ -196,7 +174,7 @@ def built_preset(repo: Path) -> str | None:
 
 def built_target(repo: Path) -> Target | None:
     """The target ``repo`` was built for (settings, else its configs), or None if unbuilt."""
-    saved = _read_settings(repo).get("target")
+    saved = read_settings(repo).get("target")
     if saved is not None:
         if saved not in TARGETS:
             raise ValueError(f"{Path(repo) / SETTINGS_FILE}: target: unknown target {saved!r}")

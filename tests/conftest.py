@@ -22,14 +22,20 @@ from stashtag.server import ServerOptions, TritonServer, free_port
 
 @pytest.fixture(scope="session")
 def tiny_repo(tmp_path_factory) -> Path:
-    """Export the ``tiny`` preset (random weights, real PP-OCR) and write its configs."""
+    """Export the ``tiny`` preset (random weights, real PP-OCR) plus NudeNet's real content
+    detector (the test install has the ``content`` extra) and write its configs."""
+    from stashtag.repo_detectors import NUDENET_SOURCE, export_detectors, save_detectors
     from stashtag.repository import specs_for, write_configs
+    from stashtag_core.modelspec import nudenet_detector
     from stashtag_export.pipeline import export_all
 
     repo = tmp_path_factory.mktemp("repo") / "tiny"
     preset = get_preset("tiny")
     # TorchScript too, for the python-torch target's tests
     export_all(preset, repo, random_weights=True, log=lambda _m: None, torchscript=True)
+    detectors = [(nudenet_detector(), NUDENET_SOURCE)]
+    save_detectors(repo, detectors)
+    export_detectors(repo, detectors, log=lambda _m: None)
     write_configs(repo, specs_for(repo, preset), "python-ort")
     return repo
 

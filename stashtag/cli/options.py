@@ -32,3 +32,9 @@ Fp16Opt = Annotated[
     bool,
     typer.Option("--fp16", help="fp16 compute in CLIP/YOLO/DINOv2 graphs (GPU), checked vs fp32."),
 ]
+
+DETECTOR_HELP = (
+    "Add a detector to the tagger: 'content' (NudeNet, from the nudenet package: pip install "
+    "'stashtag[content]') or NAME=model.onnx[,classes=FILE][,placement=corner][,pad=N]"
+    "[,agnostic][,bgr] for any YOLOv8 ONNX export. Repeatable; saved in the repository."
+)

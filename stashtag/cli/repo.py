@@ -10,6 +10,7 @@ import typer
 from stashtag.cli.apps import app, repo_app
 from stashtag.cli.options import (
     BUILT_HELP,
+    DETECTOR_HELP,
     ONLY_HELP,
     TARGET_HELP,
     Fp16Opt,
@@ -117,6 +118,10 @@ def repo_build(
             " models (on their GPU) instead of in preprocess on the CPU. Saved in the repository.",
         ),
     ] = None,
+    detector: Annotated[list[str] | None, typer.Option(help=DETECTOR_HELP)] = None,
+    no_detectors: Annotated[
+        bool, typer.Option("--no-detectors", help="Drop every detector added by --detector.")
+    ] = False,
 ) -> None:
     """Write configs (from the model specs) and, unless --no-export, the weights.
 
@@ -151,6 +156,7 @@ def repo_build(
             run_export(preset, repo, random_weights, only, target, fp16)
         elif export_models:
             console.print(f"{repo} already has every file {target} needs: not exporting")
+        build_detectors(repo, detector or [], no_detectors, export_models, if_missing)
         if device_resize is not None:
             repo.mkdir(parents=True, exist_ok=True)
             save_device_resize(repo, device_resize)
@@ -179,6 +185,40 @@ def repo_build(
     missing = missing_files(repo, specs, target)
     if missing:
         console.print("[yellow]still missing (run with --export):[/yellow] " + ", ".join(missing))
+
+
+def build_detectors(
+    repo: Path, flags: list[str], drop: bool, export_models: bool, if_missing: bool
+) -> None:
+    """Apply --detector/--no-detectors to the saved detectors; export the new ones (and, with
+    --if-missing, saved ones whose weights are gone)."""
+    import shutil
+
+    from stashtag.repo_detectors import (
+        export_detectors,
+        parse_detector_flag,
+        read_detectors,
+        save_detectors,
+    )
+    from stashtag_core.modelspec import ONNX_FILE
+
+    saved = [] if drop else read_detectors(repo)
+    added = [parse_detector_flag(f) for f in flags]
+    names = {d.name for d, _ in added}
+    keep = [(d, s) for d, s in saved if d.name not in names] + added
+    if drop or added:
+        for gone in {d.name for d, _ in read_detectors(repo)} - {d.name for d, _ in keep}:
+            for folder in (repo / gone, repo / f"{gone}_post"):
+                if (folder / "config.pbtxt").is_file():
+                    shutil.rmtree(folder)
+        repo.mkdir(parents=True, exist_ok=True)
+        save_detectors(repo, keep)
+    missing = [(d, s) for d, s in keep if not (repo / d.name / "1" / ONNX_FILE).is_file()]
+    todo = added + [m for m in missing if m[0].name not in names] if export_models else []
+    if if_missing:
+        todo = missing if export_models else []
+    if todo:
+        export_detectors(repo, todo, log=console.print)
 
 
 def _gpu_list(text: str) -> tuple[int, ...]:

@@ -18,6 +18,7 @@ from stashtag_core.errors import InputError
 from stashtag_core.modelspec import LETTERBOX_PAD, MAX_FRAME_ASPECT
 
 ResizeMode = Literal["crop", "letterbox", "squash"]
+Placement = Literal["center", "corner"]
 
 
 def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
@@ -130,10 +131,15 @@ def crop_geometry(width: int, height: int, size: int) -> tuple[int, int, int, in
     return nw, nh, (nh - size) // 2, (nw - size) // 2
 
 
-def letterbox_geometry(width: int, height: int, size: int) -> tuple[int, int, Letterbox]:
-    """``(new_w, new_h, placement)`` of a frame fitted into ``size``² keeping its aspect."""
+def letterbox_geometry(
+    width: int, height: int, size: int, placement: Placement = "center"
+) -> tuple[int, int, Letterbox]:
+    """``(new_w, new_h, placement)`` of a frame fitted into ``size``² keeping its aspect:
+    centred (ultralytics) or at the top-left corner (NudeNet)."""
     scale = min(size / height, size / width)
     nw, nh = max(1, round(width * scale)), max(1, round(height * scale))
+    if placement == "corner":
+        return nw, nh, Letterbox(scale, 0.0, 0.0, width, height)
     dw, dh = (size - nw) / 2, (size - nh) / 2
     left, top = round(dw - 0.1), round(dh - 0.1)
     return nw, nh, Letterbox(scale, float(left), float(top), width, height)
@@ -153,10 +159,13 @@ def resize_squash(frame: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(frame, (size, size), interpolation=_interp(w, h, size, size))
 
 
-def resize_letterbox(frame: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
-    """Fit into ``size``² keeping aspect, padded grey (ultralytics' letterbox)."""
+def resize_letterbox(
+    frame: np.ndarray, size: int, placement: Placement = "center", pad: int = LETTERBOX_PAD
+) -> tuple[np.ndarray, Letterbox]:
+    """Fit into ``size``² keeping aspect, padded ``pad`` grey (ultralytics' letterbox; NudeNet
+    puts the frame in the corner of a black square)."""
     h, w = frame.shape[:2]
-    nw, nh, box = letterbox_geometry(w, h, size)
+    nw, nh, box = letterbox_geometry(w, h, size, placement)
     top, left = int(box.pad_y), int(box.pad_x)
     resized = cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_LINEAR)
     out = cv2.copyMakeBorder(
@@ -166,7 +175,7 @@ def resize_letterbox(frame: np.ndarray, size: int) -> tuple[np.ndarray, Letterbo
         left,
         size - nw - left,
         cv2.BORDER_CONSTANT,
-        value=(LETTERBOX_PAD,) * 3,
+        value=(pad,) * 3,
     )
     return out, box
 
@@ -210,7 +219,9 @@ def one_size_batch(frames: list[np.ndarray]) -> np.ndarray:
     return to_nchw(frames)
 
 
-def letterbox_batch(frames: list[np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
+def letterbox_batch(
+    frames: list[np.ndarray], size: int, placement: Placement = "center", pad: int = LETTERBOX_PAD
+) -> tuple[np.ndarray, np.ndarray]:
     """Letterbox every frame; returns the ``(N, 3, size, size)`` batch and ``(N, 5)`` geometry."""
-    boxed = [resize_letterbox(f, size) for f in frames]
+    boxed = [resize_letterbox(f, size, placement, pad) for f in frames]
     return to_nchw([b[0] for b in boxed]), np.stack([b[1].as_array() for b in boxed])

@@ -36,9 +36,14 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarr
 
 
 def detect(
-    raw: np.ndarray, conf_threshold: float, iou_threshold: float, max_det: int
+    raw: np.ndarray,
+    conf_threshold: float,
+    iou_threshold: float,
+    max_det: int,
+    agnostic: bool = False,
 ) -> np.ndarray:
-    """One frame's raw head ``(4 + C, A)`` → ``(K, 6)`` rows ``x1 y1 x2 y2 score class``."""
+    """One frame's raw head ``(4 + C, A)`` → ``(K, 6)`` rows ``x1 y1 x2 y2 score class``;
+    ``agnostic``: one NMS over all classes (overlapping boxes of two classes keep the best)."""
     pred = raw.T  # (A, 4 + C)
     cls_scores = pred[:, 4:]
     cls = cls_scores.argmax(1)
@@ -50,7 +55,8 @@ def detect(
     if len(conf) > MAX_NMS:
         top = np.argsort(-conf, kind="stable")[:MAX_NMS]
         boxes, conf, cls = boxes[top], conf[top], cls[top]
-    keep = nms(boxes + (cls[:, None] * MAX_WH), conf, iou_threshold)[:max_det]
+    offset = 0 if agnostic else cls[:, None] * MAX_WH
+    keep = nms(boxes + offset, conf, iou_threshold)[:max_det]
     return np.concatenate(
         [boxes[keep], conf[keep, None], cls[keep, None].astype(np.float32)], axis=1
     ).astype(np.float32)
@@ -71,12 +77,14 @@ def postprocess_batch(
     conf_threshold: float,
     iou_threshold: float,
     max_det: int,
+    agnostic: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Batch ``(N, 4 + C, A)`` → padded ``(N, max_det, 6)`` detections and ``(N, 1)`` counts."""
     out = np.zeros((len(raw), max_det, 6), np.float32)
     counts = np.zeros((len(raw), 1), np.int32)
     for i, (frame_raw, lb) in enumerate(zip(raw, letterboxes, strict=True)):
-        dets = unletterbox(detect(frame_raw, conf_threshold, iou_threshold, max_det), lb)
+        dets = detect(frame_raw, conf_threshold, iou_threshold, max_det, agnostic)
+        dets = unletterbox(dets, lb)
         out[i, : len(dets)] = dets
         counts[i, 0] = len(dets)
     return out, counts

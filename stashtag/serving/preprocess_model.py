@@ -14,6 +14,7 @@ from stashtag.processing.image import (
 from stashtag.serving.triton_io import ModelArgs, encoded_bytes, get_input, per_request
 from stashtag_core.errors import InputError
 from stashtag_core.modelspec import Limits
+from stashtag_core.modelspec.detectors import parse_letterbox_parameter
 
 
 class TritonPythonModel:
@@ -24,13 +25,21 @@ class TritonPythonModel:
         self.yolo_size = a.param("yolo_size", int)
         self.dino = (a.param("dino_size", int), a.param("dino_resize"))
         self.device_resize = a.params.get("device_resize") == "1"
+        names = [n for n in a.params.get("detectors", "").split(",") if n]
+        self.detectors = {n: parse_letterbox_parameter(a.param(f"{n}_letterbox")) for n in names}
 
     def _handle(self, request) -> dict:
         frames = decode_frames(request, self.limits)
+        out = {}
+        for name, (size, placement, pad) in self.detectors.items():  # on the host: ORT graphs
+            out[f"{name}_image"], out[f"{name}_letterbox"] = letterbox_batch(
+                frames, size, placement, pad
+            )
         if self.device_resize:  # the graph models resize (repo build --device-resize)
             return {
                 "frames": one_size_batch(frames),
                 "yolo_letterbox": letterbox_placements(frames, self.yolo_size),
+                **out,
             }
         yolo, letterbox = letterbox_batch(frames, self.yolo_size)
         return {
@@ -38,6 +47,7 @@ class TritonPythonModel:
             "yolo_image": yolo,
             "yolo_letterbox": letterbox,
             "dino_image": prepare(frames, *self.dino),
+            **out,
         }
 
     def execute(self, requests):

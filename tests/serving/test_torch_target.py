@@ -40,12 +40,14 @@ def test_configs_run_torchscript_for_the_graphs(torch_server):
 
 def test_python_torch_agrees_with_python_ort(torch_server, client, small_sprite):
     jpeg, rects = small_sprite
-    want = client.tag_frames(jpeg, rects)
-    got = TritonClient(torch_server.options.grpc_url).tag_frames(jpeg, rects)
+    want = client.tag_frames(jpeg, rects, detectors=["content"])
+    got = TritonClient(torch_server.options.grpc_url).tag_frames(jpeg, rects, detectors=["content"])
     np.testing.assert_allclose(got.clip, want.clip, atol=1e-4)
     np.testing.assert_allclose(got.dino_cls, want.dino_cls, atol=1e-3)
     np.testing.assert_allclose(got.dino_patch_mean, want.dino_patch_mean, atol=1e-3)
     assert [len(d) for d in got.detections] == [len(d) for d in want.detections]
+    for g, w in zip(got.detected["content"], want.detected["content"], strict=True):
+        np.testing.assert_allclose(g, w, atol=1e-3)
     for g, w in zip(got.detections, want.detections, strict=True):
         np.testing.assert_allclose(g, w, atol=1e-2)
     text = TritonClient(torch_server.options.grpc_url).embed_text(["a beach", "a kitchen"])
@@ -137,22 +139,30 @@ def test_device_resize_agrees_with_preprocess_resizing(tiny_repo, tmp_path, clie
     preset = get_preset("tiny")
     repo = derived_repo(tiny_repo, tmp_path / "repo", preset, with_device_resize, "python-torch")
     pre = parse_config((repo / "preprocess" / "config.pbtxt").read_text())
-    assert [o.name for o in pre.output] == ["frames", "yolo_letterbox"]
+    # detectors (ONNX Runtime graphs) still get their letterboxed frames from preprocess
+    assert [o.name for o in pre.output] == [
+        "frames",
+        "yolo_letterbox",
+        "content_image",
+        "content_letterbox",
+    ]
     yolo = parse_config((repo / "yolo" / "config.pbtxt").read_text())
     assert yolo.parameters["resize"].string_value == f"letterbox:{preset.yolo.image_size}"
     assert list(yolo.input[0].dims) == [3, -1, -1]
     jpeg, rects = small_sprite
-    want = client.tag_frames(jpeg, rects)
+    want = client.tag_frames(jpeg, rects, detectors=["content"])
     opts = ServerOptions(repo, free_port(), free_port(), free_port(), log_file=tmp_path / "t.log")
     mixed = np.array(rects)
     mixed[1, 2:] = (100, 60)  # one frame of another size
     with TritonServer(opts) as server:
-        got = TritonClient(server.options.grpc_url).tag_frames(jpeg, rects)
+        got = TritonClient(server.options.grpc_url).tag_frames(jpeg, rects, detectors=["content"])
         with pytest.raises(ServerError, match="frame 1 is 100x60"):
             TritonClient(server.options.grpc_url).tag_frames(jpeg, mixed)
     np.testing.assert_allclose(got.clip, want.clip, atol=2e-3)
     np.testing.assert_allclose(got.dino_cls, want.dino_cls, atol=2e-2, rtol=1e-2)
     assert [len(d) for d in got.detections] == [len(d) for d in want.detections]
+    for g, w in zip(got.detected["content"], want.detected["content"], strict=True):
+        np.testing.assert_allclose(g, w, atol=1e-3)  # host-letterboxed in both
 
 
 def test_device_resize_is_refused_for_other_targets(tmp_path):

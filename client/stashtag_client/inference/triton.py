@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,6 +20,8 @@ class FrameResults:
     dino_cls: np.ndarray  # (N, E)
     dino_patch_mean: np.ndarray  # (N, E)
     detections: list[np.ndarray]  # per frame (K, 6): x1 y1 x2 y2 score class, frame pixels
+    # extra detectors asked for (e.g. "content"): per frame (K, 6), as ``detections``
+    detected: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,11 @@ class TextLine:
     text: str
     score: float
     box: np.ndarray  # (4, 2) corner points in frame pixels
+
+
+def unpad(detections: np.ndarray, counts: np.ndarray) -> list[np.ndarray]:
+    """The padded ``(N, max, 6)`` detections cut to each frame's count."""
+    return [d[:n] for d, n in zip(detections, counts.reshape(-1), strict=True)]
 
 
 class TritonClient:
@@ -46,13 +53,17 @@ class TritonClient:
             model, inputs, outputs, timeout_s=self.timeout_s, priority=self.access.priority
         )
 
-    def tag_frames(self, encoded: bytes, rects: np.ndarray) -> FrameResults:
-        """Send one encoded image (a sprite sheet or a frame) with its frame rectangles."""
+    def tag_frames(
+        self, encoded: bytes, rects: np.ndarray, detectors: Sequence[str] = ()
+    ) -> FrameResults:
+        """Send one encoded image (a sprite sheet or a frame) with its frame rectangles; also
+        read the outputs of the repository's extra ``detectors`` named."""
         feed = TAGGER.feed(np.frombuffer(encoded, np.uint8), np.asarray(rects, np.int32))
-        out = self._infer(TAGGER.model, feed, TAGGER.outputs)
+        extra = [f"{d}_{t}" for d in detectors for t in ("detections", "num_detections")]
+        out = self._infer(TAGGER.model, feed, (*TAGGER.outputs, *extra))
         clip, dino_cls, dino_patch, detections, counts = TAGGER.unpack(out)
-        dets = [d[:n] for d, n in zip(detections, counts.reshape(-1), strict=True)]
-        return FrameResults(clip, dino_cls, dino_patch, dets)
+        detected = {d: unpad(out[f"{d}_detections"], out[f"{d}_num_detections"]) for d in detectors}
+        return FrameResults(clip, dino_cls, dino_patch, unpad(detections, counts), detected)
 
     def embed_text(self, prompts: list[str]) -> np.ndarray:
         """CLIP text embeddings, tokenised on the server."""

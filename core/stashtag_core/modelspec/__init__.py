@@ -17,7 +17,6 @@ from stashtag_core.modelspec.build import (
 from stashtag_core.modelspec.contract import (
     CLIP_MERGES_FILE,
     CLIP_TEXT,
-    FRAME_MODELS,
     LETTERBOX_PAD,
     MAX_FRAME_ASPECT,
     META_FILE,
@@ -31,11 +30,11 @@ from stashtag_core.modelspec.contract import (
     YOLO_MAX_DETECTIONS,
     Interface,
 )
+from stashtag_core.modelspec.detectors import Detector, nudenet_detector
 from stashtag_core.modelspec.limits import (
     DEFAULT_MAX_ENCODED_BYTES,
     DEFAULT_MAX_PIXELS,
     MAX_FRAMES_PER_REQUEST,
-    TUNED_INSTANCES,
     Limits,
     Tuning,
 )
@@ -54,7 +53,6 @@ __all__ = [
     "CLIP_TEXT",
     "DEFAULT_MAX_ENCODED_BYTES",
     "DEFAULT_MAX_PIXELS",
-    "FRAME_MODELS",
     "LETTERBOX_PAD",
     "MAX_FRAMES_PER_REQUEST",
     "MAX_FRAME_ASPECT",
@@ -69,9 +67,9 @@ __all__ = [
     "TAGGER",
     "TARGETS",
     "TORCHSCRIPT_FILE",
-    "TUNED_INSTANCES",
     "YOLO_MAX_DETECTIONS",
     "Batching",
+    "Detector",
     "Interface",
     "Limits",
     "ModelSpec",
@@ -80,6 +78,7 @@ __all__ = [
     "Tensor",
     "Tuning",
     "build_specs",
+    "nudenet_detector",
     "spec_by_name",
     "weights_file",
     "with_device_resize",

@@ -14,22 +14,22 @@ from stashtag_core.modelspec.contract import (
     TORCHSCRIPT_FILE,
     YOLO_MAX_DETECTIONS,
 )
+from stashtag_core.modelspec.detector_specs import with_detectors
+from stashtag_core.modelspec.detectors import Detector
 from stashtag_core.modelspec.limits import Limits, Tuning
-from stashtag_core.modelspec.types import Batching, ModelSpec, Step, Tensor
+from stashtag_core.modelspec.types import Batching, ModelSpec, Step, Tensor, image_tensor
 from stashtag_core.presets import Preset
 from stashtag_core.protocol import PRIORITY_LEVELS
 
 
-def _image_tensor(size: int) -> Tensor:
-    # uint8 NCHW: normalisation is baked into each exported graph, so frames cross process
-    # boundaries at a quarter of the float size.
-    return Tensor("image", "UINT8", (3, size, size))
-
-
 def build_specs(
-    preset: Preset, instances: int = 1, limits: Limits | None = None
+    preset: Preset,
+    instances: int = 1,
+    limits: Limits | None = None,
+    detectors: tuple[Detector, ...] = (),
 ) -> list[ModelSpec]:
-    """Describe every model of ``preset``'s repository, in dependency order."""
+    """Describe every model of ``preset``'s repository, in dependency order; ``detectors``
+    adds each extra detector to ``preprocess`` and the ``tagger`` ensemble."""
     limits = limits or Limits()
     clip, yolo, dino = preset.clip, preset.yolo, preset.dinov2
     default = Tuning()
@@ -72,10 +72,11 @@ def build_specs(
         ),
         ModelSpec(
             name="clip_image",
+            frame_model=True,
             kind="onnx",
             plan=True,
             description=f"CLIP {clip.name} image tower → L2-normalised embedding.",
-            inputs=(_image_tensor(clip.image_size),),
+            inputs=(image_tensor(clip.image_size),),
             outputs=(Tensor("embedding", "FP32", (clip.embed_dim,)),),
             batching=frames,
             instances=instances,
@@ -116,10 +117,11 @@ def build_specs(
         ),
         ModelSpec(
             name="yolo",
+            frame_model=True,
             kind="onnx",
             plan=True,
             description=f"{yolo.name} raw heads at {yolo.image_size}² (no NMS in the graph).",
-            inputs=(_image_tensor(yolo.image_size),),
+            inputs=(image_tensor(yolo.image_size),),
             outputs=(
                 Tensor("raw", "FP32", (4 + yolo.num_classes, _yolo_anchors(yolo.image_size))),
             ),
@@ -128,6 +130,7 @@ def build_specs(
         ),
         ModelSpec(
             name="yolo_post",
+            frame_model=True,
             kind="python",
             module="stashtag.serving.yolo_post_model",
             description="Per-class NMS; boxes mapped back to frame pixels.",
@@ -148,10 +151,11 @@ def build_specs(
         ),
         ModelSpec(
             name="dinov2",
+            frame_model=True,
             kind="onnx",
             plan=True,
             description=f"DINOv2 {dino.name}: CLS and mean-pooled patch embeddings.",
-            inputs=(_image_tensor(dino.image_size),),
+            inputs=(image_tensor(dino.image_size),),
             outputs=(
                 Tensor("cls", "FP32", (dino.embed_dim,)),
                 Tensor("patch_mean", "FP32", (dino.embed_dim,)),
@@ -240,7 +244,7 @@ def build_specs(
             ),
         ),
     ]
-    return specs
+    return with_detectors(specs, detectors, frames, instances) if detectors else specs
 
 
 # The graph models that take frames from ``preprocess``, and the parameters naming their resize.
@@ -257,12 +261,17 @@ def with_device_resize(specs: list[ModelSpec]) -> list[ModelSpec]:
         for name, key in RESIZED_BY.items()
     }
     frames = Tensor("image", "UINT8", (3, -1, -1))
+    host_made = {"clip_image", "yolo_image", "yolo_letterbox", "dino_image"}
     out = []
     for spec in specs:
         if spec.name == "preprocess":
             spec = replace(
                 spec,
-                outputs=(Tensor("frames", "UINT8", (-1, 3, -1, -1)), spec.output("yolo_letterbox")),
+                outputs=(
+                    Tensor("frames", "UINT8", (-1, 3, -1, -1)),
+                    spec.output("yolo_letterbox"),
+                    *(o for o in spec.outputs if o.name not in host_made),  # detectors'
+                ),
                 parameters={**spec.parameters, "device_resize": "1"},
             )
         elif spec.name in resize:
@@ -276,6 +285,7 @@ def with_device_resize(specs: list[ModelSpec]) -> list[ModelSpec]:
             for step in spec.steps:
                 if step.model == "preprocess":
                     outputs = {"frames": "_frames", "yolo_letterbox": "_yolo_letterbox"}
+                    outputs |= {k: v for k, v in step.outputs.items() if k not in host_made}
                     step = replace(step, outputs=outputs)
                 elif step.model in resize:
                     step = replace(step, inputs={"image": "_frames"})

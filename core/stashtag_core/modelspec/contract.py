@@ -24,9 +24,6 @@ YOLO_MAX_DETECTIONS = 100  # per frame, after NMS
 # cropped for CLIP needs a 224x4.5M intermediate).
 MAX_FRAME_ASPECT = 20
 
-# Models that see every frame of a request.
-FRAME_MODELS = ("clip_image", "yolo", "yolo_post", "dinov2")
-
 
 @dataclass(frozen=True)
 class Interface:

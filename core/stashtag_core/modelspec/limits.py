@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from stashtag_core.modelspec.contract import FRAME_MODELS
 from stashtag_core.modelspec.types import ModelSpec
 
 # Frames in one request never exceed this; a Stash sprite sheet holds 81.
@@ -13,8 +12,6 @@ MAX_FRAMES_PER_REQUEST = 128
 DEFAULT_MAX_PIXELS = 40_000_000
 # A Stash sprite sheet is ~0.3 MB; a 4K frame as JPEG a few MB.
 DEFAULT_MAX_ENCODED_BYTES = 32 << 20
-# `Tuning`'s instance count applies to the frame models and the decoder that feeds them.
-TUNED_INSTANCES = ("preprocess", "clip_image", "yolo", "dinov2")
 
 
 @dataclass(frozen=True)
@@ -62,10 +59,11 @@ class Tuning:
             )
 
     def apply(self, specs: list[ModelSpec]) -> list[ModelSpec]:
-        """``specs`` with these settings on the frame models."""
+        """``specs`` with these settings on the frame models (instances: on the graphs among
+        them and on the decoder that feeds them)."""
         out = []
         for s in specs:
-            if s.name in FRAME_MODELS and s.batching:
+            if s.frame_model and s.batching:
                 s = replace(
                     s,
                     batching=replace(
@@ -75,7 +73,7 @@ class Tuning:
                         max_queue_delay_us=self.max_queue_delay_us,
                     ),
                 )
-            if s.name in TUNED_INSTANCES:
+            if s.name == "preprocess" or (s.frame_model and s.kind == "onnx"):
                 s = replace(s, instances=self.instances)
             out.append(s)
         return out

@@ -64,6 +64,7 @@ class ModelSpec:
     # GPUs the instances run on (repo build --gpus); () = the target's default placement.
     gpus: tuple[int, ...] = ()
     description: str = ""
+    frame_model: bool = False  # sees every frame of a tagger request (batching tuned as one)
 
     def input(self, name: str) -> Tensor:
         return _find(self.inputs, name, self.name)
@@ -77,3 +78,9 @@ def _find(tensors: tuple[Tensor, ...], name: str, model: str) -> Tensor:
         if t.name == name:
             return t
     raise KeyError(f"model {model!r} has no tensor {name!r}")
+
+
+def image_tensor(size: int) -> Tensor:
+    # uint8 NCHW: normalisation is baked into each exported graph, so frames cross process
+    # boundaries at a quarter of the float size.
+    return Tensor("image", "UINT8", (3, size, size))

@@ -1,0 +1,117 @@
+"""The models an extra detector adds to a repository (see :mod:`.detectors`)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from stashtag_core.modelspec.contract import TAGGER, YOLO_MAX_DETECTIONS
+from stashtag_core.modelspec.detectors import Detector, classes_parameter
+from stashtag_core.modelspec.types import Batching, ModelSpec, Step, Tensor, image_tensor
+
+
+def with_detectors(
+    specs: list[ModelSpec], detectors: tuple[Detector, ...], frames: Batching, instances: int
+) -> list[ModelSpec]:
+    """Add each detector: a letterboxed input from ``preprocess``, its graph, its NMS model and
+    two ``tagger`` outputs. Detectors run on ONNX Runtime on every target (no plan, no
+    TorchScript: their source is an ONNX file, not a framework model)."""
+    out = []
+    for spec in specs:
+        if spec.name == "preprocess":
+            images = []
+            for d in detectors:
+                size = d.image_size
+                images += [
+                    Tensor(f"{d.name}_image", "UINT8", (-1, 3, size, size)),
+                    Tensor(f"{d.name}_letterbox", "FP32", (-1, 5)),
+                ]
+            letterbox = {f"{d.name}_letterbox": d.letterbox_parameter() for d in detectors}
+            spec = replace(
+                spec,
+                outputs=(*spec.outputs, *images),
+                parameters={
+                    **spec.parameters,
+                    "detectors": ",".join(d.name for d in detectors),
+                    **letterbox,
+                },
+            )
+        if spec.name == TAGGER.model:
+            inputs = {f"{d.name}_{t}": f"_{d.name}_{t}" for d in detectors for t in IMAGE_OUTS}
+            steps = [
+                replace(st, outputs={**st.outputs, **inputs}) if st.model == "preprocess" else st
+                for st in spec.steps
+            ]
+            spec = replace(
+                spec,
+                outputs=(*spec.outputs, *_detector_outputs(detectors)),
+                steps=(*steps, *_detector_steps(detectors)),
+                parameters={**spec.parameters, "detectors": classes_parameter(detectors)},
+            )
+            out += [m for d in detectors for m in _detector_models(d, frames, instances)]
+        out.append(spec)
+    return out
+
+
+IMAGE_OUTS = ("image", "letterbox")  # what preprocess makes for each detector
+
+
+def _detector_models(d: Detector, frames: Batching, instances: int) -> list[ModelSpec]:
+    raw = Tensor("raw", "FP32", (4 + len(d.classes), d.anchors))
+    return [
+        ModelSpec(
+            name=d.name,
+            kind="onnx",
+            frame_model=True,
+            description=f"Detector {d.name}: YOLOv8 raw heads at {d.image_size}² "
+            f"({len(d.classes)} classes).",
+            inputs=(image_tensor(d.image_size),),
+            outputs=(raw,),
+            batching=frames,
+            instances=instances,
+        ),
+        ModelSpec(
+            name=f"{d.name}_post",
+            kind="python",
+            module="stashtag.serving.yolo_post_model",
+            frame_model=True,
+            description=f"Detector {d.name}: NMS; boxes mapped back to frame pixels.",
+            inputs=(raw, Tensor("letterbox", "FP32", (5,))),
+            outputs=(
+                Tensor("detections", "FP32", (YOLO_MAX_DETECTIONS, 6)),
+                Tensor("num_detections", "INT32", (1,)),
+            ),
+            batching=frames,
+            parameters={
+                "conf_threshold": f"{d.conf_threshold:g}",
+                "iou_threshold": f"{d.iou_threshold:g}",
+                "max_detections": str(YOLO_MAX_DETECTIONS),
+                "agnostic_nms": "1" if d.agnostic_nms else "0",
+            },
+        ),
+    ]
+
+
+def _detector_outputs(detectors: tuple[Detector, ...]) -> list[Tensor]:
+    out = []
+    for d in detectors:
+        dets, counts = d.outputs
+        out += [
+            Tensor(dets, "FP32", (-1, YOLO_MAX_DETECTIONS, 6)),
+            Tensor(counts, "INT32", (-1, 1)),
+        ]
+    return out
+
+
+def _detector_steps(detectors: tuple[Detector, ...]) -> list[Step]:
+    steps = []
+    for d in detectors:
+        dets, counts = d.outputs
+        steps += [
+            Step(d.name, {"image": f"_{d.name}_image"}, {"raw": f"_{d.name}_raw"}),
+            Step(
+                f"{d.name}_post",
+                {"raw": f"_{d.name}_raw", "letterbox": f"_{d.name}_letterbox"},
+                {"detections": dets, "num_detections": counts},
+            ),
+        ]
+    return steps
