@@ -12,7 +12,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from stashtag_client.frames.sources import SceneSource
-from stashtag_client.inference.pipeline import SceneOutcome, TagRun, server_model_id
+from stashtag_client.inference.pipeline import (
+    SceneOutcome,
+    TagRun,
+    server_detectors,
+    server_model_id,
+)
 from stashtag_client.inference.transport import (
     EndpointPool,
     RetryPolicy,
@@ -70,6 +75,7 @@ class TaggingSession:
         self.on_event = on_event
         self.pool: EndpointPool | None = None
         self.tagset: TagSet | None = None
+        self.detectors: dict[str, tuple[str, ...]] = {}  # the server's extra detectors
 
     async def __aenter__(self) -> TaggingSession:
         o = self.options
@@ -81,6 +87,8 @@ class TaggingSession:
         self.pool = pool
         try:
             model_id = await server_model_id(pool)
+            self.detectors = await server_detectors(pool)
+            self._warn_unserved_detectors()
             vocab, learned = effective_tags(self.store, model_id, self.vocab)
             bank = await fetch_text_bank(pool, self.store, model_id, vocab)
         except BaseException as exc:
@@ -104,8 +112,20 @@ class TaggingSession:
         """Send every source not stored yet (all with ``force``); each is stored as answered.
         ``collect=False``: outcomes go to ``on_done`` only (memory flat for any library)."""
         assert self.pool is not None and self.tagset is not None, "use `async with`"
-        run = TagRun(self.pool, self.store, self.tagset.model_id, ocr_frames, on_done)
+        run = TagRun(
+            self.pool, self.store, self.tagset.model_id, ocr_frames, on_done, self.detectors
+        )
         return await run.run(sources, force, collect)
+
+    def _warn_unserved_detectors(self) -> None:
+        """Vocabulary rules for a detector the server lacks never fire: say so once."""
+        wanted = {r.detector for r in self.vocab.detections if r.detector != "yolo"}
+        for name in sorted(wanted - set(self.detectors)):
+            if self.on_event:
+                self.on_event(
+                    f"the vocabulary has rules for detector {name!r}, which the server does not"
+                    f" run: they are skipped (build the repository with --detector {name})"
+                )
 
     def status(self) -> list[dict]:
         return self.pool.status() if self.pool is not None else []

@@ -19,6 +19,22 @@ import numpy as np
 from stashtag_client.store_schema import migrate
 
 
+@dataclass(frozen=True)
+class Detected:
+    """One extra detector's answer for a scene (``content``: NudeNet's classes)."""
+
+    classes: tuple[str, ...]  # class names, in the detector's order
+    frames: list[np.ndarray]  # per frame (K, 6): x1 y1 x2 y2 score class index
+
+    def as_json(self) -> dict:
+        return {"classes": list(self.classes), "frames": [d.tolist() for d in self.frames]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Detected:
+        frames = [np.array(d, np.float32).reshape(-1, 6) for d in data["frames"]]
+        return cls(tuple(data["classes"]), frames)
+
+
 @dataclass
 class SceneRecord:
     """Everything the server returned for one scene."""
@@ -34,6 +50,7 @@ class SceneRecord:
     detections: list[np.ndarray]  # per frame (K, 6)
     ocr: list[dict] = field(default_factory=list)  # {frame, text, score, box}
     ocr_error: str = ""  # why OCR failed, when it did (the other results stand)
+    detected: dict[str, Detected] = field(default_factory=dict)  # extra detectors by name
 
     @property
     def frames(self) -> int:
@@ -76,7 +93,7 @@ class Store:
         dets = [d.tolist() for d in r.detections]
         with self.db:
             self.db.execute(
-                "INSERT OR REPLACE INTO scenes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO scenes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     r.scene,
                     r.model_id,
@@ -91,6 +108,7 @@ class Store:
                     json.dumps(r.ocr),
                     time.time(),
                     r.ocr_error,
+                    json.dumps({k: d.as_json() for k, d in r.detected.items()}),
                 ),
             )
             self.db.execute(
@@ -159,7 +177,7 @@ class Store:
 
 
 def _record(row: tuple) -> SceneRecord:
-    scene, model_id, source, basis, n, times, clip, dcls, dpatch, dets, ocr, _, ocr_error = row
+    scene, model_id, source, basis, n, times, clip, dcls, dpatch, dets, ocr, _, ocr_error, det = row
 
     def mat(blob: bytes) -> np.ndarray:
         return np.frombuffer(blob, np.float16).reshape(n, -1).astype(np.float32)
@@ -176,4 +194,5 @@ def _record(row: tuple) -> SceneRecord:
         detections=[np.array(d, np.float32).reshape(-1, 6) for d in json.loads(dets)],
         ocr=json.loads(ocr),
         ocr_error=ocr_error,
+        detected={k: Detected.from_json(v) for k, v in json.loads(det).items()},
     )

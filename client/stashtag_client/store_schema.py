@@ -132,10 +132,13 @@ def canonical_keys_v3(db: sqlite3.Connection) -> None:
                 )
 
 
+# Version 4: extra detectors' answers (``repo build --detector``), JSON by detector name.
+DETECTED_V4 = "ALTER TABLE scenes ADD COLUMN detected TEXT NOT NULL DEFAULT '{}';"
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 # MIGRATIONS[i] takes a store from version i to i + 1. Append; never edit a released one.
-MIGRATIONS: tuple[Migration, ...] = (TABLES_V1, OCR_ERROR_V2, canonical_keys_v3)
+MIGRATIONS: tuple[Migration, ...] = (TABLES_V1, OCR_ERROR_V2, canonical_keys_v3, DETECTED_V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

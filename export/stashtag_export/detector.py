@@ -65,7 +65,10 @@ def describe_onnx(
     if len(out) != 1:
         raise ExportError(f"{path}: expected one output (raw YOLOv8 heads), found {len(out)}")
     dims = [d.dim_value or None for d in out[0].type.tensor_type.shape.dim]
-    if len(dims) != 3 or (dims[1] is not None and dims[1] != 4 + len(classes)):
+    if len(dims) == 3 and dims[1] is None:  # symbolic in the graph: run it once to see
+        probe = np.zeros((1, 3, size, size), np.float32)
+        dims[1] = next(iter(run_onnx(path, {model.graph.input[0].name: probe}).values())).shape[1]
+    if len(dims) != 3 or dims[1] != 4 + len(classes):
         raise ExportError(
             f"{path}: output shape {dims} is not (batch, 4 + {len(classes)} classes, anchors)"
         )

@@ -102,9 +102,12 @@ def demo(
         p, _ = resolve_build(repo, preset, "python-ort", default_preset="tiny")
         if missing_files(repo, specs_for(repo, p), "python-ort"):
             run_export(p.name, repo, random_weights, "", "python-ort")
+        real = add_real_models(repo, workdir / "library")
         write_configs(repo, specs_for(repo, p), "python-ort")
         save_build(repo, p.name, "python-ort")
         library, studios = write_sample_library(workdir / "library")
+        for suffix in ("", "-wal", "-shm"):  # every demo tags afresh
+            (workdir / f"stashtag.db{suffix}").unlink(missing_ok=True)
         opts = ServerOptions(repo, free_port(), free_port(), free_port())
         with console.status("starting Triton…"), TritonServer(opts) as server:
             console.print(f"Triton ready: gRPC {opts.grpc_url} (log {server.log_path})")
@@ -120,9 +123,65 @@ def demo(
     except (StashtagError, ValueError, KeyError, OSError) as exc:
         fail(exc)
     report_results(results, workdir / "results.json", quiet=False)
+    print_real_detections(workdir / "stashtag.db", real)
     console.print(
         f"{stats.frames} frames in {stats.wall_s:.1f} s = {stats.frames_per_s:.1f} frames/s, "
-        f"client CPU {stats.cpu_ms_per_frame:.2f} ms/frame. Random weights: the tags are "
-        "meaningless but every number is real; the OCR (real PP-OCR weights) names the studio.",
+        f"client CPU {stats.cpu_ms_per_frame:.2f} ms/frame. CLIP, YOLO and DINOv2 have random "
+        "weights here: their tags are meaningless but every number is real. Real weights: the "
+        "OCR (PP-OCR, from rapidocr) names the studio"
+        + (", NudeNet's detector finds the faces above." if real else "."),
         soft_wrap=True,
     )
+
+
+def add_real_models(repo: Path, library: Path) -> bool:
+    """With the nudenet and scikit-image packages installed, the demo also serves NudeNet's
+    real detector and tags scikit-image's photographs (copied into the library at run time:
+    none ships with stashtag). Returns whether it does."""
+    import importlib.util
+    import shutil
+
+    from stashtag.cli.repo import build_detectors
+    from stashtag.demo.photos import PHOTOS, photo_path
+    from stashtag.repo_detectors import saved_detectors
+
+    if not importlib.util.find_spec("nudenet") or not importlib.util.find_spec("skimage"):
+        console.print(
+            "[dim]real detector skipped: pip install 'stashtag[content,demo]' for NudeNet's "
+            "detector (AGPL-3.0) and scikit-image's photographs[/dim]"
+        )
+        return False
+    if "content" not in {d.name for d in saved_detectors(repo)}:
+        build_detectors(repo, ["content"], False, True, False)
+    photos = library / "photos"
+    photos.mkdir(parents=True, exist_ok=True)
+    for name in PHOTOS:
+        shutil.copy(photo_path(name), photos)
+    return True
+
+
+def print_real_detections(store_path: Path, real: bool) -> None:
+    """Every detection of the real content detector in the demo's photographs, with scores."""
+    from rich.table import Table
+
+    from stashtag_client.store import Store
+
+    if not real:
+        return
+    table = Table(title="NudeNet's detector (real weights) on scikit-image's photographs")
+    for column in ("photograph", "class", "score", "box x, y, w, h"):
+        table.add_column(column)
+    with Store(store_path) as store:
+        for model_id in store.model_ids():
+            for record in store.records(model_id):
+                found = record.detected.get("content")
+                if found is None or "/photos/" not in record.source.replace("\\", "/"):
+                    continue
+                name = Path(record.source).name
+                rows = [d for frame in found.frames for d in frame]
+                for x1, y1, x2, y2, score, cls in rows:
+                    box = f"{x1:.0f}, {y1:.0f}, {x2 - x1:.0f}, {y2 - y1:.0f}"
+                    table.add_row(name, found.classes[int(cls)], f"{score:.2f}", box)
+                if not rows:
+                    table.add_row(name, "[dim]nothing[/dim]", "", "")
+    console.print(table)

@@ -124,7 +124,10 @@ def test_detection_frames():
         np.array([[0, 0, 5, 5, 0.8, 0], [1, 1, 4, 4, 0.7, 16]], np.float32),
     ]
     rule = DetectionRule("Dog", ("dog",), 0.5, 2)
-    np.testing.assert_array_equal(detection_frames(class_confidence(dets), rule), [0, 3])
+    rec = SceneRecord("s", "m", "x", "duration", np.arange(4.0), *[np.zeros((4, 2))] * 3, dets)
+    np.testing.assert_array_equal(detection_frames(rec, class_confidence(dets), rule), [0, 3])
+    other = DetectionRule("Dog", ("dog",), 0.5, 2, detector="content")
+    assert detection_frames(rec, class_confidence(dets), other) is None  # not run: skipped
     np.testing.assert_array_equal(
         class_confidence([np.zeros((0, 6), np.float32)]), np.zeros((1, 80))
     )

@@ -117,6 +117,37 @@ def test_several_connections_opening_one_new_store_all_succeed(tmp_path):
         assert schema_version(db) == SCHEMA_VERSION
 
 
+V3_COLUMNS = (
+    "scene, model_id, source, time_basis, frames, times, clip, dino_cls, dino_patch,"
+    " detections, ocr, updated, ocr_error"
+)
+
+
+def test_version_4_adds_extra_detectors_answers(tmp_path):
+    """A version-3 store (no ``detected`` column) opens with empty answers for old rows, and
+    new rows keep theirs."""
+    from stashtag_client.store import Detected
+
+    path = tmp_path / "v3.db"
+    Store(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("ALTER TABLE scenes DROP COLUMN detected")
+        db.execute("PRAGMA user_version = 3")
+        times, clip = np.zeros(1).tobytes(), np.zeros((1, 2), np.float16).tobytes()
+        db.execute(
+            f"INSERT INTO scenes ({V3_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            ("old", MODEL, "x", "still", 1, times, clip, clip, clip, "[[]]", "[]", 1.0, ""),
+        )
+    with Store(path) as db:
+        assert schema_version(db.db) == SCHEMA_VERSION
+        old = db.get("old", MODEL)
+        assert old.detected == {}
+        found = Detected(("a", "b"), [np.array([[1, 2, 3, 4, 0.9, 1]], np.float32)])
+        db.put(dataclasses.replace(old, scene="new", detected={"mine": found}))
+        got = db.get("new", MODEL).detected["mine"]
+        assert got.classes == ("a", "b") and got.frames[0].tolist() == found.frames[0].tolist()
+
+
 def test_version_3_keys_file_scenes_canonically_keeping_the_newest(tmp_path, monkeypatch):
     from stashtag.demo.samples import write_sample
 
@@ -126,6 +157,7 @@ def test_version_3_keys_file_scenes_canonically_keeping_the_newest(tmp_path, mon
     path = tmp_path / "v2.db"
     Store(path).close()
     with sqlite3.connect(path) as db:
+        db.execute("ALTER TABLE scenes DROP COLUMN detected")  # a version-2 store's columns
         db.execute("PRAGMA user_version = 2")
         rows = [
             ("lib/movie", 2.0, "relative, newest"),
@@ -137,7 +169,7 @@ def test_version_3_keys_file_scenes_canonically_keeping_the_newest(tmp_path, mon
         ]
         for scene, updated, source in rows:
             db.execute(
-                "INSERT INTO scenes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO scenes ({V3_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (scene, MODEL, source, "vtt", 0, b"", b"", b"", b"", "[]", "[]", updated, ""),
             )
         db.execute("INSERT INTO errors VALUES (?,?,?,?)", ("lib/clip.mp4", MODEL, "bad", 1.0))

@@ -1,6 +1,7 @@
 """Exports: parity against the source frameworks, and clear failures when offline."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,3 +108,50 @@ def test_fp16_variant_checked_against_fp32(tmp_path):
     assert graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.UINT8
     assert graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
     assert any(i.data_type == onnx.TensorProto.FLOAT16 for i in graph.initializer)
+
+
+def test_a_users_yolov8_onnx_goes_in_the_detector_slot(tmp_path, monkeypatch):
+    """`--detector NAME=model.onnx`: an ultralytics ONNX export (random weights, 256², dynamic)
+    is described from its own metadata, wrapped for uint8 frames and checked against itself."""
+    from ultralytics import YOLO
+
+    from stashtag.repo_detectors import parse_detector_flag
+    from stashtag_export.detector import export_detector
+
+    monkeypatch.chdir(tmp_path)
+    source = Path(
+        YOLO("yolov8n.yaml").export(format="onnx", imgsz=256, dynamic=True, simplify=False)
+    )
+    detector, where = parse_detector_flag(f"mine={source},pad=0")
+    assert (detector.name, detector.image_size, len(detector.classes)) == ("mine", 256, 80)
+    assert detector.classes[:2] == ("0", "1")  # ultralytics names a dataset-less model so
+    assert detector.pad == 0 and where == str(Path(source).resolve())
+    meta = export_detector(detector, source, tmp_path / "repo")
+    assert meta["parity"][0]["min_cosine"] > 0.9999 and len(meta["sha256"]) == 64
+    raw = run_onnx(
+        tmp_path / "repo" / "mine" / "1" / "model.onnx", {"image": sample_images(3, 256)}
+    )
+    assert raw["raw"].shape == (3, 84, detector.anchors)
+
+    classes = tmp_path / "classes.txt"
+    classes.write_text("a\nb\n")
+    with pytest.raises(ExportError, match="not \\(batch, 4 \\+ 2 classes"):
+        parse_detector_flag(f"mine={source},classes={classes}")
+    with pytest.raises(ExportError, match="detector name 'yolo'"):
+        parse_detector_flag(f"yolo={source}")
+    (tmp_path / "junk.onnx").write_bytes(b"not a model")
+    with pytest.raises(ExportError, match=r"junk\.onnx: not"):
+        parse_detector_flag(f"junk={tmp_path / 'junk.onnx'}")
+
+
+def test_the_content_detector_says_how_to_get_it(monkeypatch):
+    import importlib.util
+
+    from stashtag_export.detector import nudenet_source
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "nudenet" else real(n, *a)
+    )
+    with pytest.raises(ExportError, match=r"AGPL-3\.0.*pip install 'stashtag\[content\]'"):
+        nudenet_source()

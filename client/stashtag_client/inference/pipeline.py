@@ -9,6 +9,7 @@ reason naming the file; an error never stops the run and nothing stored is lost.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -17,7 +18,8 @@ import numpy as np
 from stashtag_client.frames.scene_frames import SceneFrames
 from stashtag_client.frames.sources import SceneSource
 from stashtag_client.inference.transport import EndpointPool, RequestError
-from stashtag_client.store import SceneRecord, Store
+from stashtag_client.inference.triton import unpad
+from stashtag_client.store import Detected, SceneRecord, Store
 from stashtag_core.errors import StashtagError, describe
 from stashtag_core.modelspec import OCR, TAGGER
 
@@ -58,6 +60,22 @@ async def server_model_id(pool: EndpointPool) -> str:
     return next(iter(ids.values()))
 
 
+async def server_detectors(pool: EndpointPool) -> dict[str, tuple[str, ...]]:
+    """The extra detectors the ``tagger`` serves (``repo build --detector``) with their class
+    names, from its ``detectors`` parameter; the endpoints must agree."""
+    found = {
+        url: params.get("detectors", "{}")
+        for url, params in (await pool.parameters(TAGGER.model)).items()
+    }
+    if len(set(found.values())) > 1:
+        raise StashtagError(f"endpoints serve different detectors, results would mix: {found}")
+    try:
+        parsed = json.loads(next(iter(found.values()), "{}"))
+    except json.JSONDecodeError as exc:
+        raise StashtagError(f"tagger's detectors parameter is not JSON: {exc}") from None
+    return {name: tuple(classes) for name, classes in parsed.items()}
+
+
 class TagRun:
     """Send scenes to the server and store the results."""
 
@@ -68,9 +86,13 @@ class TagRun:
         model_id: str,
         ocr_frames: str = "ends:4",
         on_done: Callable[[SceneOutcome], None] | None = None,
+        detectors: dict[str, tuple[str, ...]] | None = None,
     ) -> None:
         ocr_subset(1, ocr_frames)  # validate early
         self.pool, self.store, self.model_id = pool, store, model_id
+        self.detectors = detectors or {}
+        extra = [f"{d}_{t}" for d in self.detectors for t in ("detections", "num_detections")]
+        self.outputs = (*TAGGER.outputs, *extra)
         self.ocr_frames = ocr_frames
         self.on_done = on_done or (lambda _o: None)
 
@@ -78,7 +100,7 @@ class TagRun:
         jpeg, rects = np.frombuffer(f.image, np.uint8), np.asarray(f.rects, np.int32)
         # the tagger's request is on its way while OCR's frames are found (a video decoded)
         tag_call = asyncio.ensure_future(
-            self.pool.infer(TAGGER.model, TAGGER.feed(jpeg, rects), TAGGER.outputs)
+            self.pool.infer(TAGGER.model, TAGGER.feed(jpeg, rects), self.outputs)
         )
         subset = ocr_subset(f.frames, self.ocr_frames)
         views, ocr_error = [], ""
@@ -128,9 +150,15 @@ class TagRun:
             clip=clip,
             dino_cls=dino_cls,
             dino_patch=dino_patch,
-            detections=[d[:n] for d, n in zip(detections, counts, strict=True)],
+            detections=unpad(detections, counts),
             ocr=lines,
             ocr_error=ocr_error,
+            detected={
+                name: Detected(
+                    classes, unpad(out[f"{name}_detections"], out[f"{name}_num_detections"])
+                )
+                for name, classes in self.detectors.items()
+            },
         )
 
     async def process(self, source: SceneSource, force: bool = False) -> SceneOutcome:

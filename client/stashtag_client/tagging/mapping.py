@@ -30,7 +30,7 @@ class TagHit:
     name: str
     parent: str | None
     score: float  # fraction of frames (fraction) or mean top-k probability (topk_mean)
-    source: str  # "clip", "yolo", "learned" or "rule"
+    source: str  # "clip", "yolo", an extra detector's name, "learned" or "rule"
     frames: tuple[int, ...]  # frames that support it
 
 
@@ -142,9 +142,22 @@ def class_confidence(detections: list[np.ndarray], classes: int = len(CLASS_IDS)
     return best
 
 
-def detection_frames(confidence: np.ndarray, rule: DetectionRule) -> np.ndarray:
-    """Frames where any of the rule's classes is detected with enough confidence."""
-    ids = [CLASS_IDS[c] for c in rule.classes]
+def detection_frames(
+    record: SceneRecord, coco: np.ndarray, rule: DetectionRule
+) -> np.ndarray | None:
+    """Frames where any of the rule's classes is detected with enough confidence (``coco``:
+    :func:`class_confidence` of the YOLO detections); None when the record has no answer
+    from the rule's detector."""
+    if rule.detector == "yolo":
+        confidence, ids = coco, [CLASS_IDS[c] for c in rule.classes]
+    else:
+        found = record.detected.get(rule.detector)
+        if found is None:
+            return None
+        confidence = class_confidence(found.frames, len(found.classes))
+        ids = [found.classes.index(c) for c in rule.classes if c in found.classes]
+    if not ids or not len(confidence):
+        return np.zeros(0, np.int64)
     return np.flatnonzero(confidence[:, ids].max(axis=1) >= rule.min_confidence)
 
 
@@ -236,11 +249,14 @@ def map_scene(
             )
     confidence = class_confidence(record.detections)
     for rule in vocab.detections:
-        frames = detection_frames(confidence, rule)
+        frames = detection_frames(record, confidence, rule)
+        if frames is None:  # the server did not run this rule's detector
+            continue
         score = round(len(frames) / max(record.frames, 1), 4)
         result.scores[rule.tag] = max(score, result.scores.get(rule.tag, 0.0))
-        if len(frames) >= min(rule.min_frames, max(record.frames, 1)):
-            hit(rule.tag, rule.parent, score, "yolo", frames, rule.markers)
+        enough = len(frames) >= min(rule.min_frames, max(record.frames, 1))
+        if enough and len(frames) and score >= rule.min_fraction:
+            hit(rule.tag, rule.parent, score, rule.detector, frames, rule.markers)
     try:
         _apply_policy(result, hits_of, vocab, confidence)
     except RuleLoopError as exc:

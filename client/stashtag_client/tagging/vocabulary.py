@@ -57,11 +57,13 @@ class LearnedRule:
 @dataclass(frozen=True)
 class DetectionRule:
     tag: str
-    classes: tuple[str, ...]  # COCO class names
+    classes: tuple[str, ...]  # the detector's class names (COCO for yolo)
     min_confidence: float = 0.5
     min_frames: int = 2
     parent: str | None = None
     markers: bool = True
+    detector: str = "yolo"  # or an extra detector of the repository, e.g. "content"
+    min_fraction: float = 0.0  # share of the scene's frames that must be hits
 
 
 @dataclass(frozen=True)
@@ -226,7 +228,10 @@ def parse_vocabulary(text: str, source: str = "<vocabulary>") -> Vocabulary:
             )
 
     from stashtag_client.tagging.coco import COCO_CLASSES
+    from stashtag_core.modelspec.detectors import NUDENET_CLASSES, NUDENET_NAME
 
+    # detectors whose classes are known here; a user's own detector's are checked at run time
+    known_by_detector = {"yolo": COCO_CLASSES, NUDENET_NAME: NUDENET_CLASSES}
     det_list = root.get("detections", LineList())
     if not isinstance(det_list, list):
         raise r.fail("detections", root.line_of("detections"), "must be a list")
@@ -235,15 +240,30 @@ def parse_vocabulary(text: str, source: str = "<vocabulary>") -> Vocabulary:
         where = f"detections[{i}]"
         d = r.mapping(item, where, getattr(det_list, "line", 0))
         r.check_keys(
-            d, where, {"tag", "classes", "min_confidence", "min_frames", "parent", "markers"}
+            d,
+            where,
+            {
+                "tag",
+                "classes",
+                "min_confidence",
+                "min_frames",
+                "parent",
+                "markers",
+                "detector",
+                "min_fraction",
+            },
         )
+        detector = r.get(d, "detector", where, "str", "yolo")
         classes = r.get(d, "classes", where, "strings")
-        unknown = [c for c in classes if c not in COCO_CLASSES]
+        known_classes = known_by_detector.get(detector)
+        unknown = [c for c in classes if known_classes is not None and c not in known_classes]
         if unknown:
             raise r.fail(
                 f"{where}.classes",
                 d.line_of("classes"),
-                f"not COCO classes: {unknown} (see stashtag_client.tagging.coco)",
+                f"not {detector} classes: {unknown} (known: {', '.join(known_classes)})"
+                if detector != "yolo"
+                else f"not COCO classes: {unknown} (see stashtag_client.tagging.coco)",
             )
         detections.append(
             DetectionRule(
@@ -253,6 +273,8 @@ def parse_vocabulary(text: str, source: str = "<vocabulary>") -> Vocabulary:
                 min_frames=r.get(d, "min_frames", where, "int", 2, 1),
                 parent=r.get(d, "parent", where, "str", None),
                 markers=r.get(d, "markers", where, "bool", True),
+                detector=detector,
+                min_fraction=r.get(d, "min_fraction", where, "number", 0.0, 0, 1),
             )
         )
 
