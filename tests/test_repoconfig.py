@@ -212,3 +212,40 @@ def test_the_target_is_read_back_from_the_configs(tmp_path, target):
         repo_target(tmp_path)
     with pytest.raises(ValueError, match="repo build"):
         repo_target(tmp_path / "elsewhere")
+
+
+def test_repo_build_adds_and_drops_detectors(tiny_repo, tmp_path):
+    """--detector content on a built repository exports only the detector (--if-missing keeps
+    the rest); --no-detectors removes its models and the tagger's outputs."""
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from stashtag.cli import app
+
+    repo = tmp_path / "repo"
+    shutil.copytree(tiny_repo, repo)
+    runner = CliRunner()
+    dropped = runner.invoke(
+        app, ["repo", "build", "--repo", str(repo), "--if-missing", "--no-detectors"]
+    )
+    assert dropped.exit_code == 0, dropped.output
+    assert not (repo / "content").exists() and not (repo / "content_post").exists()
+    tagger = parse_config((repo / "tagger" / "config.pbtxt").read_text())
+    assert "content_detections" not in {o.name for o in tagger.output}
+    clip_meta = (repo / "clip_image" / "1" / "meta.json").read_text()
+    added = runner.invoke(
+        app, ["repo", "build", "--repo", str(repo), "--if-missing", "--detector", "content"]
+    )
+    assert added.exit_code == 0, added.output
+    assert "exporting detector content" in added.output and "exporting clip" not in added.output
+    assert (repo / "clip_image" / "1" / "meta.json").read_text() == clip_meta  # not re-exported
+    tagger = parse_config((repo / "tagger" / "config.pbtxt").read_text())
+    assert {"content_detections", "content_num_detections"} <= {o.name for o in tagger.output}
+    classes = json.loads(tagger.parameters["detectors"].string_value)["content"]
+    assert len(classes) == 18 and classes[1] == "FACE_FEMALE"
+    bad = runner.invoke(
+        app, ["repo", "build", "--repo", str(repo), "--detector", "x=/nowhere.onnx"]
+    )
+    assert bad.exit_code != 0 and "/nowhere.onnx is not a file" in bad.output

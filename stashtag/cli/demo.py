@@ -143,7 +143,7 @@ def add_real_models(repo: Path, library: Path) -> bool:
 
     from stashtag.cli.repo import build_detectors
     from stashtag.demo.photos import PHOTOS, photo_path
-    from stashtag.repo_detectors import saved_detectors
+    from stashtag.repo_detectors import parse_detector_flag, saved_detectors
 
     if not importlib.util.find_spec("nudenet") or not importlib.util.find_spec("skimage"):
         console.print(
@@ -152,7 +152,7 @@ def add_real_models(repo: Path, library: Path) -> bool:
         )
         return False
     if "content" not in {d.name for d in saved_detectors(repo)}:
-        build_detectors(repo, ["content"], False, True, False)
+        build_detectors(repo, [parse_detector_flag("content")], False, True)
     photos = library / "photos"
     photos.mkdir(parents=True, exist_ok=True)
     for name in PHOTOS:

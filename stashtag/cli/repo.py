@@ -151,12 +151,15 @@ def repo_build(
     if device_resize and target != "python-torch":
         fail(StashtagError("--device-resize needs --target python-torch"))
     try:
+        from stashtag.repo_detectors import parse_detector_flag
+
+        added = [parse_detector_flag(f) for f in detector or []]  # refused before any export
         complete = not missing_files(repo, specs_for(repo, get_preset(preset)), target)
         if export_models and not (if_missing and complete):
             run_export(preset, repo, random_weights, only, target, fp16)
         elif export_models:
             console.print(f"{repo} already has every file {target} needs: not exporting")
-        build_detectors(repo, detector or [], no_detectors, export_models, if_missing)
+        build_detectors(repo, added, no_detectors, export_models)
         if device_resize is not None:
             repo.mkdir(parents=True, exist_ok=True)
             save_device_resize(repo, device_resize)
@@ -187,23 +190,17 @@ def repo_build(
         console.print("[yellow]still missing (run with --export):[/yellow] " + ", ".join(missing))
 
 
-def build_detectors(
-    repo: Path, flags: list[str], drop: bool, export_models: bool, if_missing: bool
-) -> None:
-    """Apply --detector/--no-detectors to the saved detectors; export the new ones (and, with
-    --if-missing, saved ones whose weights are gone)."""
+def build_detectors(repo: Path, added: list, drop: bool, export_models: bool) -> None:
+    """Apply --detector (``added``: parsed) and --no-detectors to the saved detectors; export
+    the ones named and any
+    saved one whose weights are missing (cheap: a copy of an ONNX file, checked), unless
+    --no-export."""
     import shutil
 
-    from stashtag.repo_detectors import (
-        export_detectors,
-        parse_detector_flag,
-        read_detectors,
-        save_detectors,
-    )
+    from stashtag.repo_detectors import export_detectors, read_detectors, save_detectors
     from stashtag_core.modelspec import ONNX_FILE
 
     saved = [] if drop else read_detectors(repo)
-    added = [parse_detector_flag(f) for f in flags]
     names = {d.name for d, _ in added}
     keep = [(d, s) for d, s in saved if d.name not in names] + added
     if drop or added:
@@ -215,8 +212,6 @@ def build_detectors(
         save_detectors(repo, keep)
     missing = [(d, s) for d, s in keep if not (repo / d.name / "1" / ONNX_FILE).is_file()]
     todo = added + [m for m in missing if m[0].name not in names] if export_models else []
-    if if_missing:
-        todo = missing if export_models else []
     if todo:
         export_detectors(repo, todo, log=console.print)
 
