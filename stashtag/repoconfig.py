@@ -59,6 +59,9 @@ def model_config(spec: ModelSpec, target: Target) -> mc.ModelConfig:
         elif spec.kind == "onnx":
             params.setdefault("onnx_file", weights_file(spec, target))
             params.setdefault("intra_op_threads", "0")
+            # frames per Session.run (stashtag/serving/onnx_model.py): bounds the activations a
+            # merged batch of up to 128 frames holds at once (YOLO at 640²: 6 GB RSS at 128)
+            params.setdefault("run_chunk", "32")
         # python-ort graphs run on the GPUs given (ONNX Runtime's CUDA EP), else on the CPU
         kind = mc.ModelInstanceGroup.KIND_GPU if spec.gpus else mc.ModelInstanceGroup.KIND_CPU
         _instances(cfg, spec.instances, kind, spec.gpus)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from stashtag.serving.runtime import make_session
 from stashtag.serving.triton_io import ModelArgs, run_batched
 
@@ -18,10 +20,19 @@ class TritonPythonModel:
             device_id=int(args.get("model_instance_device_id") or 0),
         )
         self.outputs = self.args.outputs
+        self.chunk = int(self.args.params.get("run_chunk", "0")) or None
 
     def _run(self, *arrays):
-        feed = dict(zip(self.args.inputs, arrays, strict=True))
-        return dict(zip(self.outputs, self.session.run(self.outputs, feed), strict=True))
+        n = len(arrays[0])
+        step = self.chunk or n
+        parts = []
+        for lo in range(0, n, step):
+            feed = dict(zip(self.args.inputs, (a[lo : lo + step] for a in arrays), strict=True))
+            parts.append(self.session.run(self.outputs, feed))
+        merged = (
+            parts[0] if len(parts) == 1 else [np.concatenate(p) for p in zip(*parts, strict=True)]
+        )
+        return dict(zip(self.outputs, merged, strict=True))
 
     def execute(self, requests):
         return run_batched(self.args.name, requests, self.args.inputs, self._run)
