@@ -192,19 +192,18 @@ def repo_build(
 
 def build_detectors(repo: Path, added: list, drop: bool, export_models: bool) -> None:
     """Apply --detector (``added``: parsed) and --no-detectors to the saved detectors; export
-    the ones named and any
-    saved one whose weights are missing (cheap: a copy of an ONNX file, checked), unless
-    --no-export."""
+    the ones named and any saved one whose weights are missing (cheap: a copy of an ONNX file,
+    checked), unless --no-export."""
     import shutil
 
     from stashtag.repo_detectors import export_detectors, read_detectors, save_detectors
     from stashtag_core.modelspec import ONNX_FILE
 
-    saved = [] if drop else read_detectors(repo)
+    previous = read_detectors(repo)
     names = {d.name for d, _ in added}
-    keep = [(d, s) for d, s in saved if d.name not in names] + added
+    keep = [(d, s) for d, s in ([] if drop else previous) if d.name not in names] + added
     if drop or added:
-        for gone in {d.name for d, _ in read_detectors(repo)} - {d.name for d, _ in keep}:
+        for gone in {d.name for d, _ in previous} - {d.name for d, _ in keep}:
             for folder in (repo / gone, repo / f"{gone}_post"):
                 if (folder / "config.pbtxt").is_file():
                     shutil.rmtree(folder)

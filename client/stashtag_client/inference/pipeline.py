@@ -18,7 +18,7 @@ import numpy as np
 from stashtag_client.frames.scene_frames import SceneFrames
 from stashtag_client.frames.sources import SceneSource
 from stashtag_client.inference.transport import EndpointPool, RequestError
-from stashtag_client.inference.triton import unpad
+from stashtag_client.inference.triton import detector_answer, tagger_outputs, unpad
 from stashtag_client.store import Detected, SceneRecord, Store
 from stashtag_core.errors import StashtagError, describe
 from stashtag_core.modelspec import OCR, TAGGER
@@ -49,28 +49,28 @@ def ocr_subset(frames: int, policy: str) -> np.ndarray:
     )
 
 
-async def server_model_id(pool: EndpointPool) -> str:
-    """The ``model_id`` of the ``tagger`` all healthy endpoints serve; they must agree."""
-    ids = {
-        url: params.get("model_id", "unversioned")
+async def _agreed_parameter(pool: EndpointPool, key: str, default: str, what: str) -> str:
+    """Tagger parameter ``key`` as every healthy endpoint serves it; they must agree."""
+    found = {
+        url: params.get(key, default)
         for url, params in (await pool.parameters(TAGGER.model)).items()
     }
-    if len(set(ids.values())) > 1:
-        raise StashtagError(f"endpoints serve different models, results would mix: {ids}")
-    return next(iter(ids.values()))
+    if len(set(found.values())) > 1:
+        raise StashtagError(f"endpoints serve different {what}, results would mix: {found}")
+    return next(iter(found.values()), default)
+
+
+async def server_model_id(pool: EndpointPool) -> str:
+    """The ``model_id`` of the ``tagger`` all healthy endpoints serve; they must agree."""
+    return await _agreed_parameter(pool, "model_id", "unversioned", "models")
 
 
 async def server_detectors(pool: EndpointPool) -> dict[str, tuple[str, ...]]:
     """The extra detectors the ``tagger`` serves (``repo build --detector``) with their class
     names, from its ``detectors`` parameter; the endpoints must agree."""
-    found = {
-        url: params.get("detectors", "{}")
-        for url, params in (await pool.parameters(TAGGER.model)).items()
-    }
-    if len(set(found.values())) > 1:
-        raise StashtagError(f"endpoints serve different detectors, results would mix: {found}")
+    text = await _agreed_parameter(pool, "detectors", "{}", "detectors")
     try:
-        parsed = json.loads(next(iter(found.values()), "{}"))
+        parsed = json.loads(text)
     except json.JSONDecodeError as exc:
         raise StashtagError(f"tagger's detectors parameter is not JSON: {exc}") from None
     return {name: tuple(classes) for name, classes in parsed.items()}
@@ -91,8 +91,7 @@ class TagRun:
         ocr_subset(1, ocr_frames)  # validate early
         self.pool, self.store, self.model_id = pool, store, model_id
         self.detectors = detectors or {}
-        extra = [f"{d}_{t}" for d in self.detectors for t in ("detections", "num_detections")]
-        self.outputs = (*TAGGER.outputs, *extra)
+        self.outputs = tagger_outputs(list(self.detectors))
         self.ocr_frames = ocr_frames
         self.on_done = on_done or (lambda _o: None)
 
@@ -154,9 +153,7 @@ class TagRun:
             ocr=lines,
             ocr_error=ocr_error,
             detected={
-                name: Detected(
-                    classes, unpad(out[f"{name}_detections"], out[f"{name}_num_detections"])
-                )
+                name: Detected(classes, detector_answer(out, name))
                 for name, classes in self.detectors.items()
             },
         )

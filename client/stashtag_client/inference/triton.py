@@ -10,6 +10,7 @@ import numpy as np
 from stashtag_client.inference.grpc_client import Triton
 from stashtag_client.inference.transport import ServerAccess
 from stashtag_core.modelspec import CLIP_TEXT, OCR, TAGGER
+from stashtag_core.modelspec.detectors import detector_outputs
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,17 @@ def unpad(detections: np.ndarray, counts: np.ndarray) -> list[np.ndarray]:
     return [d[:n] for d, n in zip(detections, counts.reshape(-1), strict=True)]
 
 
+def tagger_outputs(detectors: Sequence[str]) -> tuple[str, ...]:
+    """The tagger outputs to ask for: the fixed ones plus each extra detector's two."""
+    return (*TAGGER.outputs, *(o for d in detectors for o in detector_outputs(d)))
+
+
+def detector_answer(out: dict, detector: str) -> list[np.ndarray]:
+    """One extra detector's per-frame detections from a tagger answer."""
+    dets, counts = detector_outputs(detector)
+    return unpad(out[dets], out[counts])
+
+
 class TritonClient:
     """A thin synchronous client for one endpoint: smoke tests and scripts (runs use the pool)."""
 
@@ -59,10 +71,9 @@ class TritonClient:
         """Send one encoded image (a sprite sheet or a frame) with its frame rectangles; also
         read the outputs of the repository's extra ``detectors`` named."""
         feed = TAGGER.feed(np.frombuffer(encoded, np.uint8), np.asarray(rects, np.int32))
-        extra = [f"{d}_{t}" for d in detectors for t in ("detections", "num_detections")]
-        out = self._infer(TAGGER.model, feed, (*TAGGER.outputs, *extra))
+        out = self._infer(TAGGER.model, feed, tagger_outputs(detectors))
         clip, dino_cls, dino_patch, detections, counts = TAGGER.unpack(out)
-        detected = {d: unpad(out[f"{d}_detections"], out[f"{d}_num_detections"]) for d in detectors}
+        detected = {d: detector_answer(out, d) for d in detectors}
         return FrameResults(clip, dino_cls, dino_patch, unpad(detections, counts), detected)
 
     def embed_text(self, prompts: list[str]) -> np.ndarray:

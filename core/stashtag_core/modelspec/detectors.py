@@ -101,7 +101,7 @@ class Detector:
     @property
     def outputs(self) -> tuple[str, str]:
         """The tagger ensemble's outputs for this detector: detections and their counts."""
-        return f"{self.name}_detections", f"{self.name}_num_detections"
+        return detector_outputs(self.name)
 
     def letterbox_parameter(self) -> str:
         """How ``preprocess`` fits frames for it: ``size:placement:pad``."""
@@ -113,6 +113,11 @@ class Detector:
     @classmethod
     def from_dict(cls, data: dict) -> Detector:
         return cls(**{**data, "classes": tuple(data["classes"])})
+
+
+def detector_outputs(name: str) -> tuple[str, str]:
+    """The tagger's outputs for detector ``name``: padded detections and their counts."""
+    return f"{name}_detections", f"{name}_num_detections"
 
 
 def nudenet_detector() -> Detector:
