@@ -66,16 +66,29 @@ def _serving(repo: Path) -> list[tuple[int, str]]:
     return [(pid, cmd) for pid, cmd, _ in proc_texts() if str(repo) in cmd]
 
 
-def _read_some(proc, seen: list[str]) -> str:
-    """What ``proc`` has printed so far (reads only what is there, never blocks)."""
-    import select
+class _Output:
+    """Everything ``proc`` prints, collected by a thread (select on a buffered pipe misses
+    lines already read into Python's buffer)."""
 
-    while select.select([proc.stdout], [], [], 0)[0]:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-    return "".join(seen)
+    def __init__(self, proc: subprocess.Popen) -> None:
+        import threading
+
+        self.proc, self.lines = proc, []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def finish(self, timeout: float = 120) -> str:
+        """Waits for ``proc`` to exit and returns all it printed."""
+        self.proc.wait(timeout=timeout)
+        self.thread.join(timeout=10)
+        return self.text()
 
 
 def _wait_for(condition, proc, seconds: float, what: str) -> None:
@@ -109,11 +122,11 @@ def test_serve_restarts_a_killed_server_and_leaves_nothing_behind(tiny_repo, tmp
     def used_regions() -> set[str]:
         return {w for _, c in _serving(repo) for w in c.split() if w.startswith(REGION_PREFIX)}
 
-    seen: list[str] = []
+    out = _Output(proc)
     try:
         _wait_for(probe.ready, proc, 300, "ready server")
         # serve itself must have seen it ready too (a death before that is a failed start)
-        _wait_for(lambda: "Triton ready" in _read_some(proc, seen), proc, 60, "serve's ready line")
+        _wait_for(lambda: "Triton ready" in out.text(), proc, 60, "serve's ready line")
         (first,) = servers()
         used = used_regions()
         os.kill(first, signal.SIGKILL)
@@ -121,7 +134,7 @@ def test_serve_restarts_a_killed_server_and_leaves_nothing_behind(tiny_repo, tmp
         used |= used_regions()
     finally:
         proc.send_signal(signal.SIGTERM)
-        output = "".join(seen) + proc.communicate(timeout=120)[0]
+        output = out.finish()
     assert proc.returncode == 0, output
     assert "tritonserver died (killed by SIGKILL)" in output
     assert "tritonserver is back (restart 1)" in output
@@ -141,14 +154,14 @@ def test_first_start_builds_the_repository_and_says_what_to_paste(tmp_path):
     cmd += ["--metrics-port", str(opts.metrics_port)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     server = TritonServer(opts)
+    out = _Output(proc)
     try:
-        deadline = time.monotonic() + 900
-        while not server.ready():
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()
-            time.sleep(1)
+        _wait_for(server.ready, proc, 900, "ready server")
+        # the hint follows serve's own readiness check: wait for it, not only for Triton
+        _wait_for(lambda: "set Triton endpoints" in out.text(), proc, 60, "hint")
     finally:
         proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=120)
+        output = out.finish()
     assert (repo / "stashtag-settings.json").is_file()
     flat = " ".join(output.split())
     assert "building tiny for python-ort" in flat
