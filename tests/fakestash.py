@@ -24,6 +24,8 @@ from graphql import build_schema, graphql_sync
 
 SDL = """
 scalar Map
+scalar Any
+scalar Int64
 enum CriterionModifier { EQUALS NOT_EQUALS GREATER_THAN LESS_THAN IS_NULL NOT_NULL
   INCLUDES_ALL INCLUDES EXCLUDES MATCHES_REGEX NOT_MATCHES_REGEX BETWEEN NOT_BETWEEN }
 enum BulkUpdateIdMode { SET ADD REMOVE }
@@ -43,8 +45,8 @@ input ImageFilterType { tags: HierarchicalMultiCriterionInput galleries: MultiCr
   id: IntCriterionInput }
 input GalleryFilterType { tags: HierarchicalMultiCriterionInput id: IntCriterionInput }
 
-type VideoFile { id: ID! path: String! basename: String! duration: Float! width: Int! height: Int!
-  frame_rate: Float! fingerprint(type: String!): String }
+type VideoFile { id: ID! path: String! basename: String! size: Int64! duration: Float! width: Int!
+  height: Int! frame_rate: Float! fingerprint(type: String!): String }
 type ScenePathsType { screenshot: String preview: String stream: String webp: String vtt: String
   sprite: String }
 type Tag { id: ID! name: String! aliases: [String!]! ignore_auto_tag: Boolean!
@@ -107,6 +109,7 @@ type Mutation {
   sceneMarkerDestroy(id: ID!): Boolean!
   sceneMarkersDestroy(ids: [ID!]!): Boolean!
   metadataGenerate(input: GenerateMetadataInput!): ID!
+  runPluginOperation(plugin_id: ID!, args: Map): Any
 }
 """
 
@@ -155,6 +158,7 @@ class FakeScene:
     pending_sprite: tuple[bytes, str] | None = None  # what metadataGenerate will produce
     details: str | None = None
     cover: bytes | None = None  # the screenshot; without one Stash serves its placeholder SVG
+    size: int = 1_000_000  # the file's bytes
 
 
 @dataclass
@@ -219,6 +223,9 @@ class FakeStash:
         self.studios: dict[str, dict] = {}
         self.markers: dict[str, dict] = {}
         self.plugin_settings: dict[str, dict] = {}
+        # installed plugins that runPluginOperation can start: id -> (folder, Python to run)
+        self.plugins: dict[str, tuple[Path, str]] = {}
+        self.operations: list[dict] = []  # each runPluginOperation: args, seconds, stderr
         # what clients did, in order: ("sprite", scene id) and ("tags", mode, ids, tag ids)
         self.events: list[tuple] = []
         self.jobs: list[dict] = []
@@ -296,6 +303,7 @@ class FakeStash:
                     "id": f"f{s.id}",
                     "path": s.path,
                     "basename": Path(s.path).name,
+                    "size": s.size,
                     "duration": s.duration,
                     "width": s.width,
                     "height": s.height,
@@ -369,16 +377,15 @@ class FakeStash:
         return items[(page - 1) * per_page : page * per_page]
 
     # --- resolvers ----------------------------------------------------------------------------
-    @classmethod
-    def _filtered(cls, items, item_filter: dict | None) -> list:
+    def _filtered(self, items, item_filter: dict | None) -> list:
         """Items in id order, through the ``tags`` and ``id`` criteria Stash's filters share."""
         items = sorted(items, key=lambda i: int(i.id))
         crit = (item_filter or {}).get("tags")
         if crit:
-            items = [i for i in items if cls._tags_match(i.tag_ids, crit)]
+            items = [i for i in items if self._tags_match(i.tag_ids, crit)]
         ids = (item_filter or {}).get("id")
         if ids:
-            items = [i for i in items if cls._int_match(int(i.id), ids)]
+            items = [i for i in items if self._int_match(int(i.id), ids)]
         return items
 
     @staticmethod
@@ -407,10 +414,21 @@ class FakeStash:
             "scenes": [self._scene(s) for s in self._page(scenes, filter)],
         }
 
-    @staticmethod
-    def _tags_match(tag_ids: list[str], crit: dict) -> bool:
+    def _descendants(self, tag_ids: set[str], depth: int) -> set[str]:
+        """pkg/sqlite/criterion_handlers.go getHierarchicalValues: the tags and their children
+        down ``depth`` levels (-1: all; none or 0: the tags themselves)."""
+        found, level = set(tag_ids), set(tag_ids)
+        while level and depth != 0:
+            level = {t for t, v in self.tags.items() if set(v["parent_ids"]) & level} - found
+            found |= level
+            depth -= 1
+        return found
+
+    def _tags_match(self, tag_ids: list[str], crit: dict) -> bool:
         want, have = set(crit.get("value") or []), set(tag_ids)
         mod = crit["modifier"]
+        if crit.get("depth") and mod in ("INCLUDES", "EXCLUDES"):
+            want = self._descendants(want, crit["depth"])
         if not want and mod not in ("IS_NULL", "NOT_NULL"):
             # pkg/sqlite/criterion_handlers.go: a criterion without values filters nothing
             return True
@@ -612,6 +630,57 @@ class FakeStash:
                 if s and s.pending_sprite and s.sprite is None:
                     s.sprite, s.vtt = s.pending_sprite
         return job
+
+    def runPluginOperation(self, info, plugin_id, args=None):
+        """pkg/plugin/plugins.go RunPlugin + raw.go: the plugin's exec line run once, the
+        input JSON on stdin (a session cookie, PluginDir = the manifest's folder), stdout read
+        whole: a ``{"output", "error"}`` object if it parses, else the raw text as output; a
+        non-zero exit without an error becomes one; an error is a GraphQL error."""
+        import subprocess
+
+        if plugin_id not in self.plugins:
+            raise GraphQLError(f"plugin {plugin_id} not found")
+        folder, python = self.plugins[plugin_id]
+        host, port = self.base_url.removeprefix("http://").split(":")
+        payload = {
+            "server_connection": {
+                "Scheme": "http",
+                "Host": host,
+                "Port": int(port),
+                "SessionCookie": {"Name": "session", "Value": self.session_cookie, "Path": "/"},
+                "Dir": str(folder.parent),
+                "PluginDir": str(folder),
+            },
+            "args": args or {},
+        }
+        self.lock.release()  # the plugin calls back into this server while it runs
+        try:
+            start = time.perf_counter()
+            proc = subprocess.run(
+                [python, str(folder / "stashtag_plugin.py")],
+                input=json.dumps(payload),
+                capture_output=True,
+                text=True,
+                timeout=600,
+                cwd=folder.parent.parent,
+            )
+            seconds = time.perf_counter() - start
+        finally:
+            self.lock.acquire()
+        self.operations.append({"args": args, "seconds": seconds, "stderr": proc.stderr})
+        try:
+            out = json.loads(proc.stdout)
+        except ValueError:
+            out = None
+        if isinstance(out, dict):
+            result, error = out.get("output"), out.get("error")
+        else:
+            result, error = proc.stdout, None
+        if proc.returncode and not error:
+            error = f"exit status {proc.returncode}"
+        if error:
+            raise GraphQLError(error)
+        return result
 
     # --- execution ----------------------------------------------------------------------------
     def execute(self, query: str, variables: dict | None) -> dict:

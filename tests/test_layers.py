@@ -39,6 +39,7 @@ CLIENT_THIRD_PARTY = {
 CLIENT_LAYERS = {
     "store": 0,
     "store_schema": 0,
+    "scene_index": 0,
     "frames": 0,
     "inference": 1,
     "tagging": 2,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stashtag_client.scene_index import index_row
 from stashtag_client.store_schema import migrate
 
 
@@ -111,6 +112,11 @@ class Store:
                     json.dumps({k: d.as_json() for k, d in r.detected.items()}),
                 ),
             )
+            if r.frames:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO scene_index VALUES (?,?,?,?,?)",
+                    (r.scene, r.model_id, *index_row(r.clip, r.dino_cls)),
+                )
             self.db.execute(
                 "DELETE FROM errors WHERE scene = ? AND model_id = ?", (r.scene, r.model_id)
             )
@@ -146,6 +152,46 @@ class Store:
 
     def model_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT model_id FROM scenes")]
+
+    def latest_model_id(self) -> str | None:
+        """The model id of the most recently stored scene (the server's, as last tagged)."""
+        row = self.db.execute("SELECT model_id FROM scenes ORDER BY updated DESC LIMIT 1")
+        found = row.fetchone()
+        return found[0] if found else None
+
+    def index_reps(self, model_id: str) -> tuple[list[str], list[int], bytes]:
+        """(scenes, representatives per scene, their unit CLIP vectors as fp16 bytes)."""
+        rows = self.db.execute(
+            "SELECT scene, rep_count, reps FROM scene_index WHERE model_id = ?",
+            (model_id,),
+        ).fetchall()
+        return [r[0] for r in rows], [r[1] for r in rows], b"".join(r[2] for r in rows)
+
+    def scene_vectors(self, model_id: str) -> tuple[list[str], np.ndarray]:
+        """(scenes, their DINOv2 scene vectors) from the scene index, ordered by scene."""
+        rows = self.db.execute(
+            "SELECT scene, dino FROM scene_index WHERE model_id = ? ORDER BY scene", (model_id,)
+        ).fetchall()
+        if not rows:
+            return [], np.zeros((0, 1), np.float32)
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), np.float16).reshape(len(rows), -1)
+        return [r[0] for r in rows], vectors.astype(np.float32)
+
+    def clip_frames(self, model_id: str, scenes: list[str]) -> dict[str, tuple]:
+        """{scene: (times, clip frames)} for ``scenes`` (the rest of a record is not read)."""
+        out = {}
+        for start in range(0, len(scenes), 500):  # under SQLite's bound-parameter limit
+            chunk = scenes[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT scene, frames, times, clip FROM scenes WHERE model_id = ? "
+                f"AND scene IN ({marks})",
+                (model_id, *chunk),
+            )
+            for scene, n, times, clip in rows:
+                clip = np.frombuffer(clip, np.float16).reshape(n, -1).astype(np.float32)
+                out[scene] = (np.frombuffer(times, np.float64), clip)
+        return out
 
     def set_meta(self, model_id: str, key: str, value: str) -> None:
         with self.db:

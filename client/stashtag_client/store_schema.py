@@ -135,10 +135,26 @@ def canonical_keys_v3(db: sqlite3.Connection) -> None:
 # Version 4: extra detectors' answers (``repo build --detector``), JSON by detector name.
 DETECTED_V4 = "ALTER TABLE scenes ADD COLUMN detected TEXT NOT NULL DEFAULT '{}';"
 
+
+def scene_index_v5(db: sqlite3.Connection) -> None:
+    """Version 5: the scene index (representative CLIP frames, DINOv2 scene vectors) that
+    search and similar scenes read; filled from the stored records."""
+    from stashtag_client.scene_index import INDEX_TABLE, fill_index
+
+    db.execute(INDEX_TABLE)
+    fill_index(db)
+
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 # MIGRATIONS[i] takes a store from version i to i + 1. Append; never edit a released one.
-MIGRATIONS: tuple[Migration, ...] = (TABLES_V1, OCR_ERROR_V2, canonical_keys_v3, DETECTED_V4)
+MIGRATIONS: tuple[Migration, ...] = (
+    TABLES_V1,
+    OCR_ERROR_V2,
+    canonical_keys_v3,
+    DETECTED_V4,
+    scene_index_v5,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -83,3 +83,54 @@ def test_search_finds_the_frame(store):
     hits = search(store, "m", target.clip[17], limit=3)
     assert hits[0].scene == "B-same-room" and hits[0].frame == 17
     assert hits[0].time == pytest.approx(34.0) and hits[0].score == pytest.approx(1.0, abs=1e-3)
+
+
+def _exhaustive(store, query, limit):
+    """Every frame of every record scored: what the scene index must reproduce."""
+    hits = []
+    for r in store.records("m"):
+        sims = unit(r.clip) @ unit(query)
+        hits.append((round(float(sims.max()), 4), r.scene, int(sims.argmax())))
+    return sorted(hits, key=lambda h: (-h[0], h[1]))[:limit]
+
+
+def test_indexed_search_equals_scoring_every_frame(tmp_path):
+    """Scenes of many shots (more than the index keeps per scene): the candidates picked by
+    representatives, re-ranked on all frames, give the exhaustive ranking of the matches."""
+    dim, shots = 64, unit(RNG.standard_normal((300, 64)))
+    with Store(tmp_path / "s.db") as s:
+        for i in range(120):
+            picks = RNG.choice(len(shots), 20)  # 20 shots of 3 frames, each frame near its shot
+            clip = unit(np.repeat(shots[picks], 3, axis=0) + RNG.standard_normal((60, dim)) * 0.1)
+            s.put(record(f"s{i:03d}", unit(RNG.standard_normal((60, DIM))), clip))
+        reps = s.db.execute("SELECT rep_count FROM scene_index").fetchall()
+        assert max(r[0] for r in reps) == 16  # capped: not every shot has its own representative
+        for q in range(20):
+            query = shots[q] + RNG.standard_normal(dim) * 0.05
+            got = search(s, "m", query, limit=5)
+            # the scenes holding the query's shot, exactly; below them random shots' chance
+            # similarity (noise that averaged representatives do not promise to keep in order)
+            relevant = [h for h in _exhaustive(s, query, 5) if h[0] >= 0.6]
+            assert relevant and [(h.scene, h.frame) for h in got[: len(relevant)]] == [
+                (scene, frame) for _, scene, frame in relevant
+            ]
+            assert [h.score for h in got[: len(relevant)]] == pytest.approx(
+                [score for score, _, _ in relevant], abs=2e-4
+            )
+
+
+def test_index_is_rebuilt_for_a_store_written_before_it(tmp_path, store):
+    """A version-4 store (no scene index) gets one on opening, from its records."""
+    from stashtag_client.store_schema import schema_version
+
+    path = store.path
+    store.db.execute("DROP TABLE scene_index")
+    store.db.execute("PRAGMA user_version = 4")
+    store.db.commit()
+    store.close()
+    with Store(path) as again:
+        assert schema_version(again.db) == 5
+        keys, vectors = again.scene_vectors("m")
+        assert len(keys) == 5 and vectors.shape == (5, DIM)
+        hits = search(again, "m", again.get("B-same-room", "m").clip[17], limit=1)
+        assert hits[0].scene == "B-same-room" and hits[0].frame == 17

@@ -46,10 +46,12 @@ class StashClient(StashHttp):
         tag_ids: list[str] | None = None,
         modifier: str = "INCLUDES",
         per_page: int | None = None,
+        depth: int = 0,
     ) -> Selection:
-        """Every scene matching the tag criterion (:class:`Selection`: streamed by pages)."""
+        """Every scene matching the tag criterion (:class:`Selection`: streamed by pages);
+        ``depth`` -1 matches the tags' descendants too."""
         scene_filter = (
-            {"tags": {"value": tag_ids, "modifier": modifier, "depth": 0}}
+            {"tags": {"value": tag_ids, "modifier": modifier, "depth": depth}}
             if (tag_ids is not None)
             else {}
         )

@@ -2,8 +2,10 @@
 
 Stash starts the plugin with ``{"server_connection": {...}, "args": {...}}`` on stdin; log lines
 go to stderr as ``\\x01<level>\\x02<message>`` (level ``p`` reports task progress 0..1) and the
-result is one JSON object ``{"output": ..., "error": ...}`` on stdout. The task itself runs in
-:func:`stashtag_client.stash.tasks.run_task`, as for the ``stash`` command.
+result is one JSON object ``{"output": ..., "error": ...}`` on stdout. A task runs in
+:func:`stashtag_client.stash.tasks.run_task`, as for the ``stash`` command; an ``op`` (the web
+UI's ``runPluginOperation``) in :mod:`stashtag_client.stash.operations`, importing only what it
+needs: the user is waiting for it.
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ from pathlib import Path
 from stashtag_client.settings import Settings
 from stashtag_client.stash.client import StashClient
 from stashtag_client.stash.http import StashConnection
-from stashtag_client.stash.sync import StashSync
-from stashtag_client.stash.tasks import run_task
 from stashtag_client.store import Store
 from stashtag_core.errors import StashtagError
 
@@ -61,9 +61,17 @@ def main(stdin: str) -> int:
         )
         set_log_level(settings.log_level)
         with Store(Path(settings.store)) as store:
-            sync = StashSync(client, store, settings.tag_vocabulary(), settings, log)
-            output = run_task(sync, args, log, progress)
-        progress(1.0)
+            if args.get("op"):
+                from stashtag_client.stash.operations import Operations
+
+                output = Operations(client, settings, store, log).run(args)
+            else:
+                from stashtag_client.stash.sync import StashSync
+                from stashtag_client.stash.tasks import run_task
+
+                sync = StashSync(client, store, settings.tag_vocabulary(), settings, log)
+                output = run_task(sync, args, log, progress)
+                progress(1.0)
         print(json.dumps({"output": output, "error": None}))
         return 0
     except (StashtagError, ValueError, OSError) as exc:

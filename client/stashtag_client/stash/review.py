@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from stashtag_client.stash.client import StashClient
+from stashtag_client.stash.models import StashScene
 from stashtag_client.stash.sync import StashSync
 from stashtag_client.stash.workflow import ACCEPT_TAG, REJECT_TAG
 
@@ -33,29 +35,59 @@ def apply_review(sync: StashSync, progress: Callable[[float], None] | None = Non
     ids = [i for i in verdict.values() if i]
     scenes = sync.client.find_scenes(ids, "INCLUDES") if ids else []
     prefix = f"{sync.settings.review_parent}: "
-    parents = {t.name: t.parent for t in sync.vocab.tags}
     for i, scene in enumerate(scenes):
         accept = verdict[ACCEPT_TAG] in scene.tags
         if accept and verdict[REJECT_TAG] in scene.tags:
             report.errors.append(f"scene {scene.id}: both {ACCEPT_TAG} and {REJECT_TAG}; skipped")
             continue
         report.scenes += 1
-        suggestions = {t: n[len(prefix) :] for t, n in scene.tags.items() if n.startswith(prefix)}
-        (report.accepted if accept else report.rejected).extend(
-            (scene.id, n) for n in sorted(suggestions.values())
-        )
+        names = sorted(n[len(prefix) :] for n in scene.tags.values() if n.startswith(prefix))
+        (report.accepted if accept else report.rejected).extend((scene.id, n) for n in names)
         if sync.settings.dry_run:
             continue
-        sync.ledger.review(scene.id, list(suggestions.values()), accept)
-        if accept:
-            # the user's decision: the tags are theirs now, never removed by stashtag
-            real = [sync.tags.get(n, parents.get(n) or sync.parent) for n in suggestions.values()]
-            sync.client.update_scene_tags([scene.id], sorted(real), "ADD")
-            sync.ledger.forget(scene.id, set(suggestions))
-        else:
-            sync.ledger.reject(scene.id, set(suggestions))
-        done = set(suggestions) | {t for t in ids if t in scene.tags}
-        sync.client.update_scene_tags([scene.id], sorted(done), "REMOVE")
+        settle(sync, scene, names if accept else [], [] if accept else names)
+        sync.client.update_scene_tags([scene.id], [t for t in ids if t in scene.tags], "REMOVE")
         if progress:
             progress((i + 1) / len(scenes))
     return report
+
+
+def settle(
+    sync: StashSync, scene: StashScene, accept: list[str], reject: list[str]
+) -> tuple[list[str], list[str]]:
+    """Accept and reject a scene's suggestions (tag names without the review prefix): an
+    accepted one becomes the tag itself — the user's now, never removed by stashtag — and a
+    rejected one is never suggested again; both are stored as feedback and leave the scene.
+    Names that are not pending on the scene are ignored; returns what was settled."""
+    prefix = f"{sync.settings.review_parent}: "
+    pending = {n[len(prefix) :]: t for t, n in scene.tags.items() if n.startswith(prefix)}
+    accept = sorted(set(accept) & set(pending))
+    reject = sorted(set(reject) & set(pending) - set(accept))
+    parents = {t.name: t.parent for t in sync.vocab.tags}
+    for names, accepted in ((accept, True), (reject, False)):
+        if not names:
+            continue
+        sync.ledger.review(scene.id, names, accepted)
+        suggestions = {pending[n] for n in names}
+        if accepted:
+            real = [sync.tags.get(n, parents.get(n) or sync.parent) for n in names]
+            sync.client.update_scene_tags([scene.id], sorted(real), "ADD")
+            sync.ledger.forget(scene.id, suggestions)
+        else:
+            sync.ledger.reject(scene.id, suggestions)
+        sync.client.update_scene_tags([scene.id], sorted(suggestions), "REMOVE")
+    return accept, reject
+
+
+def pending_suggestions(client: StashClient, review_parent: str) -> list[tuple[str, list[str]]]:
+    """(scene id, suggestion names) for every scene with a pending suggestion, by scene id."""
+    prefix = f"{review_parent}: "
+    parent = client.find_tag(review_parent)  # suggestions are created under it
+    if parent is None:
+        return []
+    out = []
+    for scene in client.find_scenes([parent["id"]], "INCLUDES", depth=-1):
+        names = sorted(n[len(prefix) :] for n in scene.tags.values() if n.startswith(prefix))
+        if names:
+            out.append((scene.id, names))
+    return sorted(out, key=lambda row: int(row[0]) if row[0].isdigit() else 0)

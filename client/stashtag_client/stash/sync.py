@@ -228,14 +228,19 @@ class StashSync:
 
         pairs = find_duplicates(self.store, self.store_model_id())
         if pairs and not self.settings.dry_run:
-            tag = self.tags.get(tag_name, self.parent)
             for d in pairs:
-                for sid in (d.a, d.b):
-                    self.ledger.record(sid, {tag})
-                self.client.update_scene_tags([d.a, d.b], [tag], "ADD")
-                for sid in (d.a, d.b):
-                    self.ledger.confirm(sid, {tag})
+                self.add_own_tag([d.a, d.b], tag_name)
         return pairs
+
+    def add_own_tag(self, scene_ids: list[str], tag_name: str) -> str:
+        """Add stashtag's tag ``tag_name`` to scenes, recorded so undo takes it away again."""
+        tag = self.tags.get(tag_name, self.parent)
+        for sid in scene_ids:
+            self.ledger.record(sid, {tag})
+        self.client.update_scene_tags(scene_ids, [tag], "ADD")
+        for sid in scene_ids:
+            self.ledger.confirm(sid, {tag})
+        return tag
 
     def missing_sprites(self, scenes: list[StashScene]) -> list[str]:
         return [s.id for s in scenes if not s.sprite_url or self.client.fetch(s.sprite_url) is None]

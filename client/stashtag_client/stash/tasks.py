@@ -10,10 +10,9 @@ from dataclasses import asdict
 
 from stashtag_client.settings import names_list
 from stashtag_client.stash.sync import StashSync, run_sync
-from stashtag_client.stash.workflow import SceneReport, Tally
+from stashtag_client.stash.workflow import DUPLICATE_TAG, SceneReport, Tally
 from stashtag_core.errors import StashtagError
 
-DUPLICATE_TAG = "AI_Duplicate"
 REPORTS_KEPT = 1000  # per-item reports in a task's output; counts cover every item
 Log = Callable[[str, str], None]
 Progress = Callable[[float], None]

@@ -14,6 +14,7 @@ QUEUE_TAG, DONE_TAG, ERROR_TAG, INCORRECT_TAG = (
 WORKFLOW_TAGS = (QUEUE_TAG, DONE_TAG, ERROR_TAG, INCORRECT_TAG)
 ACCEPT_TAG, REJECT_TAG = "AI_Accept", "AI_Reject"  # the user's verdict on a scene's suggestions
 REVIEW_TAGS = (ACCEPT_TAG, REJECT_TAG)
+DUPLICATE_TAG = "AI_Duplicate"  # scenes found (or chosen in the UI) as copies of another
 
 
 @dataclass

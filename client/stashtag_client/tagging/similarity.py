@@ -1,9 +1,10 @@
 """Search, similar scenes and duplicates over the embedding store.
 
-Scene vectors are the normalised mean of a scene's per-frame DINOv2 CLS embeddings, indexed with
-faiss ``IndexFlatIP`` (exact inner product). Measured here on 10k scenes × 384 dims, all-pairs
-top-10: faiss flat 0.76 s, numpy brute force 4.3 s, usearch HNSW 2.6 s build + 1.0 s search at
-0.79 recall — exact and fastest wins; libraries far past 100k scenes could move to IVF.
+Scene vectors are the normalised mean of a scene's per-frame DINOv2 CLS embeddings (kept in the
+store's scene index), indexed with faiss ``IndexFlatIP`` (exact inner product). Measured here on
+10k scenes × 384 dims, all-pairs top-10: faiss flat 0.76 s, numpy brute force 4.3 s, usearch
+HNSW 2.6 s build + 1.0 s search at 0.79 recall — exact and fastest wins; libraries far past 100k
+scenes could move to IVF.
 
 A duplicate candidate (scene cosine over a threshold) is confirmed by **frame alignment**: most
 frames of the shorter scene must find a near-identical frame in the other, in the same order —
@@ -16,15 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stashtag_client.scene_index import normalize as _normalize
 from stashtag_client.store import SceneRecord, Store
 
-
-def _normalize(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
-
-
-def scene_vector(frames: np.ndarray) -> np.ndarray:
-    return _normalize(_normalize(frames.astype(np.float32)).mean(axis=0))
+SCENE_THRESHOLD = 0.95  # scene cosine for a duplicate candidate
+FRAME_THRESHOLD = 0.9  # frame cosine for a matched frame
+MIN_ALIGNED = 0.8  # share of the shorter scene's frames matched in order
+RERANK = 10  # candidate scenes re-ranked on all their frames, per result asked for
 
 
 @dataclass(frozen=True)
@@ -65,11 +64,7 @@ class SceneIndex:
 
     @classmethod
     def from_store(cls, store: Store, model_id: str) -> SceneIndex:
-        keys, vectors = [], []
-        for r in store.records(model_id):
-            keys.append(r.scene)
-            vectors.append(scene_vector(r.dino_cls))
-        return cls(keys, np.stack(vectors) if vectors else np.zeros((0, 1), np.float32))
+        return cls(*store.scene_vectors(model_id))
 
     def similar(self, scene: str, k: int = 10) -> list[Neighbour]:
         if scene not in self._pos:
@@ -95,7 +90,7 @@ class SceneIndex:
 
 
 def frame_alignment(
-    a: SceneRecord, b: SceneRecord, frame_threshold: float = 0.9
+    a: SceneRecord, b: SceneRecord, frame_threshold: float = FRAME_THRESHOLD
 ) -> tuple[float, float]:
     """(fraction of the shorter scene's frames matched in order, median time offset b − a)."""
     short, long_ = (a, b) if a.frames <= b.frames else (b, a)
@@ -115,9 +110,9 @@ def frame_alignment(
 def find_duplicates(
     store: Store,
     model_id: str,
-    scene_threshold: float = 0.95,
-    frame_threshold: float = 0.9,
-    min_aligned: float = 0.8,
+    scene_threshold: float = SCENE_THRESHOLD,
+    frame_threshold: float = FRAME_THRESHOLD,
+    min_aligned: float = MIN_ALIGNED,
 ) -> list[Duplicate]:
     """Pairs of scenes that are the same video (re-encodes, trims), confirmed frame by frame."""
     index = SceneIndex.from_store(store, model_id)
@@ -134,12 +129,30 @@ def find_duplicates(
 
 
 def search(store: Store, model_id: str, query: np.ndarray, limit: int = 10) -> list[SearchHit]:
-    """Scenes ranked by their best frame's CLIP similarity to a query embedding."""
+    """Scenes ranked by their best frame's CLIP similarity to a query embedding.
+
+    Representative frames (the scene index) pick ``RERANK × limit`` candidates; those are scored
+    on all their frames, so a hit's score, frame and time are exact."""
+    import faiss
+
     query = _normalize(np.asarray(query, np.float32))
+    scenes, counts, reps = store.index_reps(model_id)
+    if not scenes:
+        return []
+    # the fp16 vectors go into faiss as they are stored (no float32 copy of the whole index)
+    index = faiss.IndexScalarQuantizer(
+        len(query), faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
+    )
+    index.add_sa_codes(np.frombuffer(reps, np.uint8).reshape(sum(counts), -1))
+    owner = np.repeat(np.arange(len(scenes)), counts)
+    wanted = min(len(scenes), RERANK * limit)
+    k = min(index.ntotal, wanted * max(counts))  # enough vectors to reach `wanted` scenes
+    _, ids = index.search(query[None], k)
+    candidates = [scenes[i] for i in dict.fromkeys(owner[ids[0][ids[0] >= 0]])][:wanted]
     hits = []
-    for r in store.records(model_id):
-        sims = _normalize(r.clip) @ query
+    for scene, (times, clip) in store.clip_frames(model_id, candidates).items():
+        sims = _normalize(clip) @ query
         best = int(sims.argmax())
-        hits.append(SearchHit(r.scene, round(float(sims[best]), 4), best, float(r.times[best])))
-    hits.sort(key=lambda h: -h.score)
+        hits.append(SearchHit(scene, round(float(sims[best]), 4), best, float(times[best])))
+    hits.sort(key=lambda h: (-h.score, h.scene))
     return hits[:limit]
