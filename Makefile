@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 
-.PHONY: demo test lint install clean bench bench-gpu
+.PHONY: demo test lint install clean bench bench-gpu ui browser
 
 # The three distributions side by side, editable: core (shared contract), client (light, runs
 # inside Stash), export (torch) and the server at the root.
@@ -27,7 +27,20 @@ install: $(BIN)/stashtag
 demo: install
 	$(BIN)/stashtag demo
 
-test: install
+# The web UI (plugin/ui): its npm packages at Stash's library versions, type-checked and built;
+# the committed plugin/ui/dist must be what this builds (tests/ui/test_build.py).
+UI := plugin/ui
+$(UI)/node_modules/.package-lock.json: $(UI)/package.json $(UI)/package-lock.json
+	npm ci --prefix $(UI) --no-audit --no-fund --loglevel=error
+
+ui: $(UI)/node_modules/.package-lock.json
+	cd $(UI) && npx tsc --noEmit -p . && node build.mjs
+
+# Debian's chromium for the browser tests, installed when missing and root (or sudo) allows.
+browser:
+	@sh scripts/ensure_chromium.sh
+
+test: install $(UI)/node_modules/.package-lock.json browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

@@ -71,6 +71,8 @@ type FindSceneMarkersResultType { count: Int! scene_markers: [SceneMarker!]! }
 type ConfigGeneralResult { apiKey: String! pluginsPath: String! }
 type ConfigResult { general: ConfigGeneralResult! plugins(include: [ID!]): Map! }
 type Version { version: String }
+type PluginPaths { javascript: [String!] css: [String!] }
+type Plugin { id: ID! name: String! enabled: Boolean! requires: [ID!] paths: PluginPaths! }
 
 input TagCreateInput { name: String! description: String aliases: [String!]
   ignore_auto_tag: Boolean parent_ids: [ID!] }
@@ -98,6 +100,7 @@ type Query {
     FindGalleriesResultType!
   configuration: ConfigResult!
   version: Version!
+  plugins: [Plugin!]
 }
 type Mutation {
   tagCreate(input: TagCreateInput!): Tag
@@ -224,8 +227,9 @@ class FakeStash:
         self.markers: dict[str, dict] = {}
         self.plugin_settings: dict[str, dict] = {}
         # installed plugins that runPluginOperation can start: id -> (folder, Python to run)
-        self.plugins: dict[str, tuple[Path, str]] = {}
+        self.installed: dict[str, tuple[Path, str]] = {}
         self.operations: list[dict] = []  # each runPluginOperation: args, seconds, stderr
+        self.ui_root: Path | None = None  # a web UI's files (the stand-in): served for pages
         # what clients did, in order: ("sprite", scene id) and ("tags", mode, ids, tag ids)
         self.events: list[tuple] = []
         self.jobs: list[dict] = []
@@ -631,6 +635,33 @@ class FakeStash:
                     s.sprite, s.vtt = s.pending_sprite
         return job
 
+    def _manifest(self, plugin_id: str) -> dict:
+        import yaml
+
+        folder, _ = self.installed[plugin_id]
+        return yaml.safe_load((folder / f"{plugin_id}.yml").read_text())
+
+    def plugins_ui_files(self, plugin_id: str, kind: str) -> list[Path]:
+        """pkg/plugin/config.go getJavascriptFiles/getCSSFiles: the manifest's local files."""
+        ui = self._manifest(plugin_id).get("ui") or {}
+        folder, _ = self.installed[plugin_id]
+        return [folder / f for f in ui.get(kind) or [] if not f.startswith(("http://", "https://"))]
+
+    def plugins(self, info):
+        """internal/api/resolver_model_plugin.go: one URL per kind for a plugin's local files."""
+        out = []
+        for pid in self.installed:
+            manifest = self._manifest(pid)
+            paths = {}
+            for kind, route in (("javascript", "javascript"), ("css", "css")):
+                has = self.plugins_ui_files(pid, kind)
+                paths[kind] = [f"{self.base_url}/plugin/{pid}/{route}"] if has else None
+            out.append(
+                {"id": pid, "name": manifest["name"], "enabled": True, "requires": [],
+                 "paths": paths}
+            )  # fmt: skip
+        return out
+
     def runPluginOperation(self, info, plugin_id, args=None):
         """pkg/plugin/plugins.go RunPlugin + raw.go: the plugin's exec line run once, the
         input JSON on stdin (a session cookie, PluginDir = the manifest's folder), stdout read
@@ -638,9 +669,9 @@ class FakeStash:
         non-zero exit without an error becomes one; an error is a GraphQL error."""
         import subprocess
 
-        if plugin_id not in self.plugins:
+        if plugin_id not in self.installed:
             raise GraphQLError(f"plugin {plugin_id} not found")
-        folder, python = self.plugins[plugin_id]
+        folder, python = self.installed[plugin_id]
         host, port = self.base_url.removeprefix("http://").split(":")
         payload = {
             "server_connection": {
@@ -773,6 +804,36 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(200, json.dumps(out).encode(), "application/json")
 
+    def _serve_ui(self) -> bool:
+        """internal/api/routes_plugin.go: ``/plugin/{id}/javascript`` and ``/css`` serve the
+        manifest's files concatenated, each followed by a newline; with a ``ui_root`` every page
+        path (no extension) gets its index.html and ``/harness/*`` its files."""
+        stash, path = self.stash, self.path.split("?")[0]
+        m = re.fullmatch(r"/plugin/([^/]+)/(javascript|css)", path)
+        if m:
+            if m.group(1) not in stash.installed:
+                self._send(404, b"Not Found", "text/plain")
+                return True
+            files = stash.plugins_ui_files(m.group(1), m.group(2))
+            body = b"".join(f.read_bytes() + b"\n" for f in files if f.is_file())
+            self._send(200, body, f"text/{m.group(2)}")
+            return True
+        root = stash.ui_root
+        if root is None:
+            return False
+        if path.startswith("/harness/"):
+            f = root / path.removeprefix("/harness/")
+            kinds = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
+            if f.is_file() and f.parent == root:
+                self._send(200, f.read_bytes(), kinds.get(f.suffix, "application/octet-stream"))
+            else:
+                self._send(404, b"not found", "text/plain")
+            return True
+        if "." not in Path(path).name and not path.startswith(("/scene/", "/image/")):
+            self._send(200, (root / "index.html").read_bytes(), "text/html; charset=utf-8")
+            return True
+        return False
+
     def _drop(self) -> None:
         self.close_connection = True
         self.connection.close()
@@ -782,6 +843,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b"<!doctype html><title>Login</title>", "text/html; charset=utf-8")
             return
         if not self._authorised():
+            return
+        if self._serve_ui():
             return
         im = re.fullmatch(r"/image/(\d+)/(thumbnail|image)", self.path)
         if im:

@@ -43,7 +43,7 @@ def ui(tmp_path):
         fake.scenes["2"].tag_ids.append(fake.add_tag(f"AI Review: {name}", parent_ids=[review]))
     store = tmp_path / "stashtag.db"
     fake.plugin_settings["stashtag"] = {"storePath": str(store)}
-    fake.plugins["stashtag"] = (ROOT / "plugin", sys.executable)
+    fake.installed["stashtag"] = (ROOT / "plugin", sys.executable)
     base = unit(RNG.standard_normal((30, 24)))
     walk = unit(base[0] + np.cumsum(RNG.standard_normal((30, 24)) * 0.15, axis=0))
     with Store(store) as db:

@@ -122,6 +122,7 @@ class Operations:
             return cached[text]
         import asyncio
 
+        from stashtag_client.inference.pipeline import server_model_id
         from stashtag_client.inference.transport import EndpointPool, parse_endpoints
         from stashtag_client.tagging.textbank import embed_prompts
 
@@ -130,6 +131,13 @@ class Operations:
                 parse_endpoints(self.settings.endpoints), 1, access=self.settings.access
             )
             async with pool:
+                served = await server_model_id(pool)
+                if served != model_id:  # another model's text vectors would rank at random
+                    raise OperationError(
+                        f"search: Triton ({self.settings.endpoints}) serves model {served}, but"
+                        f" the scenes in {self.store.path} were tagged with {model_id}; tag the"
+                        " library with this server first (Tag whole library)"
+                    )
                 return (await embed_prompts(pool, self.store, model_id, [text]))[text]
 
         return asyncio.run(embed())

@@ -1,0 +1,73 @@
+// Text search over the library's frames: "a beach at night" → scenes, each at its best frame.
+import React from "react";
+import { useHistory, useLocation } from "react-router-dom";
+import { Button, Form, InputGroup } from "react-bootstrap";
+import { search } from "./api";
+import type { Hit } from "./api";
+import { Empty, Failure, Loading, SceneCard, Views } from "./components";
+import { ROUTE } from "./pluginApi";
+
+export const SearchPage: React.FC = () => {
+  const location = useLocation();
+  const history = useHistory();
+  const query = new URLSearchParams(location.search).get("q") ?? "";
+  const [text, setText] = React.useState(query);
+  const [state, setState] = React.useState<{ hits?: Hit[]; error?: unknown; loading: boolean }>({
+    loading: false,
+  });
+
+  React.useEffect(() => {
+    setText(query);
+    if (!query) return setState({ loading: false });
+    let live = true;
+    setState({ loading: true });
+    search(query).then(
+      (out) => live && setState({ hits: out.hits, loading: false }),
+      (error) => live && setState({ error, loading: false }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [query]);
+
+  const submit = (e: React.FormEvent) => {
+    e.preventDefault(); // the query goes into the URL: back and reload keep it
+    if (text.trim()) history.push(`${ROUTE}/search?q=${encodeURIComponent(text.trim())}`);
+  };
+
+  return (
+    <div className="stashtag-page">
+      <Views />
+      <Form onSubmit={submit} className="stashtag-search">
+        <InputGroup>
+          <Form.Control
+            autoFocus
+            aria-label="Search the frames of your scenes"
+            placeholder="Describe what you look for, e.g. a beach at night"
+            value={text}
+            onChange={(e: React.ChangeEvent<HTMLInputElement>) => setText(e.target.value)}
+          />
+          <InputGroup.Append>
+            <Button type="submit" variant="primary" disabled={!text.trim() || state.loading}>
+              Search
+            </Button>
+          </InputGroup.Append>
+        </InputGroup>
+      </Form>
+      {state.loading ? <Loading what="Searching…" /> : null}
+      {state.error ? <Failure error={state.error} /> : null}
+      {state.hits && !state.hits.length ? (
+        <Empty>No tagged scene matches “{query}”.</Empty>
+      ) : null}
+      <div className="stashtag-grid">
+        {(state.hits ?? []).map((hit) => (
+          <SceneCard key={hit.id} scene={hit} time={hit.time}>
+            <div className="stashtag-score" title="cosine of the best frame with the text">
+              match {hit.score.toFixed(3)}
+            </div>
+          </SceneCard>
+        ))}
+      </div>
+    </div>
+  );
+};
