@@ -88,6 +88,18 @@ def client_wheels(out: Path, when: dt.datetime) -> list[Path]:
     return sorted(out.glob("*.whl"))
 
 
+def ui_files(manifest: dict, source: Path) -> list[tuple[str, Path]]:
+    """(name in the zip, file) for the manifest's ``ui`` scripts and stylesheets: the built
+    web UI (plugin/ui/dist, committed; ``make ui`` rebuilds it)."""
+    ui = manifest.get("ui") or {}
+    names = [n for kind in ("javascript", "css") for n in ui.get(kind) or []]
+    local = [n for n in names if not n.startswith(("http://", "https://"))]
+    missing = [n for n in local if not (source / n).is_file()]
+    if missing:
+        raise ValueError(f"{PLUGIN_ID}.yml names UI files that do not exist: {missing} (make ui)")
+    return [(n, source / n) for n in local]
+
+
 def build(out: Path, source: Path = PLUGIN_DIR) -> tuple[Path, Path]:
     """Write ``<out>/stashtag.zip`` (manifest, entry, bootstrap, the client wheels) and
     ``<out>/index.yml``; return both paths."""
@@ -100,8 +112,9 @@ def build(out: Path, source: Path = PLUGIN_DIR) -> tuple[Path, Path]:
     with tempfile.TemporaryDirectory() as tmp:
         wheels = client_wheels(Path(tmp), when)
         files = [f for f in sorted(source.iterdir()) if f.is_file() and f.suffix in {".yml", ".py"}]
+        entries = [(f.name, f) for f in files] + ui_files(manifest, source)
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
-            for name, f in [(f.name, f) for f in files] + [(f"wheels/{w.name}", w) for w in wheels]:
+            for name, f in entries + [(f"wheels/{w.name}", w) for w in wheels]:
                 # fixed timestamps: the same release gives the same zip and sha256
                 z.writestr(zipfile.ZipInfo(name, date_time=stamp), f.read_bytes())
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()

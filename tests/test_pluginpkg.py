@@ -25,6 +25,8 @@ def test_build_zip_and_index(tmp_path):
         "stashtag_bootstrap.py",
         "stashtag_hook.py",
         "stashtag_plugin.py",
+        "ui/dist/stashtag-ui.css",  # the web UI, where the manifest's ui section names it
+        "ui/dist/stashtag-ui.js",
         "wheels/stashtag_client-0.2.0-py3-none-any.whl",
         "wheels/stashtag_core-0.2.0-py3-none-any.whl",
     ]

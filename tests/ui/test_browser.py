@@ -127,7 +127,9 @@ def stash_ui(harness, triton, tmp_path):
             clip = clip[: len(dino)]
             times = np.arange(len(dino)) * STEP
             empty = [np.zeros((0, 6), np.float32)] * len(dino)
-            db.put(SceneRecord(str(i), model_id, str(i), "duration", times, clip, dino, dino, empty))
+            db.put(
+                SceneRecord(str(i), model_id, str(i), "duration", times, clip, dino, dino, empty)
+            )
     server, url = serve(fake)
     yield fake, url, store
     server.shutdown()
