@@ -11,5 +11,8 @@ else
     "(apt-get install chromium)" >&2
   exit 0
 fi
-$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-  --no-install-recommends chromium >/dev/null
+if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+  --no-install-recommends chromium >/dev/null; }; then
+  echo "installing chromium failed: the browser tests will say so" >&2
+fi
+exit 0

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +85,9 @@ def _served(triton) -> tuple[str, np.ndarray]:
             with Store(":memory:") as scratch:  # the plugin's store must not have it cached
                 return model_id, (await embed_prompts(pool, scratch, model_id, [QUERY]))[QUERY]
 
-    return asyncio.run(ask())
+    # Playwright's sync API keeps an event loop running on this thread: ask from another one
+    with ThreadPoolExecutor(1) as worker:
+        return worker.submit(asyncio.run, ask()).result()
 
 
 def _covers() -> dict[str, bytes]:

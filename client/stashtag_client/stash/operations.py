@@ -58,6 +58,10 @@ def cards(client: StashClient, ids: list[str]) -> dict[str, dict]:
     return out
 
 
+def _id_order(key: str) -> tuple:
+    return (0, int(key), "") if key.isdigit() else (1, 0, key)
+
+
 def _limit(args: dict, default: int) -> int:
     try:
         value = int(args.get("limit") or default)
@@ -185,7 +189,9 @@ class Operations:
         groups = []
         for members in {id(g): g for g in group_of.values()}.values():
             rows = [
-                {**found[s], "marked": s in marked} for s in sorted(members, key=int) if s in found
+                {**found[s], "marked": s in marked}
+                for s in sorted(members, key=_id_order)
+                if s in found  # Stash scenes only (a shared store may hold files and images)
             ]
             if len(rows) > 1:
                 groups.append({"scenes": rows, "pairs": [vars(d) for d in pairs if d.a in members]})

@@ -150,6 +150,27 @@
     import_react.default.useEffect(reload, [reload]);
     return { ...state, reload };
   }
+  function useAction(onDone) {
+    const toast = useToast();
+    const [busy, setBusy] = import_react.default.useState(false);
+    const act = async (run) => {
+      setBusy(true);
+      try {
+        toast.success(await run());
+        onDone();
+      } catch (e) {
+        toast.error(e);
+      } finally {
+        setBusy(false);
+      }
+    };
+    return { busy, act };
+  }
+  function ListPage(props) {
+    const { data, error, loading, reload } = useOperation(props.load, []);
+    const empty = data !== void 0 && props.empty(data);
+    return /* @__PURE__ */ import_react.default.createElement("div", { className: "stashtag-page" }, /* @__PURE__ */ import_react.default.createElement(Views, null), loading && data === void 0 ? /* @__PURE__ */ import_react.default.createElement(Loading, { what: props.loading }) : null, error ? /* @__PURE__ */ import_react.default.createElement(Failure, { error }) : null, empty ? /* @__PURE__ */ import_react.default.createElement(Empty, null, empty) : null, data !== void 0 ? props.children(data, reload) : null);
+  }
 
   // src/DuplicatesPage.tsx
   function keeper(group) {
@@ -162,29 +183,20 @@
     return best[0].id;
   }
   var Group = ({ group, onDone }) => {
-    const toast = useToast();
     const keep = keeper(group);
     const [chosen, setChosen] = import_react2.default.useState(
       () => new Set(group.scenes.filter((s) => s.id !== keep && !s.marked).map((s) => s.id))
     );
-    const [busy, setBusy] = import_react2.default.useState(false);
+    const { busy, act } = useAction(onDone);
     const toggle = (id) => setChosen((c) => {
       const next = new Set(c);
       next.has(id) ? next.delete(id) : next.add(id);
       return next;
     });
-    const mark = async () => {
-      setBusy(true);
-      try {
-        const out = await markDuplicates([...chosen]);
-        toast.success(`${out.marked.length} scene(s) tagged ${out.tag}`);
-        onDone();
-      } catch (e) {
-        toast.error(e);
-      } finally {
-        setBusy(false);
-      }
-    };
+    const mark = () => act(async () => {
+      const out = await markDuplicates([...chosen]);
+      return `${out.marked.length} scene(s) tagged ${out.tag}`;
+    });
     return /* @__PURE__ */ import_react2.default.createElement("div", { className: "stashtag-group" }, /* @__PURE__ */ import_react2.default.createElement("div", { className: "stashtag-grid" }, group.scenes.map((s) => /* @__PURE__ */ import_react2.default.createElement(SceneCard, { key: s.id, scene: s }, /* @__PURE__ */ import_react2.default.createElement("div", { className: "stashtag-meta" }, [megabytes(s.size), s.width && s.height ? `${s.width}×${s.height}` : ""].filter(Boolean).join(" · ")), s.marked ? /* @__PURE__ */ import_react2.default.createElement("div", { className: "stashtag-marked" }, "tagged AI_Duplicate") : /* @__PURE__ */ import_react2.default.createElement(
       import_react_bootstrap2.Form.Check,
       {
@@ -195,38 +207,38 @@
       }
     )))), /* @__PURE__ */ import_react2.default.createElement(import_react_bootstrap2.Button, { size: "sm", variant: "warning", disabled: busy || !chosen.size, onClick: mark }, "Tag ", chosen.size, " selected AI_Duplicate"));
   };
-  var DuplicatesPage = () => {
-    var _a;
-    const { data, error, loading, reload } = useOperation(duplicates, []);
-    return /* @__PURE__ */ import_react2.default.createElement("div", { className: "stashtag-page" }, /* @__PURE__ */ import_react2.default.createElement(Views, null), loading && !data ? /* @__PURE__ */ import_react2.default.createElement(Loading, { what: "Comparing scenes…" }) : null, error ? /* @__PURE__ */ import_react2.default.createElement(Failure, { error }) : null, data && !data.groups.length ? /* @__PURE__ */ import_react2.default.createElement(Empty, null, "No duplicates among the tagged scenes.") : null, ((_a = data == null ? void 0 : data.groups) != null ? _a : []).map((g) => /* @__PURE__ */ import_react2.default.createElement(Group, { key: g.scenes.map((s) => s.id).join("-") + g.scenes.filter((s) => s.marked).length, group: g, onDone: reload })));
-  };
+  var groupKey = (g) => g.scenes.map((s) => s.id + (s.marked ? "m" : "")).join("-");
+  var DuplicatesPage = () => /* @__PURE__ */ import_react2.default.createElement(
+    ListPage,
+    {
+      load: duplicates,
+      loading: "Comparing scenes…",
+      empty: (data) => !data.groups.length && "No duplicates among the tagged scenes."
+    },
+    (data, reload) => data.groups.map((g) => /* @__PURE__ */ import_react2.default.createElement(Group, { key: groupKey(g), group: g, onDone: reload }))
+  );
 
   // src/ReviewPage.tsx
   var import_react3 = __toESM(require_react());
   var import_react_bootstrap3 = __toESM(require_react_bootstrap());
   var Suggestions = ({ scene, onDone }) => {
-    const toast = useToast();
-    const [busy, setBusy] = import_react3.default.useState(false);
-    const settle = async (accept, reject) => {
-      setBusy(true);
-      try {
-        await decide(scene.id, accept, reject);
-        const done = [...accept.map((t) => `+${t}`), ...reject.map((t) => `−${t}`)];
-        toast.success(`Scene ${scene.title || scene.id}: ${done.join(", ")}`);
-        onDone();
-      } catch (e) {
-        toast.error(e);
-      } finally {
-        setBusy(false);
-      }
-    };
+    const { busy, act } = useAction(onDone);
+    const settle = (accept, reject) => act(async () => {
+      await decide(scene.id, accept, reject);
+      const done = [...accept.map((t) => `+${t}`), ...reject.map((t) => `−${t}`)];
+      return `Scene ${scene.title || scene.id}: ${done.join(", ")}`;
+    });
     return /* @__PURE__ */ import_react3.default.createElement("div", { className: "stashtag-suggestions" }, scene.suggestions.map((tag) => /* @__PURE__ */ import_react3.default.createElement(import_react_bootstrap3.ButtonGroup, { key: tag, size: "sm", className: "stashtag-suggestion", "aria-label": tag }, /* @__PURE__ */ import_react3.default.createElement(import_react_bootstrap3.Button, { variant: "secondary", disabled: true }, tag), /* @__PURE__ */ import_react3.default.createElement(import_react_bootstrap3.Button, { variant: "success", disabled: busy, title: `Accept ${tag}`, onClick: () => settle([tag], []) }, "✓"), /* @__PURE__ */ import_react3.default.createElement(import_react_bootstrap3.Button, { variant: "danger", disabled: busy, title: `Reject ${tag}`, onClick: () => settle([], [tag]) }, "✗"))), /* @__PURE__ */ import_react3.default.createElement("div", { className: "stashtag-all" }, /* @__PURE__ */ import_react3.default.createElement(import_react_bootstrap3.Button, { size: "sm", variant: "outline-success", disabled: busy, onClick: () => settle(scene.suggestions, []) }, "Accept all"), " ", /* @__PURE__ */ import_react3.default.createElement(import_react_bootstrap3.Button, { size: "sm", variant: "outline-danger", disabled: busy, onClick: () => settle([], scene.suggestions) }, "Reject all")));
   };
-  var ReviewPage = () => {
-    var _a;
-    const { data, error, loading, reload } = useOperation(review, []);
-    return /* @__PURE__ */ import_react3.default.createElement("div", { className: "stashtag-page" }, /* @__PURE__ */ import_react3.default.createElement(Views, null), loading && !data ? /* @__PURE__ */ import_react3.default.createElement(Loading, { what: "Loading suggestions…" }) : null, error ? /* @__PURE__ */ import_react3.default.createElement(Failure, { error }) : null, data && !data.scenes.length ? /* @__PURE__ */ import_react3.default.createElement(Empty, null, "No suggestions wait for review.") : null, /* @__PURE__ */ import_react3.default.createElement("div", { className: "stashtag-grid" }, ((_a = data == null ? void 0 : data.scenes) != null ? _a : []).map((scene) => /* @__PURE__ */ import_react3.default.createElement(SceneCard, { key: scene.id, scene }, /* @__PURE__ */ import_react3.default.createElement(Suggestions, { scene, onDone: reload })))));
-  };
+  var ReviewPage = () => /* @__PURE__ */ import_react3.default.createElement(
+    ListPage,
+    {
+      load: review,
+      loading: "Loading suggestions…",
+      empty: (data) => !data.scenes.length && "No suggestions wait for review."
+    },
+    (data, reload) => /* @__PURE__ */ import_react3.default.createElement("div", { className: "stashtag-grid" }, data.scenes.map((scene) => /* @__PURE__ */ import_react3.default.createElement(SceneCard, { key: scene.id, scene }, /* @__PURE__ */ import_react3.default.createElement(Suggestions, { scene, onDone: reload }))))
+  );
 
   // src/SearchPage.tsx
   var import_react4 = __toESM(require_react());

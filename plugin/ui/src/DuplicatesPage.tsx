@@ -4,8 +4,7 @@ import React from "react";
 import { Button, Form } from "react-bootstrap";
 import { duplicates, markDuplicates } from "./api";
 import type { DuplicateGroup } from "./api";
-import { Empty, Failure, Loading, SceneCard, Views, megabytes, useOperation } from "./components";
-import { useToast } from "./pluginApi";
+import { ListPage, SceneCard, megabytes, useAction } from "./components";
 
 function keeper(group: DuplicateGroup): string {
   const best = [...group.scenes].sort(
@@ -15,30 +14,22 @@ function keeper(group: DuplicateGroup): string {
 }
 
 const Group: React.FC<{ group: DuplicateGroup; onDone: () => void }> = ({ group, onDone }) => {
-  const toast = useToast();
   const keep = keeper(group);
   const [chosen, setChosen] = React.useState<Set<string>>(
     () => new Set(group.scenes.filter((s) => s.id !== keep && !s.marked).map((s) => s.id)),
   );
-  const [busy, setBusy] = React.useState(false);
+  const { busy, act } = useAction(onDone);
   const toggle = (id: string) =>
     setChosen((c) => {
       const next = new Set(c);
       next.has(id) ? next.delete(id) : next.add(id);
       return next;
     });
-  const mark = async () => {
-    setBusy(true);
-    try {
+  const mark = () =>
+    act(async () => {
       const out = await markDuplicates([...chosen]);
-      toast.success(`${out.marked.length} scene(s) tagged ${out.tag}`);
-      onDone();
-    } catch (e) {
-      toast.error(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+      return `${out.marked.length} scene(s) tagged ${out.tag}`;
+    });
   return (
     <div className="stashtag-group">
       <div className="stashtag-grid">
@@ -69,17 +60,15 @@ const Group: React.FC<{ group: DuplicateGroup; onDone: () => void }> = ({ group,
   );
 };
 
-export const DuplicatesPage: React.FC = () => {
-  const { data, error, loading, reload } = useOperation(duplicates, []);
-  return (
-    <div className="stashtag-page">
-      <Views />
-      {loading && !data ? <Loading what="Comparing scenes…" /> : null}
-      {error ? <Failure error={error} /> : null}
-      {data && !data.groups.length ? <Empty>No duplicates among the tagged scenes.</Empty> : null}
-      {(data?.groups ?? []).map((g) => (
-        <Group key={g.scenes.map((s) => s.id).join("-") + g.scenes.filter((s) => s.marked).length} group={g} onDone={reload} />
-      ))}
-    </div>
-  );
-};
+// a group's key changes when its members' marks do: its ticks start afresh after a marking
+const groupKey = (g: DuplicateGroup) => g.scenes.map((s) => s.id + (s.marked ? "m" : "")).join("-");
+
+export const DuplicatesPage: React.FC = () => (
+  <ListPage
+    load={duplicates}
+    loading="Comparing scenes…"
+    empty={(data) => !data.groups.length && "No duplicates among the tagged scenes."}
+  >
+    {(data, reload) => data.groups.map((g) => <Group key={groupKey(g)} group={g} onDone={reload} />)}
+  </ListPage>
+);

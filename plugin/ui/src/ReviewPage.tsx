@@ -4,25 +4,16 @@ import React from "react";
 import { Button, ButtonGroup } from "react-bootstrap";
 import { decide, review } from "./api";
 import type { ReviewScene } from "./api";
-import { Empty, Failure, Loading, SceneCard, Views, useOperation } from "./components";
-import { useToast } from "./pluginApi";
+import { ListPage, SceneCard, useAction } from "./components";
 
 const Suggestions: React.FC<{ scene: ReviewScene; onDone: () => void }> = ({ scene, onDone }) => {
-  const toast = useToast();
-  const [busy, setBusy] = React.useState(false);
-  const settle = async (accept: string[], reject: string[]) => {
-    setBusy(true);
-    try {
+  const { busy, act } = useAction(onDone);
+  const settle = (accept: string[], reject: string[]) =>
+    act(async () => {
       await decide(scene.id, accept, reject);
       const done = [...accept.map((t) => `+${t}`), ...reject.map((t) => `−${t}`)];
-      toast.success(`Scene ${scene.title || scene.id}: ${done.join(", ")}`);
-      onDone();
-    } catch (e) {
-      toast.error(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+      return `Scene ${scene.title || scene.id}: ${done.join(", ")}`;
+    });
   return (
     <div className="stashtag-suggestions">
       {scene.suggestions.map((tag) => (
@@ -50,21 +41,20 @@ const Suggestions: React.FC<{ scene: ReviewScene; onDone: () => void }> = ({ sce
   );
 };
 
-export const ReviewPage: React.FC = () => {
-  const { data, error, loading, reload } = useOperation(review, []);
-  return (
-    <div className="stashtag-page">
-      <Views />
-      {loading && !data ? <Loading what="Loading suggestions…" /> : null}
-      {error ? <Failure error={error} /> : null}
-      {data && !data.scenes.length ? <Empty>No suggestions wait for review.</Empty> : null}
+export const ReviewPage: React.FC = () => (
+  <ListPage
+    load={review}
+    loading="Loading suggestions…"
+    empty={(data) => !data.scenes.length && "No suggestions wait for review."}
+  >
+    {(data, reload) => (
       <div className="stashtag-grid">
-        {(data?.scenes ?? []).map((scene) => (
+        {data.scenes.map((scene) => (
           <SceneCard key={scene.id} scene={scene}>
             <Suggestions scene={scene} onDone={reload} />
           </SceneCard>
         ))}
       </div>
-    </div>
-  );
-};
+    )}
+  </ListPage>
+);

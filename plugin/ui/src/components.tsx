@@ -3,7 +3,7 @@ import React from "react";
 import { Link, NavLink } from "react-router-dom";
 import { Alert, Card, Nav, Spinner } from "react-bootstrap";
 import type { Card as CardData } from "./api";
-import { ROUTE, errorText } from "./pluginApi";
+import { ROUTE, errorText, useToast } from "./pluginApi";
 
 export function clock(seconds: number | null | undefined): string {
   if (seconds == null) return "";
@@ -97,4 +97,43 @@ export function useOperation<T>(load: () => Promise<T>, key: unknown[]) {
   }, key);
   React.useEffect(reload, [reload]);
   return { ...state, reload };
+}
+
+/** A button's action: busy while it runs, its message (or error) as a toast, then ``onDone``. */
+export function useAction(onDone: () => void) {
+  const toast = useToast();
+  const [busy, setBusy] = React.useState(false);
+  const act = async (run: () => Promise<string>) => {
+    setBusy(true);
+    try {
+      toast.success(await run());
+      onDone();
+    } catch (e) {
+      toast.error(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, act };
+}
+
+/** A page of the plugin's views listing what ``load`` answers: the views' tabs, the first
+ * load's spinner, an error, the empty state, then ``children(data, reload)``. */
+export function ListPage<T>(props: {
+  load: () => Promise<T>;
+  loading: string;
+  empty: (data: T) => string | false;
+  children: (data: T, reload: () => void) => React.ReactNode;
+}) {
+  const { data, error, loading, reload } = useOperation(props.load, []);
+  const empty = data !== undefined && props.empty(data);
+  return (
+    <div className="stashtag-page">
+      <Views />
+      {loading && data === undefined ? <Loading what={props.loading} /> : null}
+      {error ? <Failure error={error} /> : null}
+      {empty ? <Empty>{empty}</Empty> : null}
+      {data !== undefined ? props.children(data, reload) : null}
+    </div>
+  );
 }
