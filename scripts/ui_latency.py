@@ -41,7 +41,8 @@ def write_store(path: Path, n: int) -> None:
         have = db.count(MODEL)
         for i in range(have + 1, n + 1):
             shots = _unit(rng.standard_normal((6, CLIP)))
-            clip = _unit(np.repeat(shots, 14, axis=0)[:FRAMES] + rng.standard_normal((FRAMES, CLIP)) * 0.05)
+            noise = rng.standard_normal((FRAMES, CLIP)) * 0.05
+            clip = _unit(np.repeat(shots, 14, axis=0)[:FRAMES] + noise)
             dino = _unit(rng.standard_normal((FRAMES, DINO)))
             times = np.arange(FRAMES) * 20.0
             empty = [np.zeros((0, 6), np.float32)] * FRAMES
@@ -75,7 +76,7 @@ def main() -> None:
         "review": {"op": "review"},
         "status": {"op": "status"},
     }
-    mutation = "mutation Op($args: Map) { runPluginOperation(plugin_id: \"stashtag\", args: $args) }"
+    mutation = 'mutation Op($args: Map) { runPluginOperation(plugin_id: "stashtag", args: $args) }'
     for name, op in calls.items():
         seconds = []
         for _ in range(args.repeats):
@@ -83,6 +84,10 @@ def main() -> None:
             out = client.gql(mutation, {"args": op})["runPluginOperation"]
             seconds.append(time.perf_counter() - t)
         hint = f"first hit scene {out['hits'][0]['id']}" if name == "search" else ""
+        print(
+            "   plugin process s:",
+            [round(o["seconds"], 2) for o in fake.operations[-args.repeats :]],
+        )
         print(f"{name:8s} median {statistics.median(seconds):.2f} s  "
               f"(min {min(seconds):.2f}, max {max(seconds):.2f}) {hint}")  # fmt: skip
     server.shutdown()

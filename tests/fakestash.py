@@ -36,9 +36,10 @@ input StringCriterionInput { value: String! modifier: CriterionModifier! }
 input HierarchicalMultiCriterionInput { value: [ID!] modifier: CriterionModifier! depth: Int
   excludes: [ID!] }
 input IntCriterionInput { value: Int! value2: Int modifier: CriterionModifier! }
-input SceneFilterType { tags: HierarchicalMultiCriterionInput id: IntCriterionInput }
+input SceneFilterType { tags: HierarchicalMultiCriterionInput id: IntCriterionInput
+  studios: HierarchicalMultiCriterionInput }
 input TagFilterType { name: StringCriterionInput aliases: StringCriterionInput }
-input StudioFilterType { name: StringCriterionInput }
+input StudioFilterType { name: StringCriterionInput aliases: StringCriterionInput }
 input SceneMarkerFilterType { scenes: HierarchicalMultiCriterionInput }
 input MultiCriterionInput { value: [ID!] modifier: CriterionModifier! excludes: [ID!] }
 input ImageFilterType { tags: HierarchicalMultiCriterionInput galleries: MultiCriterionInput
@@ -387,6 +388,13 @@ class FakeStash:
         crit = (item_filter or {}).get("tags")
         if crit:
             items = [i for i in items if self._tags_match(i.tag_ids, crit)]
+        studios = (item_filter or {}).get("studios")
+        if studios:  # the fake's studios have no parents: depth adds nothing
+            items = [
+                i
+                for i in items
+                if self._tags_match([i.studio_id] if getattr(i, "studio_id", None) else [], studios)
+            ]
         ids = (item_filter or {}).get("id")
         if ids:
             items = [i for i in items if self._int_match(int(i.id), ids)]
@@ -519,9 +527,12 @@ class FakeStash:
 
     def findStudios(self, info, studio_filter=None, filter=None):
         studios = list(self.studios.values())
-        crit = (studio_filter or {}).get("name")
-        if crit:
-            studios = [s for s in studios if like(crit["value"], s["name"])]
+        for key in ("name", "aliases"):
+            crit = (studio_filter or {}).get(key)
+            if crit and key == "name":
+                studios = [s for s in studios if like(crit["value"], s["name"])]
+            elif crit:
+                studios = [s for s in studios if any(like(crit["value"], a) for a in s["aliases"])]
         return {"count": len(studios), "studios": self._page(studios, filter)}
 
     def findSceneMarkers(self, info, scene_marker_filter=None, filter=None):

@@ -6,6 +6,7 @@ from typing import Any
 
 from stashtag_core.errors import StashtagError
 
+DEFAULT_TEMPLATE = "{tags}{objects}{studio}{text}"  # a description's (tagging/descriptions.py)
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
 

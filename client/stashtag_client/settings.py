@@ -18,9 +18,8 @@ from typing import Any
 
 import yaml
 
-from stashtag_client.inference.transport import ServerAccess
-from stashtag_client.session import SessionOptions
 from stashtag_client.setting_values import (
+    DEFAULT_TEMPLATE,
     SettingsError,
     coerce,
     in_flight,
@@ -30,10 +29,13 @@ from stashtag_client.setting_values import (
     suggest_mode,
     with_legacy_keys,
 )
-from stashtag_client.tagging.descriptions import DEFAULT_TEMPLATE, DescribeSettings
-from stashtag_client.tagging.rules import with_overrides
-from stashtag_client.tagging.vocabulary import Vocabulary, load_vocabulary
 from stashtag_core.protocol import PRIORITY_BULK, PRIORITY_INTERACTIVE
+
+if typing.TYPE_CHECKING:  # the objects settings build; imported where built (see below)
+    from stashtag_client.inference.transport import ServerAccess
+    from stashtag_client.session import SessionOptions
+    from stashtag_client.tagging.descriptions import DescribeSettings
+    from stashtag_client.tagging.vocabulary import Vocabulary
 
 ENV_PREFIX = "STASHTAG_"
 CONFIG_ENV = "STASHTAG_CONFIG"
@@ -206,20 +208,28 @@ class Settings:
             raise SettingsError("review_below and gallery_share must lie in 0..1")
 
     # --- derived ------------------------------------------------------------------------------
+    # Built on demand: the web UI's operations start a process per call and read settings
+    # without needing grpc, requests or the tagging modules (0.3 s of imports).
     @property
     def access(self) -> ServerAccess:
+        from stashtag_client.inference.transport import ServerAccess
+
         priority = PRIORITY_INTERACTIVE if self.interactive else PRIORITY_BULK
         return ServerAccess.from_env(
             self.server_key or None, self.tls_ca or None, priority=priority
         )
 
     def session(self) -> SessionOptions:
+        from stashtag_client.session import SessionOptions
+
         return SessionOptions(
             self.endpoints, self.max_in_flight, self.timeout_s, self.attempts, self.access
         )
 
     @property
     def description(self) -> DescribeSettings:
+        from stashtag_client.tagging.descriptions import DescribeSettings
+
         return DescribeSettings(
             template=self.describe_template,
             endpoint=self.describe_endpoint,
@@ -230,6 +240,9 @@ class Settings:
 
     def tag_vocabulary(self) -> Vocabulary:
         """The vocabulary file (or the shipped one) with the allow/deny lists and review level."""
+        from stashtag_client.tagging.rules import with_overrides
+        from stashtag_client.tagging.vocabulary import load_vocabulary
+
         vocab = load_vocabulary(self.vocabulary or None)
         policy = with_overrides(
             vocab.policy,

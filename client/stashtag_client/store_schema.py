@@ -145,6 +145,10 @@ def scene_index_v5(db: sqlite3.Connection) -> None:
     fill_index(db)
 
 
+# Version 6: the web UI asks for the latest tagged model on every call; without an index that
+# is a scan of every record (0.6 s on 10k scenes).
+SCENES_UPDATED_V6 = "CREATE INDEX IF NOT EXISTS scenes_updated ON scenes(updated);"
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 # MIGRATIONS[i] takes a store from version i to i + 1. Append; never edit a released one.
@@ -154,6 +158,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     canonical_keys_v3,
     DETECTED_V4,
     scene_index_v5,
+    SCENES_UPDATED_V6,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

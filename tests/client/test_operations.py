@@ -83,6 +83,32 @@ def test_search_answers_from_the_index_with_the_frame_time(ui):
     assert fake.operations[-1]["args"]["op"] == "search"
 
 
+def test_search_narrowed_by_tag_and_studio_keeps_only_their_scenes(ui):
+    fake, client, store = ui
+    with Store(store) as db:
+        db.cache_text(MODEL, {"a beach at night": db.get("3", MODEL).clip[11]})
+    outdoor = fake.add_tag("Outdoor")
+    beach = fake.add_tag("Beach", parent_ids=[outdoor])  # a sub-tag counts for its parent
+    fake.scenes["4"].tag_ids.append(beach)
+    fake.scenes["1"].tag_ids.append(outdoor)
+    studio = fake.add_studio("Sunset Films")
+    fake.studios[studio]["aliases"] = ["SSF"]
+    fake.scenes["1"].studio_id = fake.scenes["3"].studio_id = studio
+
+    def ids(**filters):
+        out = operation(client, op="search", text="a beach at night", limit=6, **filters)
+        return sorted(h["id"] for h in out["hits"]), out["filtered"]
+
+    assert ids() == (["1", "2", "3", "4", "5", "6"], False)
+    assert ids(tag="outdoor") == (["1", "4"], True)  # names match as Stash's do: any case
+    assert ids(studio="SSF") == (["1", "3"], True)  # an alias
+    assert ids(tag="Outdoor", studio="Sunset Films") == (["1"], True)
+    with pytest.raises(StashError, match="no studio named 'Nobody'"):
+        operation(client, op="search", text="a beach at night", studio="Nobody")
+    with pytest.raises(StashError, match="no tag named 'Nothing'"):
+        operation(client, op="search", text="a beach at night", tag="Nothing")
+
+
 def test_similar_lists_neighbours_and_the_trimmed_copy_as_a_duplicate(ui):
     _, client, _ = ui
     out = operation(client, op="similar", scene_id="5", limit=3)

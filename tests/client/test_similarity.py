@@ -121,7 +121,7 @@ def test_indexed_search_equals_scoring_every_frame(tmp_path):
 
 def test_index_is_rebuilt_for_a_store_written_before_it(tmp_path, store):
     """A version-4 store (no scene index) gets one on opening, from its records."""
-    from stashtag_client.store_schema import schema_version
+    from stashtag_client.store_schema import SCHEMA_VERSION, schema_version
 
     path = store.path
     store.db.execute("DROP TABLE scene_index")
@@ -129,7 +129,12 @@ def test_index_is_rebuilt_for_a_store_written_before_it(tmp_path, store):
     store.db.commit()
     store.close()
     with Store(path) as again:
-        assert schema_version(again.db) == 5
+        assert schema_version(again.db) == SCHEMA_VERSION
+        # what every web UI call asks first is answered from an index, not a scan (v6)
+        plan = again.db.execute(
+            "EXPLAIN QUERY PLAN SELECT model_id FROM scenes ORDER BY updated DESC LIMIT 1"
+        ).fetchall()
+        assert "scenes_updated" in str(plan)
         keys, vectors = again.scene_vectors("m")
         assert len(keys) == 5 and vectors.shape == (5, DIM)
         hits = search(again, "m", again.get("B-same-room", "m").clip[17], limit=1)

@@ -65,6 +65,34 @@ class StashClient(StashHttp):
             StashScene.from_gql,
         )
 
+    def scene_ids(self, scene_filter: dict, per_page: int = 1000) -> list[str]:
+        """The ids of every scene ``scene_filter`` (a SceneFilterType) matches, ids only."""
+        selection = self._paged(
+            "query SceneIds($sf: SceneFilterType, $f: FindFilterType) { findScenes("
+            "scene_filter: $sf, filter: $f) { count scenes { id } } }",
+            "findScenes",
+            "sf",
+            scene_filter,
+            per_page,
+            lambda row: row["id"],
+        )
+        return list(selection)
+
+    def find_studio(self, name: str) -> dict | None:
+        """The studio named ``name`` (case and accents folded), else the one with it as an alias."""
+        query = (
+            "query S($sf: StudioFilterType, $f: FindFilterType) { findStudios(studio_filter: $sf,"
+            " filter: $f) { count studios { id name aliases } } }"
+        )
+        f = {"per_page": 50}
+        for field in ("name", "aliases"):
+            crit = {field: {"value": name, "modifier": "EQUALS"}}
+            for studio in self.gql(query, {"sf": crit, "f": f})["findStudios"]["studios"]:
+                names = [studio["name"]] if field == "name" else studio.get("aliases") or []
+                if any(ascii_fold(n) == ascii_fold(name) for n in names):
+                    return studio
+        return None
+
     def find_scene(self, scene_id: str) -> StashScene | None:
         data = self.gql(
             f"query FindScene($id: ID!) {{ findScene(id: $id) {{ {SCENE_FIELDS} }} }}",

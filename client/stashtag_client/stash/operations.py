@@ -4,7 +4,8 @@ Stash starts the plugin once per call and waits, so an operation answers from th
 index (and, for a search, one cached CLIP text embedding from Triton), never by reading every
 record. ``args.op`` names the operation; each returns JSON the UI reads (``ui/src/api.ts``):
 
-- ``search`` ``{text, limit}``: scenes whose best frame matches the text, with that frame's time;
+- ``search`` ``{text, limit, tag?, studio?}``: scenes whose best frame matches the text, with
+  that frame's time; ``tag``/``studio`` (names, sub-tags and sub-studios included) narrow it;
 - ``similar`` ``{scene_id, limit}``: nearest scenes by DINOv2, each with its duplicate check;
 - ``duplicates``: groups of scenes confirmed as one video (frame alignment);
 - ``mark_duplicates`` ``{scene_ids}``: tag the scenes the user chose as ``AI_Duplicate``;
@@ -111,14 +112,33 @@ class Operations:
         if not text:
             raise OperationError("search: type what to look for, e.g. a beach at night")
         model_id = _model_id(self.store)
-        hits = search(self.store, model_id, self._embed(model_id, text), _limit(args, 24))
+        among = self._filtered_scenes(args)
+        query = self._embed(model_id, text)
+        hits = search(self.store, model_id, query, _limit(args, 24), among)
         found = cards(self.client, [h.scene for h in hits])
         rows = [
             {**found[h.scene], "score": h.score, "frame": h.frame, "time": round(h.time, 2)}
             for h in hits
             if h.scene in found
         ]
-        return {"model_id": model_id, "text": text, "hits": rows}
+        return {"model_id": model_id, "text": text, "hits": rows, "filtered": among is not None}
+
+    def _filtered_scenes(self, args: dict) -> set[str] | None:
+        """The scenes with the ``tag`` (or a tag under it) and of the ``studio`` (or a studio
+        under it) named in ``args``; None when neither is given. One ids-only query to Stash."""
+        scene_filter = {}
+        tag, studio = (str(args.get(k) or "").strip() for k in ("tag", "studio"))
+        if tag:
+            found = self.client.find_tag(tag)
+            if not found:
+                raise OperationError(f"search: Stash has no tag named {tag!r}")
+            scene_filter["tags"] = {"value": [found["id"]], "modifier": "INCLUDES", "depth": -1}
+        if studio:
+            found = self.client.find_studio(studio)
+            if not found:
+                raise OperationError(f"search: Stash has no studio named {studio!r}")
+            scene_filter["studios"] = {"value": [found["id"]], "modifier": "INCLUDES", "depth": -1}
+        return set(self.client.scene_ids(scene_filter)) if scene_filter else None
 
     def _embed(self, model_id: str, text: str):
         cached = self.store.cached_text(model_id, [text])

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import requests
 
+from stashtag_client.setting_values import DEFAULT_TEMPLATE
 from stashtag_client.tagging.mapping import SceneResult
 from stashtag_core.errors import StashtagError
 
-DEFAULT_TEMPLATE = "{tags}{objects}{studio}{text}"
 SYSTEM_PROMPT = (
     "You write one or two plain sentences describing a video scene for a media library, "
     "using only the facts given. No speculation, no lists, no quotes."

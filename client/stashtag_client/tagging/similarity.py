@@ -128,22 +128,34 @@ def find_duplicates(
     return found
 
 
-def search(store: Store, model_id: str, query: np.ndarray, limit: int = 10) -> list[SearchHit]:
+def search(
+    store: Store,
+    model_id: str,
+    query: np.ndarray,
+    limit: int = 10,
+    among: set[str] | None = None,
+) -> list[SearchHit]:
     """Scenes ranked by their best frame's CLIP similarity to a query embedding.
 
     Representative frames (the scene index) pick ``RERANK × limit`` candidates; those are scored
-    on all their frames, so a hit's score, frame and time are exact."""
+    on all their frames, so a hit's score, frame and time are exact. ``among`` keeps only
+    those scenes (a tag or studio filter)."""
     import faiss
 
     query = _normalize(np.asarray(query, np.float32))
-    scenes, counts, reps = store.index_reps(model_id)
+    scenes, counts, codes = store.index_reps(model_id)
+    if among is not None:
+        keep = np.array([s in among for s in scenes], bool)
+        codes = codes[np.repeat(keep, counts)]
+        scenes = [s for s, k in zip(scenes, keep, strict=True) if k]
+        counts = [c for c, k in zip(counts, keep, strict=True) if k]
     if not scenes:
         return []
     # the fp16 vectors go into faiss as they are stored (no float32 copy of the whole index)
     index = faiss.IndexScalarQuantizer(
         len(query), faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
     )
-    index.add_sa_codes(np.frombuffer(reps, np.uint8).reshape(sum(counts), -1))
+    index.add_sa_codes(codes)
     owner = np.repeat(np.arange(len(scenes)), counts)
     wanted = min(len(scenes), RERANK * limit)
     k = min(index.ntotal, wanted * max(counts))  # enough vectors to reach `wanted` scenes

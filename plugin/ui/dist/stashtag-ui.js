@@ -91,7 +91,7 @@
   }
 
   // src/api.ts
-  var search = (text, limit = 24) => runOperation("search", { text, limit });
+  var search = (text, filter = {}, limit = 24) => runOperation("search", { text, limit, ...filter });
   var similar = (sceneId, limit = 12) => runOperation("similar", { scene_id: sceneId, limit });
   var duplicates = () => runOperation("duplicates");
   var markDuplicates = (sceneIds) => runOperation("mark_duplicates", { scene_ids: sceneIds });
@@ -245,30 +245,39 @@
   var import_react_router_dom2 = __toESM(require_react_router_dom());
   var import_react_bootstrap4 = __toESM(require_react_bootstrap());
   var SearchPage = () => {
-    var _a, _b;
+    var _a, _b, _c, _d;
     const location = (0, import_react_router_dom2.useLocation)();
     const history = (0, import_react_router_dom2.useHistory)();
-    const query = (_a = new URLSearchParams(location.search).get("q")) != null ? _a : "";
+    const params = new URLSearchParams(location.search);
+    const query = (_a = params.get("q")) != null ? _a : "";
+    const tag = (_b = params.get("tag")) != null ? _b : "";
+    const studio = (_c = params.get("studio")) != null ? _c : "";
     const [text, setText] = import_react4.default.useState(query);
+    const [filter, setFilter] = import_react4.default.useState({ tag, studio });
     const [state, setState] = import_react4.default.useState({
       loading: false
     });
     import_react4.default.useEffect(() => {
       setText(query);
+      setFilter({ tag, studio });
       if (!query) return setState({ loading: false });
       let live = true;
       setState({ loading: true });
-      search(query).then(
+      search(query, { tag: tag || void 0, studio: studio || void 0 }).then(
         (out) => live && setState({ hits: out.hits, loading: false }),
         (error) => live && setState({ error, loading: false })
       );
       return () => {
         live = false;
       };
-    }, [query]);
+    }, [query, tag, studio]);
     const submit = (e) => {
       e.preventDefault();
-      if (text.trim()) history.push(`${ROUTE}/search?q=${encodeURIComponent(text.trim())}`);
+      if (!text.trim()) return;
+      const next = new URLSearchParams({ q: text.trim() });
+      if (filter.tag.trim()) next.set("tag", filter.tag.trim());
+      if (filter.studio.trim()) next.set("studio", filter.studio.trim());
+      history.push(`${ROUTE}/search?${next.toString()}`);
     };
     return /* @__PURE__ */ import_react4.default.createElement("div", { className: "stashtag-page" }, /* @__PURE__ */ import_react4.default.createElement(Views, null), /* @__PURE__ */ import_react4.default.createElement(import_react_bootstrap4.Form, { onSubmit: submit, className: "stashtag-search" }, /* @__PURE__ */ import_react4.default.createElement(import_react_bootstrap4.InputGroup, null, /* @__PURE__ */ import_react4.default.createElement(
       import_react_bootstrap4.Form.Control,
@@ -279,7 +288,25 @@
         value: text,
         onChange: (e) => setText(e.target.value)
       }
-    ), /* @__PURE__ */ import_react4.default.createElement(import_react_bootstrap4.InputGroup.Append, null, /* @__PURE__ */ import_react4.default.createElement(import_react_bootstrap4.Button, { type: "submit", variant: "primary", disabled: !text.trim() || state.loading }, "Search")))), state.loading ? /* @__PURE__ */ import_react4.default.createElement(Loading, { what: "Searching…" }) : null, state.error ? /* @__PURE__ */ import_react4.default.createElement(Failure, { error: state.error }) : null, state.hits && !state.hits.length ? /* @__PURE__ */ import_react4.default.createElement(Empty, null, "No tagged scene matches “", query, "”.") : null, /* @__PURE__ */ import_react4.default.createElement("div", { className: "stashtag-grid" }, ((_b = state.hits) != null ? _b : []).map((hit) => /* @__PURE__ */ import_react4.default.createElement(SceneCard, { key: hit.id, scene: hit, time: hit.time }, /* @__PURE__ */ import_react4.default.createElement("div", { className: "stashtag-score", title: "cosine of the best frame with the text" }, "match ", hit.score.toFixed(3))))));
+    ), /* @__PURE__ */ import_react4.default.createElement(import_react_bootstrap4.InputGroup.Append, null, /* @__PURE__ */ import_react4.default.createElement(import_react_bootstrap4.Button, { type: "submit", variant: "primary", disabled: !text.trim() || state.loading }, "Search"))), /* @__PURE__ */ import_react4.default.createElement("div", { className: "stashtag-filters" }, /* @__PURE__ */ import_react4.default.createElement(
+      import_react_bootstrap4.Form.Control,
+      {
+        size: "sm",
+        "aria-label": "Only scenes with this tag",
+        placeholder: "with tag (optional)",
+        value: filter.tag,
+        onChange: (e) => setFilter({ ...filter, tag: e.target.value })
+      }
+    ), /* @__PURE__ */ import_react4.default.createElement(
+      import_react_bootstrap4.Form.Control,
+      {
+        size: "sm",
+        "aria-label": "Only scenes of this studio",
+        placeholder: "of studio (optional)",
+        value: filter.studio,
+        onChange: (e) => setFilter({ ...filter, studio: e.target.value })
+      }
+    ))), state.loading ? /* @__PURE__ */ import_react4.default.createElement(Loading, { what: "Searching…" }) : null, state.error ? /* @__PURE__ */ import_react4.default.createElement(Failure, { error: state.error }) : null, state.hits && !state.hits.length ? /* @__PURE__ */ import_react4.default.createElement(Empty, null, "No tagged scene", tag ? ` with tag “${tag}”` : "", studio ? ` of studio “${studio}”` : "", " matches “", query, "”.") : null, /* @__PURE__ */ import_react4.default.createElement("div", { className: "stashtag-grid" }, ((_d = state.hits) != null ? _d : []).map((hit) => /* @__PURE__ */ import_react4.default.createElement(SceneCard, { key: hit.id, scene: hit, time: hit.time }, /* @__PURE__ */ import_react4.default.createElement("div", { className: "stashtag-score", title: "cosine of the best frame with the text" }, "match ", hit.score.toFixed(3))))));
   };
 
   // src/SimilarTab.tsx

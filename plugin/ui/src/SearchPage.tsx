@@ -10,29 +10,38 @@ import { ROUTE } from "./pluginApi";
 export const SearchPage: React.FC = () => {
   const location = useLocation();
   const history = useHistory();
-  const query = new URLSearchParams(location.search).get("q") ?? "";
+  const params = new URLSearchParams(location.search);
+  const query = params.get("q") ?? "";
+  const tag = params.get("tag") ?? "";
+  const studio = params.get("studio") ?? "";
   const [text, setText] = React.useState(query);
+  const [filter, setFilter] = React.useState({ tag, studio });
   const [state, setState] = React.useState<{ hits?: Hit[]; error?: unknown; loading: boolean }>({
     loading: false,
   });
 
   React.useEffect(() => {
     setText(query);
+    setFilter({ tag, studio });
     if (!query) return setState({ loading: false });
     let live = true;
     setState({ loading: true });
-    search(query).then(
+    search(query, { tag: tag || undefined, studio: studio || undefined }).then(
       (out) => live && setState({ hits: out.hits, loading: false }),
       (error) => live && setState({ error, loading: false }),
     );
     return () => {
       live = false;
     };
-  }, [query]);
+  }, [query, tag, studio]);
 
   const submit = (e: React.FormEvent) => {
     e.preventDefault(); // the query goes into the URL: back and reload keep it
-    if (text.trim()) history.push(`${ROUTE}/search?q=${encodeURIComponent(text.trim())}`);
+    if (!text.trim()) return;
+    const next = new URLSearchParams({ q: text.trim() });
+    if (filter.tag.trim()) next.set("tag", filter.tag.trim());
+    if (filter.studio.trim()) next.set("studio", filter.studio.trim());
+    history.push(`${ROUTE}/search?${next.toString()}`);
   };
 
   return (
@@ -53,11 +62,34 @@ export const SearchPage: React.FC = () => {
             </Button>
           </InputGroup.Append>
         </InputGroup>
+        <div className="stashtag-filters">
+          <Form.Control
+            size="sm"
+            aria-label="Only scenes with this tag"
+            placeholder="with tag (optional)"
+            value={filter.tag}
+            onChange={(e: React.ChangeEvent<HTMLInputElement>) =>
+              setFilter({ ...filter, tag: e.target.value })
+            }
+          />
+          <Form.Control
+            size="sm"
+            aria-label="Only scenes of this studio"
+            placeholder="of studio (optional)"
+            value={filter.studio}
+            onChange={(e: React.ChangeEvent<HTMLInputElement>) =>
+              setFilter({ ...filter, studio: e.target.value })
+            }
+          />
+        </div>
       </Form>
       {state.loading ? <Loading what="Searching…" /> : null}
       {state.error ? <Failure error={state.error} /> : null}
       {state.hits && !state.hits.length ? (
-        <Empty>No tagged scene matches “{query}”.</Empty>
+        <Empty>
+          No tagged scene{tag ? ` with tag “${tag}”` : ""}
+          {studio ? ` of studio “${studio}”` : ""} matches “{query}”.
+        </Empty>
       ) : null}
       <div className="stashtag-grid">
         {(state.hits ?? []).map((hit) => (

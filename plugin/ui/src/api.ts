@@ -27,8 +27,12 @@ export interface ReviewScene extends Card {
   suggestions: string[];
 }
 
-export const search = (text: string, limit = 24) =>
-  runOperation<{ text: string; hits: Hit[] }>("search", { text, limit });
+export interface SearchFilter {
+  tag?: string; // a tag name: scenes with it or a tag under it
+  studio?: string; // a studio name: its scenes and its sub-studios'
+}
+export const search = (text: string, filter: SearchFilter = {}, limit = 24) =>
+  runOperation<{ text: string; hits: Hit[] }>("search", { text, limit, ...filter });
 export const similar = (sceneId: string, limit = 12) =>
   runOperation<{ tagged: boolean; neighbours: Neighbour[] }>("similar", { scene_id: sceneId, limit });
 export const duplicates = () => runOperation<{ groups: DuplicateGroup[] }>("duplicates");
