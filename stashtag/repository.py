@@ -19,6 +19,7 @@ from stashtag_core.modelspec import (
     OCR_CHARSET_FILE,
     PYTHON_TARGETS,
     TARGETS,
+    Detector,
     Limits,
     ModelSpec,
     Target,
@@ -99,12 +100,14 @@ def save_device_resize(repo: Path, on: bool) -> Path:
     return save_setting(repo, "device_resize", on)
 
 
-def specs_for(repo: Path, preset: Preset, instances: int = 1) -> list[ModelSpec]:
-    """The preset's specs plus the repository's saved detectors, with what is only known after
-    export filled in: CLIP's logit scale, a ``model_id`` on ``tagger`` that changes whenever any
-    exported weights change (clients key their embedding stores by it), and the repository's
-    saved limits and tuning (which wins over ``instances``)."""
-    detectors = saved_detectors(repo)
+def specs_for(
+    repo: Path, preset: Preset, instances: int = 1, detectors: tuple[Detector, ...] | None = None
+) -> list[ModelSpec]:
+    """The preset's specs plus the repository's saved detectors (or ``detectors``), with what
+    is only known after export filled in: CLIP's logit scale, a ``model_id`` on ``tagger`` that
+    changes whenever any exported weights change (clients key their embedding stores by it),
+    and the repository's saved limits and tuning (which wins over ``instances``)."""
+    detectors = saved_detectors(repo) if detectors is None else detectors
     specs = build_specs(preset, instances, read_limits(repo), detectors)
     tuning = read_tuning(repo)
     if tuning:

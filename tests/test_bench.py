@@ -8,8 +8,9 @@ from dataclasses import replace
 import pytest
 
 from stashtag.bench import compare, run_bench, tune, write_report
+from stashtag.bench.detectors import without_name
 from stashtag.bench.measure import bench_sprites
-from stashtag.bench.report import NULL, PLAIN_FRAMES, dynamic_frames
+from stashtag.bench.report import NULL, PLAIN_FRAMES, best_dynamic, dynamic_frames, to_markdown
 from stashtag.bench.triton_runs import derived_repo
 from stashtag.repoconfig import parse_config
 from stashtag.repository import SETTINGS_FILE, read_tuning
@@ -45,6 +46,8 @@ def test_every_variant_measured(report):
         "triton, dynamic batching, 2 in flight",
         PLAIN_FRAMES,
         dynamic_frames(2),
+        "content detector alone, 2 in flight",
+        without_name(report_best(report).concurrency),
         NULL,
     ]
     for v in report.variants:
@@ -63,6 +66,27 @@ def test_every_variant_measured(report):
     by = {v.name: v for v in report.variants}
     assert by[PLAIN_FRAMES].mean_batch == 1
     assert 1 <= by[dynamic_frames(2)].mean_batch <= 2
+
+
+def report_best(report):
+    return best_dynamic(report.variants)
+
+
+def test_extra_detector_measured_alone_and_as_its_share_of_the_tagger(report):
+    """The tiny repository carries NudeNet's detector: its model alone at 320² and the tagger at
+    the best setting without it, from which what it adds per frame follows."""
+    by = {v.name: v for v in report.variants}
+    alone = by["content detector alone, 2 in flight"]
+    assert alone.fps_median > 0 and 9 <= alone.mean_batch <= 18  # 9-frame sprites, 2 in flight
+    (cost,) = report.detectors
+    best = report_best(report)
+    without = by[without_name(best.concurrency)]
+    assert (cost["name"], cost["alone_fps"]) == ("content", alone.fps_median)
+    assert (cost["tagger_fps"], cost["tagger_without_fps"]) == (best.fps_median, without.fps_median)
+    added = 1000 / best.fps_median - 1000 / without.fps_median
+    assert cost["ms_per_frame"] == pytest.approx(added, abs=1e-3)
+    assert cost["share_of_tagger"] == pytest.approx(added * best.fps_median / 1000, abs=1e-3)
+    assert "## Extra detectors" in to_markdown(report) and "| content |" in to_markdown(report)
 
 
 def test_client_alone_and_several_clients(report):

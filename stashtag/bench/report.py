@@ -45,6 +45,7 @@ class BenchReport:
     clients: ClientsResult | None = None
     targets: list[dict] = field(default_factory=list)  # {"target", "value", "met"}
     tuning: dict | None = None
+    detectors: list[dict] = field(default_factory=list)  # bench/detectors.py DetectorCost
 
 
 def _by_name(variants: list[VariantResult]) -> dict[str, VariantResult]:
@@ -177,6 +178,20 @@ def to_markdown(report: BenchReport, plots: list[str] | None = None) -> str:
         lines += [
             f"| {t['target']} | {t['value']} | {'yes' if t['met'] else '**no**'} |"
             for t in report.targets
+        ]
+    if report.detectors:
+        lines += [
+            "",
+            "## Extra detectors",
+            "",
+            "| detector | alone, frames/s | tagger with / without, frames/s | adds per frame |"
+            " share of the tagger's time |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {d['name']} | {d['alone_fps']} | {d['tagger_fps']} / {d['tagger_without_fps']}"
+            f" | {d['ms_per_frame']} ms | {d['share_of_tagger'] * 100:.0f} % |"
+            for d in report.detectors
         ]
     if report.tuning:
         t = report.tuning

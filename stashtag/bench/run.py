@@ -6,7 +6,9 @@
 4. Triton with dynamic batching over a concurrency sweep — with sprite requests, and with
    per-frame requests (single images, hook-triggered frames), where merging matters most;
 5. K client processes on one server: aggregate rate and each client's share;
-6. the client alone against a trivial server model: client CPU per frame and its ceiling.
+6. the client alone against a trivial server model: client CPU per frame and its ceiling;
+7. with extra detectors (``repo build --detector``): each alone on its own model, and the
+   tagger without them, so what they add per frame is known.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from stashtag.bench.baselines import (
     resolve_device,
     time_inprocess,
 )
+from stashtag.bench.detectors import alone_name, detector_calls, detector_costs, without_name
 from stashtag.bench.measure import (
     Sample,
     bench_sprites,
@@ -36,9 +39,11 @@ from stashtag.bench.measure import (
     with_gpu_usage,
 )
 from stashtag.bench.triton_runs import (
+    calls_sample,
     derived_repo,
     null_tagger,
     several_clients,
+    tagger_call,
     triton_sample,
     without_dynamic_batching,
 )
@@ -74,9 +79,12 @@ def run_bench(
     ``device`` (auto, cpu, cuda) is where the in-process baselines run; the server runs where
     ``repo``'s configs say (``repo build --gpus``).
     """
+    from stashtag.repo_detectors import saved_detectors
     from stashtag.server import ServerOptions, TritonServer, free_port
 
     data = bench_sprites(sprites, grid)
+    detectors = saved_detectors(repo)
+    alone = {d.name: detector_calls(data, d) for d in detectors}
     frames = frame_requests(data, frame_limit) if frame_limit else []
     samples: dict[str, list[Sample]] = {}
     concurrency: dict[str, int] = {}
@@ -99,8 +107,10 @@ def run_bench(
         null = options(derived_repo(repo, tmp_path / "null", preset, null_tagger), "null")
         with TritonServer(batching) as srv, TritonServer(plain) as plain_srv:
 
-            def measure(name: str, server, url: str, requests, c: int) -> None:
-                samples.setdefault(name, []).append(_server_sample(server, url, requests, c))
+            def measure(name: str, server, url: str, requests, c: int, batched=None) -> None:
+                calls = [tagger_call(r) for r in requests] if batched is None else requests
+                sample = _server_sample(server, url, calls, c, batched=batched or "clip_image")
+                samples.setdefault(name, []).append(sample)
                 concurrency[name] = c
 
             for run in runners.values():  # warm-up
@@ -120,6 +130,9 @@ def run_bench(
                     measure(
                         rep.dynamic_frames(max(sweep)), srv, batching.grpc_url, frames, max(sweep)
                     )
+                for name, calls in alone.items():
+                    c = max(sweep)
+                    measure(alone_name(name, c), srv, batching.grpc_url, calls, c, batched=name)
             variants = [summarize(n, s, concurrency.get(n)) for n, s in samples.items()]
             best = rep.best_dynamic(variants)
             # The baselines are done: give their memory back before more processes start
@@ -127,6 +140,18 @@ def run_bench(
             runners.clear()
             gc.collect()
             plain_srv.stop()
+            if detectors:
+                log("the tagger without the extra detectors")
+                c = best.concurrency or max(sweep)
+                bare = options(
+                    derived_repo(repo, tmp_path / "bare", preset, lambda s: s, detectors=()),
+                    "bare",
+                )
+                with TritonServer(bare) as bare_srv:
+                    triton_sample(bare.grpc_url, data[:2], 2)  # warm-up
+                    for _ in range(repeats):
+                        measure(without_name(c), bare_srv, bare.grpc_url, data, c)
+                variants.append(summarize(without_name(c), samples[without_name(c)], c))
             clients_result = None
             if clients > 1:
                 log(f"{clients} clients at once")
@@ -142,8 +167,9 @@ def run_bench(
             log("client alone against a trivial server model")
             with TritonServer(null) as null_srv:
                 triton_sample(null.grpc_url, data, max(sweep))  # warm-up
+                null_calls = [tagger_call(r) for r in data]
                 null_samples = [
-                    _server_sample(null_srv, null.grpc_url, data, max(sweep), null_loops)
+                    _server_sample(null_srv, null.grpc_url, null_calls, max(sweep), null_loops)
                     for _ in range(repeats)
                 ]
             variants.append(summarize(rep.NULL, null_samples, max(sweep)))
@@ -168,15 +194,18 @@ def run_bench(
         library_10k_minutes=rep.library_minutes(best.fps_median),
         clients=clients_result,
         tuning=tuning,
+        detectors=[asdict(c) for c in detector_costs(detectors, variants, best)],
     )
     report.targets = rep.targets(report)
     return report
 
 
-def _server_sample(server, url: str, requests, concurrency: int, loops: int = 1) -> Sample:
+def _server_sample(
+    server, url: str, calls, concurrency: int, loops: int = 1, batched: str = "clip_image"
+) -> Sample:
     """A timed Triton run with the server process tree's CPU time over it."""
     before = tree_cpu_seconds(server.process.pid)
-    sample = with_gpu_usage(lambda: triton_sample(url, requests, concurrency, loops))
+    sample = with_gpu_usage(lambda: calls_sample(url, calls, concurrency, loops, batched))
     after = tree_cpu_seconds(server.process.pid)
     sample.server_cpu_s = after - before if None not in (before, after) else None
     return sample

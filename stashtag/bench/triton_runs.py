@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from stashtag.bench.measure import Request, Sample
-from stashtag_core.modelspec import TAGGER, Batching, ModelSpec, Target
+from stashtag_core.modelspec import TAGGER, Batching, Detector, ModelSpec, Target
 from stashtag_core.presets import Preset
 
 # --- repositories derived from the one under test -----------------------------------------------
@@ -25,13 +25,14 @@ def derived_repo(
     preset: Preset,
     change: Callable[[list[ModelSpec]], list[ModelSpec]],
     target: Target | None = None,
+    detectors: tuple[Detector, ...] | None = None,
 ) -> Path:
     """A repository at ``dst`` with ``src``'s weights (linked, not copied) and configs from
     ``change(specs)`` for ``target`` (default: ``src``'s own, so a GPU repository's baselines
-    run on the same runtime and devices)."""
+    run on the same runtime and devices), with ``src``'s detectors or ``detectors``."""
     from stashtag.repository import repo_target, specs_for, write_configs
 
-    specs = change(specs_for(src, preset))
+    specs = change(specs_for(src, preset, detectors=detectors))
     names = {s.name for s in specs}
     for model_dir in Path(src).iterdir():
         if model_dir.name not in names or not (model_dir / "1").is_dir():
@@ -68,15 +69,25 @@ def null_tagger(specs: list[ModelSpec]) -> list[ModelSpec]:
 # --- timed runs ---------------------------------------------------------------------------------
 
 
-def _clip_batches(url: str) -> tuple[int, int] | None:
-    """(inferences, executions) of ``clip_image`` so far; None on a server without it."""
+# One request to a model: (model, inputs, outputs to ask for, frames it carries).
+Call = tuple[str, dict[str, np.ndarray], tuple[str, ...], int]
+
+
+def tagger_call(request: Request) -> Call:
+    """A sprite or frame request as the client sends it: to the ``tagger`` ensemble."""
+    feed = TAGGER.feed(np.frombuffer(request[0], np.uint8), request[1])
+    return TAGGER.model, feed, TAGGER.outputs, len(request[1])
+
+
+def _batches(url: str, model: str = "clip_image") -> tuple[int, int] | None:
+    """(inferences, executions) of ``model`` so far; None on a server without it."""
     import tritonclient.grpc as grpcclient
     from tritonclient.utils import InferenceServerException
 
     try:
-        stats = grpcclient.InferenceServerClient(url).get_inference_statistics(
-            "clip_image", as_json=True
-        )["model_stats"][0]
+        stats = grpcclient.InferenceServerClient(url).get_inference_statistics(model, as_json=True)[
+            "model_stats"
+        ][0]
     except InferenceServerException:
         return None
     return int(stats.get("inference_count", 0)), int(stats.get("execution_count", 0))
@@ -84,54 +95,59 @@ def _clip_batches(url: str) -> tuple[int, int] | None:
 
 async def _send_all(
     url: str,
-    requests: list[Request],
+    calls: list[Call],
     concurrency: int,
     lat: list[float],
     done: list[tuple[float, int]] | None = None,
 ) -> None:
-    """Send every request, ``concurrency`` in flight; latencies into ``lat``, and (sent,
-    answered, frames) in wall time of each request into ``done``."""
+    """Send every call, ``concurrency`` in flight; latencies into ``lat``, and (sent,
+    answered, frames) in wall time of each call into ``done``."""
     from stashtag_client.inference.transport import EndpointPool, parse_endpoints
 
     slots = asyncio.Semaphore(concurrency)
     async with EndpointPool(parse_endpoints(url), concurrency) as pool:
 
-        async def one(request: Request) -> None:
+        async def one(call: Call) -> None:
+            model, feed, outputs, frames = call
             async with slots:  # latency from send to answer, not time queued in the client
                 t = time.perf_counter()
-                await pool.infer(
-                    TAGGER.model,
-                    TAGGER.feed(np.frombuffer(request[0], np.uint8), request[1]),
-                    TAGGER.outputs,
-                )
+                await pool.infer(model, feed, outputs)
                 took = time.perf_counter() - t
                 lat.append(took)
                 if done is not None:
                     end = time.time()
-                    done.append((end - took, end, len(request[1])))
+                    done.append((end - took, end, frames))
 
-        await asyncio.gather(*(one(r) for r in requests))
+        await asyncio.gather(*(one(c) for c in calls))
 
 
 def triton_sample(url: str, requests: list[Request], concurrency: int, loops: int = 1) -> Sample:
-    """Send ``requests`` (``loops`` times over) with ``concurrency`` in flight."""
+    """Send ``requests`` to the tagger (``loops`` times over) with ``concurrency`` in flight."""
+    return calls_sample(url, [tagger_call(r) for r in requests], concurrency, loops)
+
+
+def calls_sample(
+    url: str, calls: list[Call], concurrency: int, loops: int = 1, batched: str = "clip_image"
+) -> Sample:
+    """Send ``calls`` (``loops`` times over) with ``concurrency`` in flight; the mean batch is
+    read from the server's statistics of model ``batched``."""
     lat: list[float] = []
-    before = _clip_batches(url)
-    work = requests * loops
+    before = _batches(url, batched)
+    work = calls * loops
+    frames = sum(c[3] for c in work)
     cpu, start = time.process_time(), time.perf_counter()
     asyncio.run(_send_all(url, work, concurrency, lat))
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     mean_batch = None
     if before is not None:
-        frames = sum(len(r[1]) for r in work)
         for _ in range(20):  # Triton's statistics can trail the last response
-            after = _clip_batches(url) or before
+            after = _batches(url, batched) or before
             if after[0] - before[0] >= frames:
                 break
             time.sleep(0.1)
         executions = after[1] - before[1]
         mean_batch = round((after[0] - before[0]) / executions, 2) if executions else None
-    return Sample(sum(len(r[1]) for r in work), seconds, lat, cpu, mean_batch)
+    return Sample(frames, seconds, lat, cpu, mean_batch)
 
 
 # --- several clients at once (variant 5) ---------------------------------------------------------
@@ -157,7 +173,7 @@ def _client_process(url, requests, concurrency, barrier, results) -> None:
     done: list[tuple[float, int]] = []
     barrier.wait()
     start = time.time()
-    asyncio.run(_send_all(url, requests, concurrency, lat, done))
+    asyncio.run(_send_all(url, [tagger_call(r) for r in requests], concurrency, lat, done))
     results.put((sum(len(r[1]) for r in requests), start, time.time(), done))
 
 
@@ -194,13 +210,13 @@ def several_clients(
         ctx.Process(target=_client_process, args=(url, requests, concurrency, barrier, results))
         for _ in range(clients)
     ]
-    before = _clip_batches(url)
+    before = _batches(url)
     for p in procs:
         p.start()
     done = [results.get(timeout=3600) for _ in procs]
     for p in procs:
         p.join()
-    after = _clip_batches(url)
+    after = _batches(url)
     mean_batch = None
     if before and after and after[1] > before[1]:
         mean_batch = round((after[0] - before[0]) / (after[1] - before[1]), 2)
