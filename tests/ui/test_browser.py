@@ -255,7 +255,10 @@ def test_duplicates_tags_the_chosen_copy(page, stash_ui):
     assert "keep (best copy)" in group.locator(".stashtag-card[data-scene='5']").inner_text()
     _shot(page, "duplicates")
     group.locator("text=Tag 1 selected AI_Duplicate").click()
-    page.locator("text=tagged AI_Duplicate").wait_for()
+    # the toast first (it hides after 8 s), then the page, reloaded, shows the mark
+    assert "1 scene(s) tagged AI_Duplicate" in page.locator(".harness-toast").first.inner_text()
+    marked = group.locator(".stashtag-card[data-scene='6'] .stashtag-marked")
+    assert marked.inner_text() == "tagged AI_Duplicate"
     assert {fake.tags[t]["name"] for t in fake.scenes["6"].tag_ids} == {"AI_Duplicate"}
     assert fake.scenes["5"].tag_ids == []
     assert page.problems == []
