@@ -244,6 +244,10 @@
   var import_react4 = __toESM(require_react());
   var import_react_router_dom2 = __toESM(require_react_router_dom());
   var import_react_bootstrap4 = __toESM(require_react_bootstrap());
+  var FILTERS = [
+    ["tag", "Only scenes with this tag", "with tag (optional)"],
+    ["studio", "Only scenes of this studio", "of studio (optional)"]
+  ];
   var SearchPage = () => {
     var _a, _b, _c, _d;
     const location = (0, import_react_router_dom2.useLocation)();
@@ -288,25 +292,17 @@
         value: text,
         onChange: (e) => setText(e.target.value)
       }
-    ), /* @__PURE__ */ import_react4.default.createElement(import_react_bootstrap4.InputGroup.Append, null, /* @__PURE__ */ import_react4.default.createElement(import_react_bootstrap4.Button, { type: "submit", variant: "primary", disabled: !text.trim() || state.loading }, "Search"))), /* @__PURE__ */ import_react4.default.createElement("div", { className: "stashtag-filters" }, /* @__PURE__ */ import_react4.default.createElement(
+    ), /* @__PURE__ */ import_react4.default.createElement(import_react_bootstrap4.InputGroup.Append, null, /* @__PURE__ */ import_react4.default.createElement(import_react_bootstrap4.Button, { type: "submit", variant: "primary", disabled: !text.trim() || state.loading }, "Search"))), /* @__PURE__ */ import_react4.default.createElement("div", { className: "stashtag-filters" }, FILTERS.map(([key, label, placeholder]) => /* @__PURE__ */ import_react4.default.createElement(
       import_react_bootstrap4.Form.Control,
       {
+        key,
         size: "sm",
-        "aria-label": "Only scenes with this tag",
-        placeholder: "with tag (optional)",
-        value: filter.tag,
-        onChange: (e) => setFilter({ ...filter, tag: e.target.value })
+        "aria-label": label,
+        placeholder,
+        value: filter[key],
+        onChange: (e) => setFilter({ ...filter, [key]: e.target.value })
       }
-    ), /* @__PURE__ */ import_react4.default.createElement(
-      import_react_bootstrap4.Form.Control,
-      {
-        size: "sm",
-        "aria-label": "Only scenes of this studio",
-        placeholder: "of studio (optional)",
-        value: filter.studio,
-        onChange: (e) => setFilter({ ...filter, studio: e.target.value })
-      }
-    ))), state.loading ? /* @__PURE__ */ import_react4.default.createElement(Loading, { what: "Searching…" }) : null, state.error ? /* @__PURE__ */ import_react4.default.createElement(Failure, { error: state.error }) : null, state.hits && !state.hits.length ? /* @__PURE__ */ import_react4.default.createElement(Empty, null, "No tagged scene", tag ? ` with tag “${tag}”` : "", studio ? ` of studio “${studio}”` : "", " matches “", query, "”.") : null, /* @__PURE__ */ import_react4.default.createElement("div", { className: "stashtag-grid" }, ((_d = state.hits) != null ? _d : []).map((hit) => /* @__PURE__ */ import_react4.default.createElement(SceneCard, { key: hit.id, scene: hit, time: hit.time }, /* @__PURE__ */ import_react4.default.createElement("div", { className: "stashtag-score", title: "cosine of the best frame with the text" }, "match ", hit.score.toFixed(3))))));
+    )))), state.loading ? /* @__PURE__ */ import_react4.default.createElement(Loading, { what: "Searching…" }) : null, state.error ? /* @__PURE__ */ import_react4.default.createElement(Failure, { error: state.error }) : null, state.hits && !state.hits.length ? /* @__PURE__ */ import_react4.default.createElement(Empty, null, "No tagged scene", tag ? ` with tag “${tag}”` : "", studio ? ` of studio “${studio}”` : "", " matches “", query, "”.") : null, /* @__PURE__ */ import_react4.default.createElement("div", { className: "stashtag-grid" }, ((_d = state.hits) != null ? _d : []).map((hit) => /* @__PURE__ */ import_react4.default.createElement(SceneCard, { key: hit.id, scene: hit, time: hit.time }, /* @__PURE__ */ import_react4.default.createElement("div", { className: "stashtag-score", title: "cosine of the best frame with the text" }, "match ", hit.score.toFixed(3))))));
   };
 
   // src/SimilarTab.tsx

@@ -7,6 +7,12 @@ import type { Hit } from "./api";
 import { Empty, Failure, Loading, SceneCard, Views } from "./components";
 import { ROUTE } from "./pluginApi";
 
+// the optional filters: [URL key, label, placeholder]
+const FILTERS: ["tag" | "studio", string, string][] = [
+  ["tag", "Only scenes with this tag", "with tag (optional)"],
+  ["studio", "Only scenes of this studio", "of studio (optional)"],
+];
+
 export const SearchPage: React.FC = () => {
   const location = useLocation();
   const history = useHistory();
@@ -63,24 +69,18 @@ export const SearchPage: React.FC = () => {
           </InputGroup.Append>
         </InputGroup>
         <div className="stashtag-filters">
-          <Form.Control
-            size="sm"
-            aria-label="Only scenes with this tag"
-            placeholder="with tag (optional)"
-            value={filter.tag}
-            onChange={(e: React.ChangeEvent<HTMLInputElement>) =>
-              setFilter({ ...filter, tag: e.target.value })
-            }
-          />
-          <Form.Control
-            size="sm"
-            aria-label="Only scenes of this studio"
-            placeholder="of studio (optional)"
-            value={filter.studio}
-            onChange={(e: React.ChangeEvent<HTMLInputElement>) =>
-              setFilter({ ...filter, studio: e.target.value })
-            }
-          />
+          {FILTERS.map(([key, label, placeholder]) => (
+            <Form.Control
+              key={key}
+              size="sm"
+              aria-label={label}
+              placeholder={placeholder}
+              value={filter[key]}
+              onChange={(e: React.ChangeEvent<HTMLInputElement>) =>
+                setFilter({ ...filter, [key]: e.target.value })
+              }
+            />
+          ))}
         </div>
       </Form>
       {state.loading ? <Loading what="Searching…" /> : null}
