@@ -89,6 +89,25 @@ def test_extra_detector_measured_alone_and_as_its_share_of_the_tagger(report):
     assert "## Extra detectors" in to_markdown(report) and "| content |" in to_markdown(report)
 
 
+def test_compute_against_the_machines_peak(report):
+    """The final pass: each graph model ran once per tagged frame (Triton's own counts), with
+    its operations counted from the graph; the pipeline's share of the matmul peak follows."""
+    c = report.compute
+    assert c["peak_gflops"] > 0
+    by = {m["name"]: m for m in c["models"]}
+    assert {"clip_image", "yolo", "dinov2", "content", "ocr_det"} <= set(by)
+    frames = report.sprites * report.frames_per_request  # 2 sprites × 9 cells
+    for name in ("clip_image", "yolo", "dinov2", "content"):
+        assert by[name]["items"] == frames, name
+        assert by[name]["compute_s"] > 0 and by[name]["achieved_gflops"] > 0
+    assert by["yolo"]["gflop_per_item"] == pytest.approx(8.74, abs=0.01)  # YOLOv8n at 640²
+    assert by["content"]["gflop_per_item"] == pytest.approx(2.03, abs=0.01)  # NudeNet at 320²
+    per_frame = sum(m["gflop_per_item"] * m["items"] for m in c["models"]) / frames
+    assert c["gflop_per_frame"] == pytest.approx(per_frame, abs=0.01)
+    assert c["pipeline_of_peak"] == pytest.approx(c["pipeline_gflops"] / c["peak_gflops"], abs=1e-3)
+    assert "## Compute against the machine's limit" in to_markdown(report)
+
+
 def test_client_alone_and_several_clients(report):
     null = next(v for v in report.variants if v.name == NULL)
     assert null.mean_batch is None  # no model ran

@@ -46,6 +46,7 @@ class BenchReport:
     targets: list[dict] = field(default_factory=list)  # {"target", "value", "met"}
     tuning: dict | None = None
     detectors: list[dict] = field(default_factory=list)  # bench/detectors.py DetectorCost
+    compute: dict | None = None  # bench/compute.py ComputeReport
 
 
 def _by_name(variants: list[VariantResult]) -> dict[str, VariantResult]:
@@ -193,6 +194,8 @@ def to_markdown(report: BenchReport, plots: list[str] | None = None) -> str:
             f" | {d['ms_per_frame']} ms | {d['share_of_tagger'] * 100:.0f} % |"
             for d in report.detectors
         ]
+    if report.compute:
+        lines += _compute_lines(report.compute)
     if report.tuning:
         t = report.tuning
         lines += [
@@ -212,6 +215,32 @@ def to_markdown(report: BenchReport, plots: list[str] | None = None) -> str:
     for p in plots or []:
         lines += ["", f"![{Path(p).stem}]({Path(p).name})"]
     return "\n".join(lines) + "\n"
+
+
+def _compute_lines(c: dict) -> list[str]:
+    lines = [
+        "",
+        "## Compute against the machine's limit",
+        "",
+        f"Matmul peak ({c['peak_on']}; on the CPU with ONNX Runtime's default threads, as the"
+        f" server's sessions): **{c['peak_gflops']} GFLOP/s**. One more pass at the best"
+        " setting, Triton's compute time per model (Conv/MatMul/Gemm operations counted from"
+        " each graph):",
+        "",
+        "| model | GFLOP per item | items | compute s | achieved GFLOP/s | of peak |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {m['name']} | {m['gflop_per_item']} | {m['items']} | {m['compute_s']} |"
+        f" {m['achieved_gflops']} | {m['of_peak'] * 100:.0f} % |"
+        for m in c["models"]
+    ]
+    lines += [
+        "",
+        f"Per tagged frame: **{c['gflop_per_frame']} GFLOP**; the pipeline ran"
+        f" {c['pipeline_gflops']} GFLOP/s = **{c['pipeline_of_peak'] * 100:.0f} %** of the peak.",
+    ]
+    return lines
 
 
 def plot(report: BenchReport, out: Path) -> list[Path]:

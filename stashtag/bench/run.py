@@ -8,7 +8,10 @@
 5. K client processes on one server: aggregate rate and each client's share;
 6. the client alone against a trivial server model: client CPU per frame and its ceiling;
 7. with extra detectors (``repo build --detector``): each alone on its own model, and the
-   tagger without them, so what they add per frame is known.
+   tagger without them, so what they add per frame is known;
+8. the limit: the machine's fp32 matmul peak, each graph model's operations per item and the
+   rate it achieved while computing (one more pass at the best setting, read from Triton's
+   statistics), so "close to the limit" is a number.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from stashtag.bench.baselines import (
     resolve_device,
     time_inprocess,
 )
+from stashtag.bench.compute import compute_report, compute_stats, model_flops
 from stashtag.bench.detectors import alone_name, detector_calls, detector_costs, without_name
 from stashtag.bench.measure import (
     Sample,
@@ -79,8 +83,18 @@ def run_bench(
     ``device`` (auto, cpu, cuda) is where the in-process baselines run; the server runs where
     ``repo``'s configs say (``repo build --gpus``).
     """
+    from stashtag.bench.flops import cuda_matmul_peak_gflops, matmul_peak_gflops
     from stashtag.repo_detectors import saved_detectors
+    from stashtag.repository import read_gpus, repo_target, specs_for
     from stashtag.server import ServerOptions, TritonServer, free_port
+
+    device = resolve_device(device)
+    # before any server computes; a repository whose graphs run on the GPU is compared with it
+    on_gpu = device.startswith("cuda") and (
+        repo_target(repo) in ("python-torch", "tensorrt") or bool(read_gpus(repo))
+    )
+    peak = cuda_matmul_peak_gflops() if on_gpu else matmul_peak_gflops()
+    flops = model_flops(repo, specs_for(repo, preset))
 
     data = bench_sprites(sprites, grid)
     detectors = saved_detectors(repo)
@@ -88,7 +102,6 @@ def run_bench(
     frames = frame_requests(data, frame_limit) if frame_limit else []
     samples: dict[str, list[Sample]] = {}
     concurrency: dict[str, int] = {}
-    device = resolve_device(device)
     runners: dict[str, Callable] = {rep.ORT: ort_runner(repo, preset, device)}
     if eager:
         runners[rep.EAGER] = eager_torch_runner(preset, device)
@@ -135,6 +148,17 @@ def run_bench(
                     measure(alone_name(name, c), srv, batching.grpc_url, calls, c, batched=name)
             variants = [summarize(n, s, concurrency.get(n)) for n, s in samples.items()]
             best = rep.best_dynamic(variants)
+            log("a pass at the best setting with the server's compute statistics")
+            before = compute_stats(batching.grpc_url, list(flops))
+            final = triton_sample(batching.grpc_url, data, best.concurrency or max(sweep))
+            compute = compute_report(
+                (peak, "cuda fp32 (TF32 off)" if on_gpu else "cpu fp32, ONNX Runtime"),
+                flops,
+                before,
+                compute_stats(batching.grpc_url, list(flops)),
+                final.frames,
+                final.fps,
+            )
             # The baselines are done: give their memory back before more processes start
             # (the in-process models and the second server hold ~10 GB with `small`).
             runners.clear()
@@ -195,6 +219,7 @@ def run_bench(
         clients=clients_result,
         tuning=tuning,
         detectors=[asdict(c) for c in detector_costs(detectors, variants, best)],
+        compute=asdict(compute),
     )
     report.targets = rep.targets(report)
     return report

@@ -65,7 +65,8 @@ def bench(
 ) -> None:
     """Measure the pipeline against baselines (eager PyTorch, ORT, Triton ±batching, several
     clients, the client alone) in one run; a repository with extra detectors also gets each
-    detector alone and the tagger without them (what they cost per frame)."""
+    detector alone and the tagger without them (what they cost per frame); every run reports
+    each model's operations per frame and its share of this machine's matmul peak."""
 
     from stashtag.bench import compare as compare_reports
     from stashtag.bench import run_bench, to_markdown, write_report

@@ -1,0 +1,109 @@
+"""The limit, as a number: each graph model's operations per item, what it achieved while
+computing (Triton's own compute time for it) and the share of this machine's matmul peak."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stashtag.bench.flops import graph_flops
+from stashtag.bench.measure import CELL_H, CELL_W
+from stashtag_core.modelspec import ModelSpec
+
+
+@dataclass
+class ModelCompute:
+    name: str
+    gflop_per_item: float  # one frame (ocr_det: one sprite cell scaled as OCR scales it)
+    items: int  # what Triton ran it on during the bench
+    compute_s: float  # Triton's compute time for it (all instances together)
+    achieved_gflops: float
+    of_peak: float  # achieved / the machine's matmul peak
+
+
+@dataclass
+class ComputeReport:
+    peak_gflops: float  # fp32 matmul where the graphs run (CPU: ONNX Runtime's default threads)
+    peak_on: str
+    models: list[ModelCompute] = field(default_factory=list)
+    gflop_per_frame: float = 0.0  # every model's work for one tagged frame, OCR's share included
+    pipeline_gflops: float = 0.0  # gflop_per_frame × the best rate
+    pipeline_of_peak: float = 0.0
+
+
+def item_shape(spec: ModelSpec) -> tuple[int, ...] | None:
+    """The shape one item of ``spec``'s image input has in the bench (batch 1); None for a
+    model whose input size depends on the content (OCR's text lines)."""
+    if len(spec.inputs) != 1 or spec.inputs[0].name != "image":
+        return None
+    dims = spec.inputs[0].dims
+    if -1 not in dims:
+        return (1, *dims)
+    if spec.name == "ocr_det":  # a sprite cell, resized as OCR's detector input is
+        import numpy as np
+
+        from stashtag.processing.ocr import DetParams, det_input
+
+        cell = np.zeros((CELL_H, CELL_W, 3), np.uint8)
+        return (1, *det_input(cell, DetParams()).shape)
+    return None
+
+
+def model_flops(repo: Path, specs: list[ModelSpec]) -> dict[str, float]:
+    """GFLOP per item of each graph model the repository holds as ONNX."""
+    out = {}
+    for spec in specs:
+        path = Path(repo) / spec.name / "1" / "model.onnx"
+        shape = item_shape(spec) if spec.kind == "onnx" else None
+        if shape is not None and path.is_file():
+            out[spec.name] = graph_flops(path, {"image": shape}) / 1e9
+    return out
+
+
+def compute_stats(url: str, models: list[str]) -> dict[str, tuple[int, float]]:
+    """(items, compute seconds) Triton has recorded for each model so far."""
+    import tritonclient.grpc as grpcclient
+
+    client = grpcclient.InferenceServerClient(url)
+    out = {}
+    for name in models:
+        stats = client.get_inference_statistics(name, as_json=True)["model_stats"][0]
+        ns = int(stats.get("inference_stats", {}).get("compute_infer", {}).get("ns", 0))
+        out[name] = (int(stats.get("inference_count", 0)), ns / 1e9)
+    return out
+
+
+def compute_report(
+    peak: tuple[float, str],
+    flops: dict[str, float],
+    before: dict[str, tuple[int, float]],
+    after: dict[str, tuple[int, float]],
+    frames: int,
+    best_fps: float,
+) -> ComputeReport:
+    """Each model's achieved rate over what ran between ``before`` and ``after`` (``frames``
+    tagged frames), and the whole pipeline's at ``best_fps``."""
+    report = ComputeReport(round(peak[0], 1), peak[1])
+    peak = peak[0]
+    for name, gflop in flops.items():
+        items = after[name][0] - before[name][0]
+        seconds = after[name][1] - before[name][1]
+        if not items or seconds <= 0:
+            continue
+        achieved = gflop * items / seconds
+        report.models.append(
+            ModelCompute(
+                name,
+                round(gflop, 3),
+                items,
+                round(seconds, 2),
+                round(achieved, 1),
+                round(achieved / peak, 3),
+            )
+        )
+        if frames:
+            report.gflop_per_frame += gflop * items / frames
+    report.gflop_per_frame = round(report.gflop_per_frame, 3)
+    report.pipeline_gflops = round(report.gflop_per_frame * best_fps, 1)
+    report.pipeline_of_peak = round(report.pipeline_gflops / peak, 3) if peak else 0.0
+    return report
