@@ -67,3 +67,38 @@ def _pss(pid: int) -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+class PeakMemory:
+    """The largest :func:`tree_rss_bytes` of ``pid``'s tree seen while the block runs, sampled
+    every ``interval`` seconds on a thread (``peak`` is None where /proc is not there)."""
+
+    def __init__(self, pid: int, interval: float = 0.5) -> None:
+        import threading
+
+        self.pid, self.interval, self.peak = pid, interval, None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while True:
+            now = tree_rss_bytes(self.pid)
+            if now is not None:
+                self.peak = max(self.peak or 0, now)
+            if self._stop.wait(self.interval):
+                return
+
+    def start(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def stop(self) -> int | None:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+    def __enter__(self) -> PeakMemory:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

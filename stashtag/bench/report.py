@@ -47,6 +47,8 @@ class BenchReport:
     tuning: dict | None = None
     detectors: list[dict] = field(default_factory=list)  # bench/detectors.py DetectorCost
     compute: dict | None = None  # bench/compute.py ComputeReport
+    # the batching server's process tree (PSS: shared pages split), peak over its runs
+    server_peak_gb: float | None = None
 
 
 def _by_name(variants: list[VariantResult]) -> dict[str, VariantResult]:
@@ -209,6 +211,8 @@ def to_markdown(report: BenchReport, plots: list[str] | None = None) -> str:
     lines += [
         "",
         f"Bytes per frame on the wire: {report.bytes_per_frame} (sprite JPEG + rectangles).",
+        f"The batching server's peak memory over its runs (PSS of its process tree, sampled"
+        f" every 0.5 s): {_dash(report.server_peak_gb)} GB.",
         f"A {LIBRARY_SCENES:,}-scene library at {FRAMES_PER_SCENE} frames per scene at the best "
         f"measured rate: **{report.library_10k_minutes} minutes**.",
     ]
@@ -326,6 +330,7 @@ def compare(previous: dict, report: BenchReport) -> str:
         row(v.name + " (frames/s)", old.get(v.name, {}).get("fps_median"), v.fps_median)
     for k, v in report.ratios.items():
         row(k, previous.get("ratios", {}).get(k), v, "×")
+    row("server peak memory (GB)", previous.get("server_peak_gb"), report.server_peak_gb)
     row(
         "10k-scene library (minutes)",
         previous.get("library_10k_minutes"),

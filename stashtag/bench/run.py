@@ -51,7 +51,7 @@ from stashtag.bench.triton_runs import (
     triton_sample,
     without_dynamic_batching,
 )
-from stashtag.procstat import tree_cpu_seconds
+from stashtag.procstat import PeakMemory, tree_cpu_seconds
 from stashtag_core.modelspec import META_FILE
 from stashtag_core.presets import Preset
 
@@ -130,6 +130,8 @@ def run_bench(
                 run(data[0])
             triton_sample(batching.grpc_url, data[:2], 2)
             triton_sample(plain.grpc_url, data[:1], 1)
+            # the batching server's memory over every run it serves
+            memory = PeakMemory(srv.process.pid).start()
             for r in range(repeats):
                 log(f"round {r + 1}/{repeats}")
                 for name, run in runners.items():
@@ -187,6 +189,7 @@ def run_bench(
                     best.fps_median,
                     client_loops,
                 )
+            memory.stop()
         if null_loops:
             log("client alone against a trivial server model")
             with TritonServer(null) as null_srv:
@@ -220,6 +223,7 @@ def run_bench(
         tuning=tuning,
         detectors=[asdict(c) for c in detector_costs(detectors, variants, best)],
         compute=asdict(compute),
+        server_peak_gb=round(memory.peak / 2**30, 2) if memory.peak else None,
     )
     report.targets = rep.targets(report)
     return report
