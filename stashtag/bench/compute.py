@@ -3,6 +3,7 @@ computing (Triton's own compute time for it) and the share of this machine's mat
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,9 @@ class ComputeReport:
     gflop_per_frame: float = 0.0  # every model's work for one tagged frame, OCR's share included
     pipeline_gflops: float = 0.0  # gflop_per_frame × the best rate
     pipeline_of_peak: float = 0.0
+    # graph models the bench's tagger requests never ran (OCR: the client asks it apart), GFLOP
+    # per item
+    not_run: dict[str, float] = field(default_factory=dict)
 
 
 def item_shape(spec: ModelSpec) -> tuple[int, ...] | None:
@@ -61,16 +65,28 @@ def model_flops(repo: Path, specs: list[ModelSpec]) -> dict[str, float]:
 
 
 def compute_stats(url: str, models: list[str]) -> dict[str, tuple[int, float]]:
-    """(items, compute seconds) Triton has recorded for each model so far."""
+    """(items, compute seconds) Triton has recorded for each model so far, read until two
+    readings agree: a model's statistics are recorded after the answer it was part of left."""
     import tritonclient.grpc as grpcclient
 
     client = grpcclient.InferenceServerClient(url)
-    out = {}
-    for name in models:
-        stats = client.get_inference_statistics(name, as_json=True)["model_stats"][0]
-        ns = int(stats.get("inference_stats", {}).get("compute_infer", {}).get("ns", 0))
-        out[name] = (int(stats.get("inference_count", 0)), ns / 1e9)
-    return out
+
+    def read() -> dict[str, tuple[int, float]]:
+        out = {}
+        for name in models:
+            stats = client.get_inference_statistics(name, as_json=True)["model_stats"][0]
+            ns = int(stats.get("inference_stats", {}).get("compute_infer", {}).get("ns", 0))
+            out[name] = (int(stats.get("inference_count", 0)), ns / 1e9)
+        return out
+
+    last = read()
+    for _ in range(50):
+        time.sleep(0.2)
+        now = read()
+        if now == last:
+            return now
+        last = now
+    return last
 
 
 def compute_report(
@@ -89,6 +105,7 @@ def compute_report(
         items = after[name][0] - before[name][0]
         seconds = after[name][1] - before[name][1]
         if not items or seconds <= 0:
+            report.not_run[name] = round(gflop, 3)
             continue
         achieved = gflop * items / seconds
         report.models.append(

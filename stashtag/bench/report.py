@@ -244,6 +244,12 @@ def _compute_lines(c: dict) -> list[str]:
         f"Per tagged frame: **{c['gflop_per_frame']} GFLOP**; the pipeline ran"
         f" {c['pipeline_gflops']} GFLOP/s = **{c['pipeline_of_peak'] * 100:.0f} %** of the peak.",
     ]
+    if c.get("not_run"):
+        lines += [
+            "",
+            "Not run by the tagger requests measured here (the client asks OCR apart), GFLOP per"
+            " item: " + ", ".join(f"{k} {v}" for k, v in c["not_run"].items()) + ".",
+        ]
     return lines
 
 

@@ -98,8 +98,11 @@ def run_bench(
 
     data = bench_sprites(sprites, grid)
     detectors = saved_detectors(repo)
+    names = tuple(d.name for d in detectors)  # the tagger answers with theirs, as for the client
     alone = {d.name: detector_calls(data, d) for d in detectors}
     frames = frame_requests(data, frame_limit) if frame_limit else []
+    sprite_calls = [tagger_call(r, names) for r in data]
+    frame_calls = [tagger_call(r, names) for r in frames]
     samples: dict[str, list[Sample]] = {}
     concurrency: dict[str, int] = {}
     runners: dict[str, Callable] = {rep.ORT: ort_runner(repo, preset, device)}
@@ -120,16 +123,15 @@ def run_bench(
         null = options(derived_repo(repo, tmp_path / "null", preset, null_tagger), "null")
         with TritonServer(batching) as srv, TritonServer(plain) as plain_srv:
 
-            def measure(name: str, server, url: str, requests, c: int, batched=None) -> None:
-                calls = [tagger_call(r) for r in requests] if batched is None else requests
-                sample = _server_sample(server, url, calls, c, batched=batched or "clip_image")
+            def measure(name, server, url: str, calls, c: int, batched="clip_image") -> None:
+                sample = _server_sample(server, url, calls, c, batched=batched)
                 samples.setdefault(name, []).append(sample)
                 concurrency[name] = c
 
             for run in runners.values():  # warm-up
                 run(data[0])
-            triton_sample(batching.grpc_url, data[:2], 2)
-            triton_sample(plain.grpc_url, data[:1], 1)
+            triton_sample(batching.grpc_url, data[:2], 2, detectors=names)
+            triton_sample(plain.grpc_url, data[:1], 1, detectors=names)
             # the batching server's memory over every run it serves
             memory = PeakMemory(srv.process.pid).start()
             for r in range(repeats):
@@ -137,14 +139,13 @@ def run_bench(
                 for name, run in runners.items():
                     sample = with_gpu_usage(lambda run=run: time_inprocess(run, data))
                     samples.setdefault(name, []).append(sample)
-                measure(rep.PLAIN, plain_srv, plain.grpc_url, data, 1)
+                measure(rep.PLAIN, plain_srv, plain.grpc_url, sprite_calls, 1)
                 for c in sweep:
-                    measure(rep.dynamic(c), srv, batching.grpc_url, data, c)
+                    measure(rep.dynamic(c), srv, batching.grpc_url, sprite_calls, c)
                 if frames:
-                    measure(rep.PLAIN_FRAMES, plain_srv, plain.grpc_url, frames, 1)
-                    measure(
-                        rep.dynamic_frames(max(sweep)), srv, batching.grpc_url, frames, max(sweep)
-                    )
+                    measure(rep.PLAIN_FRAMES, plain_srv, plain.grpc_url, frame_calls, 1)
+                    c = max(sweep)
+                    measure(rep.dynamic_frames(c), srv, batching.grpc_url, frame_calls, c)
                 for name, calls in alone.items():
                     c = max(sweep)
                     measure(alone_name(name, c), srv, batching.grpc_url, calls, c, batched=name)
@@ -152,7 +153,9 @@ def run_bench(
             best = rep.best_dynamic(variants)
             log("a pass at the best setting with the server's compute statistics")
             before = compute_stats(batching.grpc_url, list(flops))
-            final = triton_sample(batching.grpc_url, data, best.concurrency or max(sweep))
+            final = triton_sample(
+                batching.grpc_url, data, best.concurrency or max(sweep), detectors=names
+            )
             compute = compute_report(
                 (peak, "cuda fp32 (TF32 off)" if on_gpu else "cpu fp32, ONNX Runtime"),
                 flops,
@@ -175,8 +178,9 @@ def run_bench(
                 )
                 with TritonServer(bare) as bare_srv:
                     triton_sample(bare.grpc_url, data[:2], 2)  # warm-up
+                    calls = [tagger_call(r) for r in data]  # no detectors to ask for
                     for _ in range(repeats):
-                        measure(without_name(c), bare_srv, bare.grpc_url, data, c)
+                        measure(without_name(c), bare_srv, bare.grpc_url, calls, c)
                 variants.append(summarize(without_name(c), samples[without_name(c)], c))
             clients_result = None
             if clients > 1:
@@ -188,15 +192,15 @@ def run_bench(
                     client_concurrency,
                     best.fps_median,
                     client_loops,
+                    names,
                 )
             memory.stop()
         if null_loops:
             log("client alone against a trivial server model")
             with TritonServer(null) as null_srv:
-                triton_sample(null.grpc_url, data, max(sweep))  # warm-up
-                null_calls = [tagger_call(r) for r in data]
+                triton_sample(null.grpc_url, data, max(sweep), detectors=names)  # warm-up
                 null_samples = [
-                    _server_sample(null_srv, null.grpc_url, null_calls, max(sweep), null_loops)
+                    _server_sample(null_srv, null.grpc_url, sprite_calls, max(sweep), null_loops)
                     for _ in range(repeats)
                 ]
             variants.append(summarize(rep.NULL, null_samples, max(sweep)))

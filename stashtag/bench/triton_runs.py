@@ -73,10 +73,14 @@ def null_tagger(specs: list[ModelSpec]) -> list[ModelSpec]:
 Call = tuple[str, dict[str, np.ndarray], tuple[str, ...], int]
 
 
-def tagger_call(request: Request) -> Call:
-    """A sprite or frame request as the client sends it: to the ``tagger`` ensemble."""
+def tagger_call(request: Request, detectors: tuple[str, ...] = ()) -> Call:
+    """A sprite or frame request as the client sends it: to the ``tagger`` ensemble, asking
+    for the extra ``detectors``' outputs too (Triton runs only the steps an asked output
+    needs: without them a detector in the ensemble would never run)."""
+    from stashtag_client.inference.triton import tagger_outputs
+
     feed = TAGGER.feed(np.frombuffer(request[0], np.uint8), request[1])
-    return TAGGER.model, feed, TAGGER.outputs, len(request[1])
+    return TAGGER.model, feed, tagger_outputs(detectors), len(request[1])
 
 
 def _batches(url: str, model: str = "clip_image") -> tuple[int, int] | None:
@@ -121,9 +125,15 @@ async def _send_all(
         await asyncio.gather(*(one(c) for c in calls))
 
 
-def triton_sample(url: str, requests: list[Request], concurrency: int, loops: int = 1) -> Sample:
+def triton_sample(
+    url: str,
+    requests: list[Request],
+    concurrency: int,
+    loops: int = 1,
+    detectors: tuple[str, ...] = (),
+) -> Sample:
     """Send ``requests`` to the tagger (``loops`` times over) with ``concurrency`` in flight."""
-    return calls_sample(url, [tagger_call(r) for r in requests], concurrency, loops)
+    return calls_sample(url, [tagger_call(r, detectors) for r in requests], concurrency, loops)
 
 
 def calls_sample(
@@ -168,12 +178,13 @@ class ClientsResult:
     window_s: float = 0.0  # how long all clients were sending at once
 
 
-def _client_process(url, requests, concurrency, barrier, results) -> None:
+def _client_process(url, requests, concurrency, detectors, barrier, results) -> None:
     lat: list[float] = []
     done: list[tuple[float, int]] = []
     barrier.wait()
     start = time.time()
-    asyncio.run(_send_all(url, [tagger_call(r) for r in requests], concurrency, lat, done))
+    calls = [tagger_call(r, detectors) for r in requests]
+    asyncio.run(_send_all(url, calls, concurrency, lat, done))
     results.put((sum(len(r[1]) for r in requests), start, time.time(), done))
 
 
@@ -199,6 +210,7 @@ def several_clients(
     concurrency: int,
     peak_fps: float,
     loops: int = 1,
+    detectors: tuple[str, ...] = (),
 ) -> ClientsResult:
     """``clients`` separate processes (like separate Stash instances) send the same work
     (``requests``, ``loops`` times over) at once; aggregate rate over the whole run, each
@@ -207,7 +219,10 @@ def several_clients(
     ctx = mp.get_context("spawn")
     barrier, results = ctx.Barrier(clients), ctx.Queue()
     procs = [
-        ctx.Process(target=_client_process, args=(url, requests, concurrency, barrier, results))
+        ctx.Process(
+            target=_client_process,
+            args=(url, requests, concurrency, detectors, barrier, results),
+        )
         for _ in range(clients)
     ]
     before = _batches(url)

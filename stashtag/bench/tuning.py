@@ -53,17 +53,20 @@ def _measure(
     concurrency: int,
     repeats: int,
 ) -> float:
+    from stashtag.repo_detectors import saved_detectors
     from stashtag.server import ServerOptions, TritonServer, free_port
 
+    names = tuple(d.name for d in saved_detectors(repo))  # their work is part of a request
     with tempfile.TemporaryDirectory() as tmp:
         trial = derived_repo(repo, Path(tmp) / "repo", preset, tuning.apply)
         opts = ServerOptions(
             trial, free_port(), free_port(), free_port(), log_file=Path(tmp) / "triton.log"
         )
         with TritonServer(opts):
-            triton_sample(opts.grpc_url, requests[:2], 2)  # warm-up
+            triton_sample(opts.grpc_url, requests[:2], 2, detectors=names)  # warm-up
             return statistics.median(
-                triton_sample(opts.grpc_url, requests, concurrency).fps for _ in range(repeats)
+                triton_sample(opts.grpc_url, requests, concurrency, detectors=names).fps
+                for _ in range(repeats)
             )
 
 
