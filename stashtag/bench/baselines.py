@@ -36,10 +36,34 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def eager_torch_runner(preset: Preset, device: str = "cpu") -> Runner:
+def _detectors(repo: Path, device: str) -> list[Callable[[list[np.ndarray]], None]]:
+    """The repository's extra detectors, each a function of a batch of frames: letterbox,
+    ONNX Runtime (their source is an ONNX file), NMS — the work the served ensemble does, so
+    the baselines and Triton compare the same work."""
+    from stashtag.processing.image import letterbox_batch
+    from stashtag.processing.yolo import postprocess_batch
+    from stashtag.repo_detectors import saved_detectors
+    from stashtag.serving.runtime import make_session
+
+    out = []
+    for d in saved_detectors(repo):
+        session = make_session(Path(repo) / d.name / "1" / ONNX_FILE, device=device)
+
+        def run(frames: list[np.ndarray], d=d, session=session) -> None:
+            boxed, geo = letterbox_batch(frames, d.image_size, d.placement, d.pad)
+            raw = session.run(None, {"image": boxed})[0]
+            limit = YOLO_MAX_DETECTIONS
+            postprocess_batch(raw, geo, d.conf_threshold, d.iou_threshold, limit, d.agnostic_nms)
+
+        out.append(run)
+    return out
+
+
+def eager_torch_runner(preset: Preset, device: str = "cpu", repo: Path | None = None) -> Runner:
     """Random-weight framework models run one frame at a time (PyTorch eager), as existing
     Stash taggers do. On ``cuda`` under fp16 autocast, as the GPU serving target runs, so the
-    baseline is not slowed by a precision the served models do not use."""
+    baseline is not slowed by a precision the served models do not use. ``repo``'s extra
+    detectors run one frame at a time too, in ONNX Runtime (as NudeNet's own API runs)."""
     import contextlib
 
     import torch
@@ -65,6 +89,7 @@ def eager_torch_runner(preset: Preset, device: str = "cpu") -> Runner:
         return lambda x: (tensor(x) - mean) / std
 
     clip_norm, dino_norm = normaliser(preset.clip), normaliser(preset.dinov2)
+    detectors = _detectors(repo, device) if repo is not None else []
 
     def precision():
         if device == "cuda":
@@ -83,6 +108,8 @@ def eager_torch_runner(preset: Preset, device: str = "cpu") -> Runner:
                 dino(
                     pixel_values=dino_norm(prepare([f], preset.dinov2.image_size, "squash"))
                 ).last_hidden_state.cpu()
+                for detect in detectors:
+                    detect([f])
         return len(frames)
 
     return run
@@ -90,7 +117,8 @@ def eager_torch_runner(preset: Preset, device: str = "cpu") -> Runner:
 
 def ort_runner(repo: Path, preset: Preset, device: str = "cpu") -> Runner:
     """The exported graphs in-process with ONNX Runtime, one request (sprite) per batch (on
-    ``cuda`` through its CUDA execution provider when onnxruntime-gpu is installed)."""
+    ``cuda`` through its CUDA execution provider when onnxruntime-gpu is installed), the
+    repository's extra detectors included."""
     from stashtag.processing.image import letterbox_batch, prepare
     from stashtag.processing.yolo import postprocess_batch
     from stashtag.serving.runtime import make_session
@@ -99,6 +127,7 @@ def ort_runner(repo: Path, preset: Preset, device: str = "cpu") -> Runner:
         m: make_session(Path(repo) / m / "1" / ONNX_FILE, device=device)
         for m in ("clip_image", "yolo", "dinov2")
     }
+    detectors = _detectors(repo, device)
 
     def run(request: Request) -> int:
         frames = _frames(request)
@@ -107,6 +136,8 @@ def ort_runner(repo: Path, preset: Preset, device: str = "cpu") -> Runner:
         raw = sessions["yolo"].run(None, {"image": boxed})[0]
         postprocess_batch(raw, geo, 0.25, 0.45, YOLO_MAX_DETECTIONS)
         sessions["dinov2"].run(None, {"image": prepare(frames, preset.dinov2.image_size, "squash")})
+        for detect in detectors:
+            detect(frames)
         return len(frames)
 
     return run

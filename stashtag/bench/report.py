@@ -253,69 +253,6 @@ def _compute_lines(c: dict) -> list[str]:
     return lines
 
 
-def plot(report: BenchReport, out: Path) -> list[Path]:
-    """Throughput vs concurrency and the latency CDF as PNGs; [] without matplotlib."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return []
-    by = _by_name(report.variants)
-    sweep = sorted(
-        (
-            v
-            for v in report.variants
-            if v.name.startswith("triton, dynamic batching") and v.concurrency
-        ),
-        key=lambda v: (("per-frame" in v.name), v.concurrency),
-    )
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for per_frame, style in ((False, "o-"), (True, "s--")):
-        pts = [v for v in sweep if ("per-frame" in v.name) == per_frame]
-        if pts:
-            ax.errorbar(
-                [v.concurrency for v in pts],
-                [v.fps_median for v in pts],
-                yerr=[
-                    [v.fps_median - v.fps_min for v in pts],
-                    [v.fps_max - v.fps_median for v in pts],
-                ],
-                fmt=style,
-                capsize=3,
-                label="dynamic batching" + (", per-frame requests" if per_frame else ", sprites"),
-            )
-    for name, color in ((EAGER, "tab:red"), (ORT, "tab:green"), (PLAIN, "tab:gray")):
-        if name in by:
-            ax.axhline(by[name].fps_median, color=color, linestyle=":", label=name)
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("requests in flight")
-    ax.set_ylabel("frames / s")
-    ax.set_title(f"Throughput vs concurrency — {report.preset}")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    paths = [out / "throughput.png"]
-    fig.savefig(paths[0], dpi=110)
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for v in report.variants:
-        if v.latencies_ms:
-            n = len(v.latencies_ms)
-            ax.step(v.latencies_ms, [(i + 1) / n for i in range(n)], where="post", label=v.name)
-    ax.set_xscale("log")
-    ax.set_xlabel("latency per request (ms)")
-    ax.set_ylabel("fraction of requests")
-    ax.set_title("Latency CDF")
-    ax.legend(fontsize=6)
-    fig.tight_layout()
-    paths.append(out / "latency_cdf.png")
-    fig.savefig(paths[1], dpi=110)
-    plt.close(fig)
-    return paths
-
-
 def compare(previous: dict, report: BenchReport) -> str:
     """Markdown lines: each variant's and ratio's change since ``previous`` (a bench.json)."""
     old = {v["name"]: v for v in previous.get("variants", [])}
@@ -350,6 +287,8 @@ def compare(previous: dict, report: BenchReport) -> str:
 
 def write_report(report: BenchReport, out: Path, previous: dict | None = None) -> list[Path]:
     """bench.json, bench.md and the plots in ``out``; returns the paths written."""
+    from stashtag.bench.plots import plot
+
     out.mkdir(parents=True, exist_ok=True)
     pngs = plot(report, out)
     json_path, md_path = out / "bench.json", out / "bench.md"

@@ -107,7 +107,7 @@ def run_bench(
     concurrency: dict[str, int] = {}
     runners: dict[str, Callable] = {rep.ORT: ort_runner(repo, preset, device)}
     if eager:
-        runners[rep.EAGER] = eager_torch_runner(preset, device)
+        runners[rep.EAGER] = eager_torch_runner(preset, device, repo)
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
 
