@@ -70,31 +70,29 @@ def _pss(pid: int) -> int | None:
 
 
 class PeakMemory:
-    """The largest :func:`tree_rss_bytes` of ``pid``'s tree seen while the block runs, sampled
-    every ``interval`` seconds on a thread (``peak`` is None where /proc is not there)."""
+    """The largest :func:`tree_rss_bytes` of ``pid``'s tree seen while it runs, sampled every
+    ``interval`` seconds by a separate process: reading PSS makes the kernel walk every page
+    table of the tree, CPU that must not count as the measuring process's own (``peak`` is
+    None where /proc is not there)."""
 
-    def __init__(self, pid: int, interval: float = 0.5) -> None:
-        import threading
+    def __init__(self, pid: int, interval: float = 5.0) -> None:
+        import multiprocessing as mp
 
-        self.pid, self.interval, self.peak = pid, interval, None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while True:
-            now = tree_rss_bytes(self.pid)
-            if now is not None:
-                self.peak = max(self.peak or 0, now)
-            if self._stop.wait(self.interval):
-                return
+        ctx = mp.get_context("spawn")
+        self._peak, self._stop = ctx.Value("q", -1), ctx.Event()
+        self._process = ctx.Process(
+            target=_sample_peak, args=(pid, interval, self._peak, self._stop), daemon=True
+        )
+        self.peak: int | None = None
 
     def start(self) -> PeakMemory:
-        self._thread.start()
+        self._process.start()
         return self
 
     def stop(self) -> int | None:
         self._stop.set()
-        self._thread.join()
+        self._process.join()
+        self.peak = self._peak.value if self._peak.value >= 0 else None
         return self.peak
 
     def __enter__(self) -> PeakMemory:
@@ -102,3 +100,12 @@ class PeakMemory:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _sample_peak(pid: int, interval: float, peak, stop) -> None:
+    while True:
+        now = tree_rss_bytes(pid)
+        if now is not None and now > peak.value:
+            peak.value = now
+        if stop.wait(interval):
+            return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stashtag.bench.compute import ComputeReport
 from stashtag.bench.measure import Request, VariantResult
 from stashtag.bench.triton_runs import Call
 from stashtag_core.modelspec import Detector
@@ -40,41 +41,47 @@ def detector_calls(sprites: list[Request], detector: Detector) -> list[Call]:
 class DetectorCost:
     name: str
     alone_fps: float  # the detector's model alone, at its native size
+    compute_share: float  # of the graph models' compute time in the final pass (Triton's stats)
+    ms_per_frame: float  # that share of the final pass's time per frame
     tagger_fps: float  # the best tagger setting, detectors included
     tagger_without_fps: float  # the same setting without the extra detectors
-    ms_per_frame: float  # what the detectors add to each frame inside the ensemble
-    share_of_tagger: float  # of the ensemble's time per frame
+    rate_ms_per_frame: float  # 1000/with − 1000/without: noisy where the detector is cheap
 
 
 def detector_costs(
-    detectors: tuple[Detector, ...], variants: list[VariantResult], best: VariantResult
+    detectors: tuple[Detector, ...],
+    variants: list[VariantResult],
+    best: VariantResult,
+    compute: ComputeReport,
+    final_fps: float,
 ) -> list[DetectorCost]:
-    """Each detector's cost from the variants of one run. With several detectors, what the
-    ensemble gains without them is split by their rates alone (the faster one costs less)."""
+    """Each detector's cost from one run: its share of the ensemble's compute time (robust),
+    and the difference of the tagger's rates with and without the detectors (which a noisy
+    machine can drown when the detector is a small part of the work)."""
     by = {v.name: v for v in variants}
     without = by.get(without_name(best.concurrency or 0))
-    if not detectors or not without or not best.fps_median or not without.fps_median:
-        return []
-    added = 1000 / best.fps_median - 1000 / without.fps_median
-    alone = {
-        d.name: next((v for v in variants if v.name.startswith(alone_prefix(d.name))), None)
-        for d in detectors
-    }
-    weights = {n: 1 / v.fps_median for n, v in alone.items() if v and v.fps_median}
-    total = sum(weights.values()) or 1.0
+    computed = {m.name: m.compute_s for m in compute.models}
+    total = sum(computed.values())
     out = []
     for d in detectors:
-        if d.name not in weights:
+        alone = next((v for v in variants if v.name.startswith(alone_prefix(d.name))), None)
+        if alone is None or d.name not in computed or not total or not final_fps:
             continue
-        ms = added * weights[d.name] / total
+        share = computed[d.name] / total
+        rate = (
+            1000 / best.fps_median - 1000 / without.fps_median
+            if without and without.fps_median and best.fps_median
+            else 0.0
+        )
         out.append(
             DetectorCost(
                 d.name,
-                alone[d.name].fps_median,
+                alone.fps_median,
+                round(share, 3),
+                round(share * 1000 / final_fps, 2),
                 best.fps_median,
-                without.fps_median,
-                round(ms, 3),
-                round(ms / (1000 / best.fps_median), 3),
+                without.fps_median if without else 0.0,
+                round(rate, 2),
             )
         )
     return out

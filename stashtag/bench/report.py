@@ -187,14 +187,21 @@ def to_markdown(report: BenchReport, plots: list[str] | None = None) -> str:
             "",
             "## Extra detectors",
             "",
-            "| detector | alone, frames/s | tagger with / without, frames/s | adds per frame |"
-            " share of the tagger's time |",
-            "|---|---|---|---|---|",
+            "| detector | alone, frames/s | share of the tagger's compute | ≈ ms per frame |"
+            " tagger with / without, frames/s | difference, ms per frame |",
+            "|---|---|---|---|---|---|",
         ]
         lines += [
-            f"| {d['name']} | {d['alone_fps']} | {d['tagger_fps']} / {d['tagger_without_fps']}"
-            f" | {d['ms_per_frame']} ms | {d['share_of_tagger'] * 100:.0f} % |"
+            f"| {d['name']} | {d['alone_fps']} | {d['compute_share'] * 100:.0f} % |"
+            f" {d['ms_per_frame']} | {d['tagger_fps']} / {d['tagger_without_fps']} |"
+            f" {d['rate_ms_per_frame']} |"
             for d in report.detectors
+        ]
+        lines += [
+            "",
+            "The share is the detector's part of the graph models' compute time (Triton's"
+            " statistics, final pass); the rate difference is noisy where a detector is a small"
+            " part of the work.",
         ]
     if report.compute:
         lines += _compute_lines(report.compute)

@@ -225,7 +225,9 @@ def run_bench(
         library_10k_minutes=rep.library_minutes(best.fps_median),
         clients=clients_result,
         tuning=tuning,
-        detectors=[asdict(c) for c in detector_costs(detectors, variants, best)],
+        detectors=[
+            asdict(c) for c in detector_costs(detectors, variants, best, compute, final.fps)
+        ],
         compute=asdict(compute),
         server_peak_gb=round(memory.peak / 2**30, 2) if memory.peak else None,
     )
