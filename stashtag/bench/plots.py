@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stashtag.bench.report import EAGER, ORT, PLAIN, BenchReport
 
-
-def plot(report: BenchReport, out: Path) -> list[Path]:
-    """Throughput vs concurrency and the latency CDF as PNGs; [] without matplotlib."""
+def plot(report, out: Path, baselines: tuple[tuple[str, str], ...] = ()) -> list[Path]:
+    """Throughput vs concurrency (``baselines``: (variant, colour) drawn as lines) and the
+    latency CDF of a BenchReport as PNGs; [] without matplotlib."""
     try:
         import matplotlib
 
@@ -40,7 +39,7 @@ def plot(report: BenchReport, out: Path) -> list[Path]:
                 capsize=3,
                 label="dynamic batching" + (", per-frame requests" if per_frame else ", sprites"),
             )
-    for name, color in ((EAGER, "tab:red"), (ORT, "tab:green"), (PLAIN, "tab:gray")):
+    for name, color in baselines:
         if name in by:
             ax.axhline(by[name].fps_median, color=color, linestyle=":", label=name)
     ax.set_xscale("log", base=2)

@@ -297,7 +297,7 @@ def write_report(report: BenchReport, out: Path, previous: dict | None = None) -
     from stashtag.bench.plots import plot
 
     out.mkdir(parents=True, exist_ok=True)
-    pngs = plot(report, out)
+    pngs = plot(report, out, ((EAGER, "tab:red"), (ORT, "tab:green"), (PLAIN, "tab:gray")))
     json_path, md_path = out / "bench.json", out / "bench.md"
     json_path.write_text(json.dumps(asdict(report), indent=2) + "\n")
     text = to_markdown(report, [str(p) for p in pngs])
