@@ -28,6 +28,7 @@ from stashtag_core.modelspec import (
     weights_file,
     with_device_resize,
 )
+from stashtag_core.modelspec.buckets import DEFAULT_BUCKET_SCALE
 from stashtag_core.presets import PRESETS, Preset, get_preset
 
 SHIM = '''"""Triton python-backend entry of model `{name}`.
@@ -100,15 +101,61 @@ def save_device_resize(repo: Path, on: bool) -> Path:
     return save_setting(repo, "device_resize", on)
 
 
+def saved_bucket_scale(repo: Path) -> float:
+    """The input-size bucket scale saved by ``repo build --bucket-scale`` (default 2)."""
+    value = read_settings(repo).get("bucket_scale", DEFAULT_BUCKET_SCALE)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 16:
+        raise ValueError(f"{Path(repo) / SETTINGS_FILE}: bucket_scale: expected 0 (off) to 16")
+    return float(value)
+
+
+def save_bucket_scale(repo: Path, scale: float) -> Path:
+    return save_setting(repo, "bucket_scale", scale)
+
+
+def buckets_in_use(repo: Path, target: Target | None = None) -> tuple[float, str]:
+    """The bucket scale the configs use and, when it is 0 against the saved setting, why:
+    TensorRT plans and TorchScript traces are built for one size, ``--device-resize`` resizes
+    in the graphs, and graphs exported before buckets existed take their native square only."""
+    scale = saved_bucket_scale(repo)
+    target = target or built_target(repo)
+    if scale == 0:
+        return 0.0, ""
+    if target in ("tensorrt", "python-torch"):
+        return 0.0, f"the {target} target runs YOLO and DINOv2 at their native size"
+    if read_device_resize(repo):
+        return 0.0, "--device-resize runs YOLO and DINOv2 at their native size"
+    fixed = []
+    for model in ("yolo", "dinov2"):
+        meta = Path(repo) / model / "1" / META_FILE
+        if meta.is_file() and not json.loads(meta.read_text()).get("free_size"):
+            fixed.append(model)
+    if fixed:
+        return 0.0, (
+            f"{' and '.join(fixed)} were exported at a fixed size: re-export them"
+            f" (`stashtag repo build --only {','.join(fixed)} --repo {repo}`) to run them at"
+            " the frames' own resolution"
+        )
+    return scale, ""
+
+
 def specs_for(
-    repo: Path, preset: Preset, instances: int = 1, detectors: tuple[Detector, ...] | None = None
+    repo: Path,
+    preset: Preset,
+    instances: int = 1,
+    detectors: tuple[Detector, ...] | None = None,
+    target: Target | None = None,
+    bucket_scale: float | None = None,
 ) -> list[ModelSpec]:
     """The preset's specs plus the repository's saved detectors (or ``detectors``), with what
     is only known after export filled in: CLIP's logit scale, a ``model_id`` on ``tagger`` that
     changes whenever any exported weights change (clients key their embedding stores by it),
-    and the repository's saved limits and tuning (which wins over ``instances``)."""
+    the input-size buckets the exports allow (:func:`buckets_in_use`; ``target``: the one being
+    built, else the built one) and the repository's saved limits and tuning (which wins over
+    ``instances``)."""
     detectors = saved_detectors(repo) if detectors is None else detectors
-    specs = build_specs(preset, instances, read_limits(repo), detectors)
+    scale, _ = buckets_in_use(repo, target)
+    specs = build_specs(preset, instances, read_limits(repo), detectors, scale)
     tuning = read_tuning(repo)
     if tuning:
         specs = tuning.apply(specs)

@@ -10,7 +10,17 @@ import pytest
 from stashtag.bench import compare, run_bench, tune, write_report
 from stashtag.bench.detectors import without_name
 from stashtag.bench.measure import bench_sprites
-from stashtag.bench.report import NULL, PLAIN_FRAMES, best_dynamic, dynamic_frames, to_markdown
+from stashtag.bench.report import (
+    BUCKETS_RATIO,
+    NULL,
+    PLAIN_FRAMES,
+    SIZES_BUCKETS,
+    SIZES_NATIVE,
+    best_dynamic,
+    dynamic_frames,
+    sizes,
+    to_markdown,
+)
 from stashtag.bench.triton_runs import derived_repo
 from stashtag.repoconfig import parse_config
 from stashtag.repository import SETTINGS_FILE, read_tuning
@@ -48,6 +58,8 @@ def test_every_variant_measured(report):
         dynamic_frames(2),
         "content detector alone, 2 in flight",
         without_name(report_best(report).concurrency),
+        sizes(SIZES_NATIVE, report_best(report).concurrency),
+        sizes(SIZES_BUCKETS, report_best(report).concurrency),
         NULL,
     ]
     for v in report.variants:
@@ -104,7 +116,8 @@ def test_compute_against_the_machines_peak(report):
     for name in ("clip_image", "yolo", "dinov2", "content"):
         assert by[name]["items"] == frames, name
         assert by[name]["compute_s"] > 0 and by[name]["achieved_gflops"] > 0
-    assert by["yolo"]["gflop_per_item"] == pytest.approx(8.74, abs=0.01)  # YOLOv8n at 640²
+    # YOLOv8n at its bucket for a 160x90 cell, 320x192 (8.74 at 640²); DINOv2 at 224x126
+    assert by["yolo"]["gflop_per_item"] == pytest.approx(8.74 * 320 * 192 / 640**2, rel=0.02)
     assert by["content"]["gflop_per_item"] == pytest.approx(2.03, abs=0.01)  # NudeNet at 320²
     per_frame = sum(m["gflop_per_item"] * m["items"] for m in c["models"]) / frames
     assert c["gflop_per_frame"] == pytest.approx(per_frame, abs=0.01)
@@ -112,6 +125,16 @@ def test_compute_against_the_machines_peak(report):
     assert "## Compute against the machine's limit" in to_markdown(report)
     # the batching server's memory was sampled while it served (tiny preset: well under 24 GB)
     assert 0.1 < report.server_peak_gb < 24
+
+
+def test_input_sizes_measured_as_an_interleaved_pair(report):
+    """Today's native squares against the buckets, in one phase, on the same sprites."""
+    by = {v.name: v for v in report.variants}
+    c = report_best(report).concurrency
+    native, buckets = by[sizes(SIZES_NATIVE, c)], by[sizes(SIZES_BUCKETS, c)]
+    assert native.fps_median > 0 and buckets.fps_median > 0
+    assert report.ratios[BUCKETS_RATIO] == round(buckets.fps_median / native.fps_median, 2)
+    assert any(t["target"].startswith("input-size buckets") for t in report.targets)
 
 
 def test_client_alone_and_several_clients(report):
@@ -144,10 +167,10 @@ def test_fair_shares_count_only_the_common_window():
 
 def test_ratios_targets_and_files(report, tmp_path):
     assert report.frames_per_request == 9 and 1000 < report.bytes_per_frame < 10_000
-    assert len(report.ratios) == 4 and all(r > 0 for r in report.ratios.values())
+    assert len(report.ratios) == 5 and all(r > 0 for r in report.ratios.values())
     assert report.library_10k_minutes > 0 and report.weights == "random"
     names = [t["target"] for t in report.targets]
-    assert len(names) == 8 and all(isinstance(t["met"], bool) for t in report.targets)
+    assert len(names) == 9 and all(isinstance(t["met"], bool) for t in report.targets)
     paths = write_report(report, tmp_path)
     assert sorted(p.name for p in paths) == [
         "bench.json",

@@ -7,6 +7,7 @@ import pytest
 from stashtag.repoconfig import parse_config, render_config
 from stashtag.repository import write_configs
 from stashtag_core.modelspec import TARGETS, build_specs, spec_by_name
+from stashtag_core.modelspec.buckets import DEFAULT_BUCKET_SCALE
 from stashtag_core.presets import PRESETS, get_preset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -14,7 +15,8 @@ COMMITTED = ROOT / "model_repository"
 
 
 def test_committed_repository_in_sync(tmp_path):
-    written = write_configs(tmp_path, build_specs(get_preset("small")), "python-ort")
+    specs = build_specs(get_preset("small"), bucket_scale=DEFAULT_BUCKET_SCALE)
+    written = write_configs(tmp_path, specs, "python-ort")
     for path in written:
         rel = path.relative_to(tmp_path)
         committed = COMMITTED / rel

@@ -1,12 +1,14 @@
-"""DINOv2 (transformers) → ONNX at a fixed 224² input: CLS and mean-pooled patch embeddings."""
+"""DINOv2 (transformers) → ONNX at any input size: CLS and mean-pooled patch embeddings."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from stashtag_core.modelspec.buckets import DEFAULT_BUCKET_SCALE, dino_buckets
 from stashtag_core.presets import DinoArch
 from stashtag_export.common import MODEL_FILE, load_weights, version_dir
 from stashtag_export.onnx_io import (
+    IMAGE_HW,
     frozen,
     normalized_image_module,
     run_onnx,
@@ -60,21 +62,27 @@ def export_dinov2(arch: DinoArch, repo: Path, random_weights: bool) -> dict:
     module = normalized_image_module(embeddings(model), arch.mean, arch.std).eval()
     images = sample_images(2, arch.image_size)
     path = version_dir(repo, "dinov2") / MODEL_FILE
-    torch_export(module, (torch.from_numpy(images),), path, ["image"], ["cls", "patch_mean"])
-    with torch.no_grad():
-        cls, patch_mean = (t.numpy() for t in module(torch.from_numpy(images)))
-    parity = check(
-        "dinov2",
-        run_onnx(path, {"image": images}),
-        {"cls": cls, "patch_mean": patch_mean},
-        atol=1e-3,
-        min_cos=0.99999,
-    )
+    outputs = ["cls", "patch_mean"]
+    torch_export(module, (torch.from_numpy(images),), path, ["image"], outputs, {"image": IMAGE_HW})
+    parity = []
+    # the native square and the 16:9 bucket (modelspec.buckets): interpolated positions
+    wide = dino_buckets(arch.image_size, DEFAULT_BUCKET_SCALE)[0]
+    for batch in (images, sample_images(2, min(wide), 1, max(wide))):
+        with torch.no_grad():
+            cls, patch_mean = (t.numpy() for t in module(torch.from_numpy(batch)))
+        parity += check(
+            "dinov2",
+            run_onnx(path, {"image": batch}),
+            {"cls": cls, "patch_mean": patch_mean},
+            atol=1e-3,
+            min_cos=0.99999,
+        )
     return {
         "arch": arch.name,
         "weights": "random" if random_weights else arch.hub_id,
         "embed_dim": arch.embed_dim,
         "image_size": arch.image_size,
+        "free_size": True,  # any height and width: input-size buckets
         "mean": list(arch.mean),
         "std": list(arch.std),
         "parity": [p.as_dict() for p in parity],

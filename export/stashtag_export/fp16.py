@@ -11,6 +11,8 @@ from stashtag_export.parity import Parity, check
 
 # fp16 keeps ~3 significant digits: embeddings still point the same way.
 FP16_MIN_COSINE = 0.999
+# Sample side for graphs of free size: a multiple of YOLO's stride 32 and DINOv2's patch 14.
+FREE_SIDE = 224
 
 
 def convert_fp16(path: Path, feed: dict[str, np.ndarray]) -> list[Parity]:
@@ -48,7 +50,8 @@ def sample_feed(path: Path) -> dict[str, np.ndarray]:
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     for inp in session.get_inputs():
         if inp.type == "tensor(uint8)":
-            feed[inp.name] = sample_images(2, int(inp.shape[-1]))
+            side = inp.shape[-1]  # a name where the size is free (buckets): 224 suits
+            feed[inp.name] = sample_images(2, side if isinstance(side, int) else FREE_SIDE)
         elif inp.type == "tensor(int64)":
             rng = np.random.default_rng(0)
             tokens = np.zeros((2, int(inp.shape[-1])), np.int64)

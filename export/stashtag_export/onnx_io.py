@@ -15,14 +15,22 @@ OPSET = 17  # fp16 LayerNorm needs ≥ 17
 WRITE_TORCHSCRIPT: ContextVar[bool] = ContextVar("write_torchscript", default=False)
 
 
-def torch_export(module, example: tuple, path: Path, inputs: list[str], outputs: list[str]) -> Path:
-    """Trace ``module`` to ONNX with every tensor named and a dynamic batch axis."""
+def torch_export(
+    module,
+    example: tuple,
+    path: Path,
+    inputs: list[str],
+    outputs: list[str],
+    free_size: dict[str, dict[int, str]] | None = None,
+) -> Path:
+    """Trace ``module`` to ONNX with every tensor named and a dynamic batch axis; ``free_size``
+    frees more axes (``{"image": {2: "height", 3: "width"}}``: input-size buckets)."""
     import torch
 
     path.parent.mkdir(parents=True, exist_ok=True)
     # The fused MHA fast path traces to ops the ONNX exporter cannot express.
     torch.backends.mha.set_fastpath_enabled(False)
-    axes = {name: {0: "batch"} for name in [*inputs, *outputs]}
+    axes = {name: {0: "batch", **(free_size or {}).get(name, {})} for name in [*inputs, *outputs]}
     with torch.no_grad():
         torch.onnx.export(
             module,
@@ -100,10 +108,14 @@ def write_meta(version_dir: Path, meta: dict) -> Path:
     return path
 
 
-def sample_images(n: int, size: int, seed: int = 0) -> np.ndarray:
-    """Deterministic uint8 ``(n, 3, size, size)`` images with structure (not just noise)."""
+IMAGE_HW = {2: "height", 3: "width"}  # free axes of an NCHW image input
+
+
+def sample_images(n: int, size: int, seed: int = 0, width: int | None = None) -> np.ndarray:
+    """Deterministic uint8 ``(n, 3, size, width or size)`` images with structure (not noise)."""
     rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:size, 0:size] / size
+    width = width or size
+    yy, xx = np.mgrid[0:size, 0:width] / max(size, width)
     base = np.stack([np.sin(6 * xx), np.cos(5 * yy), np.sin(4 * (xx + yy))])
-    imgs = (base[None] * 0.5 + 0.5) * 200 + rng.uniform(0, 55, (n, 3, size, size))
+    imgs = (base[None] * 0.5 + 0.5) * 200 + rng.uniform(0, 55, (n, 3, size, width))
     return imgs.clip(0, 255).astype(np.uint8)

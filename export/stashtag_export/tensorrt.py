@@ -18,6 +18,19 @@ def plan_models() -> dict[str, int]:
     return {s.name: s.batching.max_batch_size for s in build_specs(get_preset("small")) if s.plan}
 
 
+def _fixed(dims: tuple[int, ...], onnx_path: Path) -> tuple[int, ...]:
+    """``dims`` with free image height and width (graphs exported for input-size buckets) set
+    to the native size in ``meta.json``: the tensorrt target serves the native square only."""
+    if -1 not in dims:
+        return dims
+    import json
+
+    from stashtag_core.modelspec import META_FILE
+
+    side = json.loads((onnx_path.parent / META_FILE).read_text())["image_size"]
+    return tuple(side if d == -1 else d for d in dims)
+
+
 def tensorrt_available() -> bool:
     try:
         import tensorrt  # noqa: F401
@@ -54,7 +67,7 @@ def build_plans(repo: Path, log: Callable[[str], None] = print, fp16: bool = Tru
         profile = builder.create_optimization_profile()
         for i in range(network.num_inputs):
             tensor = network.get_input(i)
-            rest = tuple(tensor.shape)[1:]
+            rest = _fixed(tuple(tensor.shape)[1:], onnx_path)
             profile.set_shape(
                 tensor.name, (1, *rest), (min(32, max_batch), *rest), (max_batch, *rest)
             )

@@ -1,4 +1,4 @@
-"""YOLOv8 (ultralytics) → ONNX raw heads at a fixed square size; NMS runs in ``yolo_post``."""
+"""YOLOv8 (ultralytics) → ONNX raw heads at any stride-aligned size; NMS runs in ``yolo_post``."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import os
 from pathlib import Path
 
 from stashtag_core.modelspec import LETTERBOX_PAD
+from stashtag_core.modelspec.buckets import DEFAULT_BUCKET_SCALE, yolo_buckets
 from stashtag_core.presets import YoloArch
 from stashtag_export.common import MODEL_FILE, load_weights, version_dir
 from stashtag_export.onnx_io import (
+    IMAGE_HW,
     frozen,
     normalized_image_module,
     run_onnx,
@@ -45,25 +47,38 @@ def export_yolo(arch: YoloArch, repo: Path, random_weights: bool) -> dict:
     import torch
 
     model = create_model(arch, random_weights)
+    for m in model.modules():  # anchors from each input's own feature maps: free input size
+        if hasattr(m, "dynamic") and hasattr(m, "stride"):
+            m.dynamic = True
     # ultralytics normalises by /255 only: mean 0, std 1 on the 0..1 scale.
     module = normalized_image_module(raw_heads(model), (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)).eval()
     images = sample_images(2, arch.image_size)
     path = version_dir(repo, "yolo") / MODEL_FILE
-    torch_export(module, (torch.from_numpy(images),), path, ["image"], ["raw"])
-    with torch.no_grad():
-        want = module(torch.from_numpy(images)).numpy()
-    parity = check(
-        "yolo", run_onnx(path, {"image": images}), {"raw": want}, atol=1e-2, min_cos=0.9999
-    )
+    free = {"image": IMAGE_HW, "raw": {2: "anchors"}}
+    torch_export(module, (torch.from_numpy(images),), path, ["image"], ["raw"], free)
+    parity = []
+    # the native square and a bucket (modelspec.buckets): both sizes must match the framework
+    for batch in (images, sample_images(2, _short(arch.image_size), 1, arch.image_size // 2)):
+        with torch.no_grad():
+            want = module(torch.from_numpy(batch)).numpy()
+        parity += check(
+            "yolo", run_onnx(path, {"image": batch}), {"raw": want}, atol=1e-2, min_cos=0.9999
+        )
     return {
         "arch": arch.name,
         "weights": "random" if random_weights else f"{arch.name}.pt",
         "image_size": arch.image_size,
+        "free_size": True,  # any stride-aligned height and width (input-size buckets)
         "letterbox_pad": LETTERBOX_PAD,
         "classes": _class_names(model),
         "parity": [p.as_dict() for p in parity],
         "files": [str(path)],
     }
+
+
+def _short(native: int) -> int:
+    """The short side of YOLO's smallest 16:9 bucket."""
+    return yolo_buckets(native, DEFAULT_BUCKET_SCALE)[0][1]
 
 
 def _class_names(model) -> list[str]:

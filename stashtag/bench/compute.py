@@ -10,6 +10,7 @@ from pathlib import Path
 from stashtag.bench.flops import graph_flops
 from stashtag.bench.measure import CELL_H, CELL_W
 from stashtag_core.modelspec import ModelSpec
+from stashtag_core.modelspec.buckets import BucketChoice
 
 
 @dataclass
@@ -35,14 +36,19 @@ class ComputeReport:
     not_run: dict[str, float] = field(default_factory=dict)
 
 
-def item_shape(spec: ModelSpec) -> tuple[int, ...] | None:
-    """The shape one item of ``spec``'s image input has in the bench (batch 1); None for a
-    model whose input size depends on the content (OCR's text lines)."""
+def item_shape(spec: ModelSpec, buckets: BucketChoice | None = None) -> tuple[int, ...] | None:
+    """The shape one item of ``spec``'s image input has in the bench (batch 1: a sprite cell
+    at its input-size bucket where ``buckets`` has one); None for a model whose input size
+    depends on the content (OCR's text lines)."""
     if len(spec.inputs) != 1 or spec.inputs[0].name != "image":
         return None
     dims = spec.inputs[0].dims
     if -1 not in dims:
         return (1, *dims)
+    cell = [(CELL_W, CELL_H)]
+    if buckets and spec.name in ("yolo", "dinov2"):
+        w, h = buckets.yolo(cell) if spec.name == "yolo" else buckets.dino(cell)
+        return (1, 3, h, w)
     if spec.name == "ocr_det":  # a sprite cell, resized as OCR's detector input is
         import numpy as np
 
@@ -56,9 +62,11 @@ def item_shape(spec: ModelSpec) -> tuple[int, ...] | None:
 def model_flops(repo: Path, specs: list[ModelSpec]) -> dict[str, float]:
     """GFLOP per item of each graph model the repository holds as ONNX."""
     out = {}
+    pre = next((s for s in specs if s.name == "preprocess"), None)
+    buckets = BucketChoice(pre.parameters) if pre and "yolo_size" in pre.parameters else None
     for spec in specs:
         path = Path(repo) / spec.name / "1" / "model.onnx"
-        shape = item_shape(spec) if spec.kind == "onnx" else None
+        shape = item_shape(spec, buckets) if spec.kind == "onnx" else None
         if shape is not None and path.is_file():
             out[spec.name] = graph_flops(path, {"image": shape}) / 1e9
     return out

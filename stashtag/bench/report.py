@@ -27,6 +27,16 @@ def dynamic(concurrency: int) -> str:
     return f"{DYNAMIC}, {concurrency} in flight"
 
 
+SIZES_NATIVE = "native squares (today's configuration)"
+SIZES_BUCKETS = "input-size buckets"
+
+
+def sizes(kind: str, concurrency: int) -> str:
+    """A variant of the interleaved input-size pair (not a ``triton, dynamic batching`` name:
+    the best setting is chosen among the main sweep)."""
+    return f"input sizes: {kind}, {concurrency} in flight"
+
+
 def dynamic_frames(concurrency: int) -> str:
     return f"triton, dynamic batching, per-frame requests, {concurrency} in flight"
 
@@ -81,7 +91,13 @@ def ratios(variants: list[VariantResult]) -> dict[str, float]:
     if best_frames:
         put(f"{best_frames.name} / no dynamic batching, per-frame", best_frames, PLAIN_FRAMES)
     put("triton 1 in flight / onnxruntime in-process", by.get(dynamic(1)), ORT)
+    pair = [v for v in variants if v.name.startswith(sizes(SIZES_BUCKETS, 0).split(",")[0])]
+    for v in pair:
+        put(BUCKETS_RATIO, v, sizes(SIZES_NATIVE, v.concurrency or 0))
     return out
+
+
+BUCKETS_RATIO = "input-size buckets / native squares"
 
 
 def targets(report: BenchReport) -> list[dict]:
@@ -104,6 +120,12 @@ def targets(report: BenchReport) -> list[dict]:
     add("dynamic batching ≥ 1.3× no batching (per-frame requests)", frames, (frames or 0) >= 1.3)
     ort = r.get("triton 1 in flight / onnxruntime in-process")
     add("Triton overhead ≤ 10 % vs ORT in-process (ratio ≥ 0.9)", ort, (ort or 0) >= 0.9)
+    buckets = r.get(BUCKETS_RATIO)
+    add(
+        "input-size buckets (frame budgets to come) ≥ 2× the native squares",
+        buckets,
+        buckets is not None and buckets >= 2,
+    )
     null = by.get(NULL)
     cpu = null.client_cpu_ms_per_frame if null else None
     add("client ≤ 0.2 ms CPU per frame (trivial server)", cpu, cpu is not None and cpu <= 0.2)

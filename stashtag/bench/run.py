@@ -85,7 +85,7 @@ def run_bench(
     """
     from stashtag.bench.flops import cuda_matmul_peak_gflops, matmul_peak_gflops
     from stashtag.repo_detectors import saved_detectors
-    from stashtag.repository import read_gpus, repo_target, specs_for
+    from stashtag.repository import buckets_in_use, read_gpus, repo_target, specs_for
     from stashtag.server import ServerOptions, TritonServer, free_port
 
     device = resolve_device(device)
@@ -182,6 +182,26 @@ def run_bench(
                     for _ in range(repeats):
                         measure(without_name(c), bare_srv, bare.grpc_url, calls, c)
                 variants.append(summarize(without_name(c), samples[without_name(c)], c))
+            scale, why_not = buckets_in_use(repo)
+            if scale:
+                c = best.concurrency or max(sweep)
+                log("input sizes: the native squares against the buckets, interleaved")
+                native = options(
+                    derived_repo(repo, tmp_path / "native", preset, lambda s: s, bucket_scale=0),
+                    "native",
+                )
+                with TritonServer(native) as native_srv:
+                    triton_sample(native.grpc_url, data[:2], 2, detectors=names)  # warm-up
+                    pair = (
+                        (rep.sizes(rep.SIZES_NATIVE, c), native_srv, native.grpc_url),
+                        (rep.sizes(rep.SIZES_BUCKETS, c), srv, batching.grpc_url),
+                    )
+                    for _ in range(repeats):
+                        for name, server, url in pair:
+                            measure(name, server, url, sprite_calls, c)
+                variants += [summarize(name, samples[name], c) for name, _, _ in pair]
+            else:
+                log(f"input-size buckets are off ({why_not or 'bucket_scale 0'}): no size pair")
             clients_result = None
             if clients > 1:
                 log(f"{clients} clients at once")

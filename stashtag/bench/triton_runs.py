@@ -26,13 +26,15 @@ def derived_repo(
     change: Callable[[list[ModelSpec]], list[ModelSpec]],
     target: Target | None = None,
     detectors: tuple[Detector, ...] | None = None,
+    bucket_scale: float | None = None,
 ) -> Path:
     """A repository at ``dst`` with ``src``'s weights (linked, not copied) and configs from
     ``change(specs)`` for ``target`` (default: ``src``'s own, so a GPU repository's baselines
-    run on the same runtime and devices), with ``src``'s detectors or ``detectors``."""
+    run on the same runtime and devices), with ``src``'s detectors or ``detectors`` and its
+    input-size buckets or ``bucket_scale`` (0: the native squares)."""
     from stashtag.repository import repo_target, specs_for, write_configs
 
-    specs = change(specs_for(src, preset, detectors=detectors))
+    specs = change(specs_for(src, preset, detectors=detectors, bucket_scale=bucket_scale))
     names = {s.name for s in specs}
     for model_dir in Path(src).iterdir():
         if model_dir.name not in names or not (model_dir / "1").is_dir():

@@ -103,7 +103,7 @@ def demo(
         if missing_files(repo, specs_for(repo, p), "python-ort"):
             run_export(p.name, repo, random_weights, "", "python-ort")
         real = add_real_models(repo, workdir / "library")
-        write_configs(repo, specs_for(repo, p), "python-ort")
+        write_configs(repo, specs_for(repo, p, target="python-ort"), "python-ort")
         save_build(repo, p.name, "python-ort")
         library, studios = write_sample_library(workdir / "library")
         for suffix in ("", "-wal", "-shm"):  # every demo tags afresh

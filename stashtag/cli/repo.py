@@ -122,6 +122,16 @@ def repo_build(
     no_detectors: Annotated[
         bool, typer.Option("--no-detectors", help="Drop every detector added by --detector.")
     ] = False,
+    bucket_scale: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            max=16,
+            help="Run YOLO and DINOv2 at about this many model pixels per frame pixel, from a"
+            " small set of input sizes (default 2: a 160x90 sprite cell → YOLO at 320x192, not"
+            " 640x640); 0 runs them at their native squares. Saved in the repository.",
+        ),
+    ] = None,
 ) -> None:
     """Write configs (from the model specs) and, unless --no-export, the weights.
 
@@ -129,10 +139,12 @@ def repo_build(
     from dataclasses import replace
 
     from stashtag.repository import (
+        buckets_in_use,
         built_preset,
         built_target,
         missing_files,
         read_limits,
+        save_bucket_scale,
         save_build,
         save_device_resize,
         save_gpus,
@@ -163,6 +175,9 @@ def repo_build(
         if device_resize is not None:
             repo.mkdir(parents=True, exist_ok=True)
             save_device_resize(repo, device_resize)
+        if bucket_scale is not None:
+            repo.mkdir(parents=True, exist_ok=True)
+            save_bucket_scale(repo, bucket_scale)
         if gpus is not None:
             repo.mkdir(parents=True, exist_ok=True)
             ids = () if gpus.strip().lower() == "none" else _gpu_list(gpus)
@@ -179,12 +194,17 @@ def repo_build(
         if changes:
             repo.mkdir(parents=True, exist_ok=True)
             save_limits(repo, replace(read_limits(repo), **changes))
-        specs = specs_for(repo, get_preset(preset), instances)
+        specs = specs_for(repo, get_preset(preset), instances, target=target)
         written = write_configs(repo, specs, target)
+        scale, why_not = buckets_in_use(repo, target)
         save_build(repo, preset, target)
     except (StashtagError, ValueError, KeyError) as exc:
         fail(exc)
     console.print(f"wrote {len(written)} config/entry files for {len(specs)} models into {repo}")
+    if why_not:
+        console.print(f"[yellow]input-size buckets off:[/yellow] {why_not}")
+    elif scale:
+        console.print(f"YOLO and DINOv2 run at {scale:g}x the frames' resolution (--bucket-scale)")
     missing = missing_files(repo, specs, target)
     if missing:
         console.print("[yellow]still missing (run with --export):[/yellow] " + ", ".join(missing))

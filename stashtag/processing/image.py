@@ -16,6 +16,7 @@ import numpy as np
 
 from stashtag_core.errors import InputError
 from stashtag_core.modelspec import LETTERBOX_PAD, MAX_FRAME_ASPECT
+from stashtag_core.modelspec.buckets import Size
 
 ResizeMode = Literal["crop", "letterbox", "squash"]
 Placement = Literal["center", "corner"]
@@ -131,16 +132,23 @@ def crop_geometry(width: int, height: int, size: int) -> tuple[int, int, int, in
     return nw, nh, (nh - size) // 2, (nw - size) // 2
 
 
+def box_size(size: int | Size) -> Size:
+    """``(width, height)`` of a model input given as a square side or a bucket."""
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
 def letterbox_geometry(
-    width: int, height: int, size: int, placement: Placement = "center"
+    width: int, height: int, size: int | Size, placement: Placement = "center"
 ) -> tuple[int, int, Letterbox]:
-    """``(new_w, new_h, placement)`` of a frame fitted into ``size``² keeping its aspect:
-    centred (ultralytics) or at the top-left corner (NudeNet)."""
-    scale = min(size / height, size / width)
+    """``(new_w, new_h, placement)`` of a frame fitted into ``size`` (a square side or a
+    ``(width, height)`` bucket) keeping its aspect: centred (ultralytics) or at the top-left
+    corner (NudeNet)."""
+    bw, bh = box_size(size)
+    scale = min(bh / height, bw / width)
     nw, nh = max(1, round(width * scale)), max(1, round(height * scale))
     if placement == "corner":
         return nw, nh, Letterbox(scale, 0.0, 0.0, width, height)
-    dw, dh = (size - nw) / 2, (size - nh) / 2
+    dw, dh = (bw - nw) / 2, (bh - nh) / 2
     left, top = round(dw - 0.1), round(dh - 0.1)
     return nw, nh, Letterbox(scale, float(left), float(top), width, height)
 
@@ -153,27 +161,29 @@ def resize_crop(frame: np.ndarray, size: int) -> np.ndarray:
     return resized[top : top + size, left : left + size]
 
 
-def resize_squash(frame: np.ndarray, size: int) -> np.ndarray:
-    """Resize to ``size``² ignoring aspect: every pixel of the frame is kept."""
+def resize_squash(frame: np.ndarray, size: int | Size) -> np.ndarray:
+    """Resize to ``size`` (a square side or a bucket) ignoring aspect: every pixel is kept."""
     h, w = frame.shape[:2]
-    return cv2.resize(frame, (size, size), interpolation=_interp(w, h, size, size))
+    bw, bh = box_size(size)
+    return cv2.resize(frame, (bw, bh), interpolation=_interp(w, h, bw, bh))
 
 
 def resize_letterbox(
-    frame: np.ndarray, size: int, placement: Placement = "center", pad: int = LETTERBOX_PAD
+    frame: np.ndarray, size: int | Size, placement: Placement = "center", pad: int = LETTERBOX_PAD
 ) -> tuple[np.ndarray, Letterbox]:
-    """Fit into ``size``² keeping aspect, padded ``pad`` grey (ultralytics' letterbox; NudeNet
+    """Fit into ``size`` keeping aspect, padded ``pad`` grey (ultralytics' letterbox; NudeNet
     puts the frame in the corner of a black square)."""
     h, w = frame.shape[:2]
-    nw, nh, box = letterbox_geometry(w, h, size, placement)
+    bw, bh = box_size(size)
+    nw, nh, box = letterbox_geometry(w, h, (bw, bh), placement)
     top, left = int(box.pad_y), int(box.pad_x)
     resized = cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_LINEAR)
     out = cv2.copyMakeBorder(
         resized,
         top,
-        size - nh - top,
+        bh - nh - top,
         left,
-        size - nw - left,
+        bw - nw - left,
         cv2.BORDER_CONSTANT,
         value=(pad,) * 3,
     )
@@ -185,7 +195,7 @@ def to_nchw(frames: list[np.ndarray]) -> np.ndarray:
     return np.ascontiguousarray(np.stack(frames).transpose(0, 3, 1, 2))
 
 
-def prepare(frames: list[np.ndarray], size: int, mode: ResizeMode) -> np.ndarray:
+def prepare(frames: list[np.ndarray], size: int | Size, mode: ResizeMode) -> np.ndarray:
     """Resize frames for one model; letterbox geometry is available via :func:`letterbox_batch`."""
     if mode == "crop":
         return to_nchw([resize_crop(f, size) for f in frames])
@@ -220,8 +230,12 @@ def one_size_batch(frames: list[np.ndarray]) -> np.ndarray:
 
 
 def letterbox_batch(
-    frames: list[np.ndarray], size: int, placement: Placement = "center", pad: int = LETTERBOX_PAD
+    frames: list[np.ndarray],
+    size: int | Size,
+    placement: Placement = "center",
+    pad: int = LETTERBOX_PAD,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Letterbox every frame; returns the ``(N, 3, size, size)`` batch and ``(N, 5)`` geometry."""
+    """Letterbox every frame into ``size`` (a square side or a ``(width, height)`` bucket);
+    returns the ``(N, 3, H, W)`` batch and ``(N, 5)`` geometry."""
     boxed = [resize_letterbox(f, size, placement, pad) for f in frames]
     return to_nchw([b[0] for b in boxed]), np.stack([b[1].as_array() for b in boxed])

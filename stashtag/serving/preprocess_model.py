@@ -14,6 +14,7 @@ from stashtag.processing.image import (
 from stashtag.serving.triton_io import ModelArgs, encoded_bytes, get_input, per_request
 from stashtag_core.errors import InputError
 from stashtag_core.modelspec import Limits
+from stashtag_core.modelspec.buckets import BucketChoice
 from stashtag_core.modelspec.detectors import parse_letterbox_parameter
 
 
@@ -23,7 +24,9 @@ class TritonPythonModel:
         self.limits = request_limits(a)
         self.clip = (a.param("clip_size", int), a.param("clip_resize"))
         self.yolo_size = a.param("yolo_size", int)
-        self.dino = (a.param("dino_size", int), a.param("dino_resize"))
+        self.dino_resize = a.param("dino_resize")
+        # One bucket per request (its frames leave as one tensor); see modelspec.buckets.
+        self.buckets = BucketChoice(a.params)
         self.device_resize = a.params.get("device_resize") == "1"
         names = [n for n in a.params.get("detectors", "").split(",") if n]
         self.detectors = {n: parse_letterbox_parameter(a.param(f"{n}_letterbox")) for n in names}
@@ -41,12 +44,13 @@ class TritonPythonModel:
                 "yolo_letterbox": letterbox_placements(frames, self.yolo_size),
                 **out,
             }
-        yolo, letterbox = letterbox_batch(frames, self.yolo_size)
+        shapes = [(f.shape[1], f.shape[0]) for f in frames]
+        yolo, letterbox = letterbox_batch(frames, self.buckets.yolo(shapes))
         return {
             "clip_image": prepare(frames, *self.clip),
             "yolo_image": yolo,
             "yolo_letterbox": letterbox,
-            "dino_image": prepare(frames, *self.dino),
+            "dino_image": prepare(frames, self.buckets.dino(shapes), self.dino_resize),
             **out,
         }
 

@@ -61,6 +61,29 @@ def test_dynamic_batch_axis(tiny_repo):
         assert out["raw"].shape == (batch, 84, 8400)
 
 
+@pytest.mark.parametrize("model", ["yolo", "dinov2"])
+def test_free_input_size(tiny_repo, model):
+    """YOLO and DINOv2 take every bucket size: checked against the framework at the native
+    square and at a bucket on export, and run here at every bucket."""
+    from stashtag_core.modelspec.buckets import DEFAULT_BUCKET_SCALE, dino_buckets, yolo_buckets
+
+    meta = json.loads((tiny_repo / model / "1" / "meta.json").read_text())
+    assert meta["free_size"] is True
+    assert len(meta["parity"]) == 2 * (1 if model == "yolo" else 2)  # native and a bucket
+    buckets = (
+        yolo_buckets(640, DEFAULT_BUCKET_SCALE)
+        if model == "yolo"
+        else dino_buckets(224, DEFAULT_BUCKET_SCALE)
+    )
+    for w, h in buckets:
+        out = run_onnx(tiny_repo / model / "1" / "model.onnx", {"image": sample_images(2, h, 0, w)})
+        if model == "yolo":
+            anchors = sum((w // s) * (h // s) for s in (8, 16, 32))
+            assert out["raw"].shape == (2, 84, anchors)
+        else:
+            assert out["cls"].shape == (2, 64) and np.isfinite(out["cls"]).all()
+
+
 def test_ocr_charset_written(tiny_repo):
     charset = (tiny_repo / "ocr_rec" / "1" / "charset.txt").read_text(encoding="utf-8")
     logits = run_onnx(

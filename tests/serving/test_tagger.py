@@ -8,16 +8,31 @@ import pytest
 from stashtag.processing.image import crop_frames, decode_image, letterbox_batch, prepare
 from stashtag.processing.yolo import postprocess_batch
 from stashtag_core.modelspec import YOLO_MAX_DETECTIONS
+from stashtag_core.modelspec.buckets import (
+    DEFAULT_BUCKET_SCALE,
+    aspect_bucket,
+    dino_buckets,
+    letterbox_bucket,
+    yolo_buckets,
+)
 from stashtag_export.onnx_io import run_onnx
 
 
-def in_process(repo, jpeg: bytes, rects: np.ndarray) -> dict:
+def in_process(repo, jpeg: bytes, rects: np.ndarray, scale: float = DEFAULT_BUCKET_SCALE) -> dict:
+    """The tagger's outputs computed here; YOLO and DINOv2 at the input-size buckets the
+    repository uses (its default scale)."""
     frames = crop_frames(decode_image(jpeg, 10**8), rects)
+    shapes = [(f.shape[1], f.shape[0]) for f in frames]
     clip = run_onnx(
         repo / "clip_image" / "1" / "model.onnx", {"image": prepare(frames, 224, "crop")}
     )
-    dino = run_onnx(repo / "dinov2" / "1" / "model.onnx", {"image": prepare(frames, 224, "squash")})
-    boxed, geometry = letterbox_batch(frames, 640)
+    dino_size = aspect_bucket(shapes, dino_buckets(224, scale))
+    dino = run_onnx(
+        repo / "dinov2" / "1" / "model.onnx", {"image": prepare(frames, dino_size, "squash")}
+    )
+    boxed, geometry = letterbox_batch(
+        frames, letterbox_bucket(shapes, yolo_buckets(640, scale), scale)
+    )
     raw = run_onnx(repo / "yolo" / "1" / "model.onnx", {"image": boxed})["raw"]
     dets, counts = postprocess_batch(raw, geometry, 0.25, 0.45, YOLO_MAX_DETECTIONS)
     return {

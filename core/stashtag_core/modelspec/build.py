@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from stashtag_core.modelspec.buckets import dino_buckets, format_sizes, yolo_buckets
 from stashtag_core.modelspec.contract import (
     CLIP_TEXT,
     OCR,
@@ -27,11 +28,18 @@ def build_specs(
     instances: int = 1,
     limits: Limits | None = None,
     detectors: tuple[Detector, ...] = (),
+    bucket_scale: float = 0.0,
 ) -> list[ModelSpec]:
     """Describe every model of ``preset``'s repository, in dependency order; ``detectors``
-    adds each extra detector to ``preprocess`` and the ``tagger`` ensemble."""
+    adds each extra detector to ``preprocess`` and the ``tagger`` ensemble. ``bucket_scale``
+    > 0 runs YOLO and DINOv2 at input sizes chosen per request (:mod:`.buckets`): their inputs
+    get free height and width; 0 keeps their native squares."""
     limits = limits or Limits()
     clip, yolo, dino = preset.clip, preset.yolo, preset.dinov2
+    yolo_sizes = yolo_buckets(yolo.image_size, bucket_scale)
+    dino_sizes = dino_buckets(dino.image_size, bucket_scale)
+    yolo_hw, dino_hw = _hw(yolo_sizes), _hw(dino_sizes)
+    yolo_raw = (4 + yolo.num_classes, -1 if -1 in yolo_hw else _yolo_anchors(yolo.image_size))
     default = Tuning()
     frames = Batching(
         default.max_batch_size,
@@ -55,9 +63,9 @@ def build_specs(
             inputs=sprite_in,
             outputs=(
                 Tensor("clip_image", "UINT8", (-1, 3, clip.image_size, clip.image_size)),
-                Tensor("yolo_image", "UINT8", (-1, 3, yolo.image_size, yolo.image_size)),
+                Tensor("yolo_image", "UINT8", (-1, 3, *yolo_hw)),
                 Tensor("yolo_letterbox", "FP32", (-1, 5)),
-                Tensor("dino_image", "UINT8", (-1, 3, dino.image_size, dino.image_size)),
+                Tensor("dino_image", "UINT8", (-1, 3, *dino_hw)),
             ),
             instances=instances,
             parameters={
@@ -67,6 +75,9 @@ def build_specs(
                 "yolo_resize": "letterbox",
                 "dino_size": str(dino.image_size),
                 "dino_resize": "squash",
+                "bucket_scale": f"{bucket_scale:g}",
+                "yolo_buckets": format_sizes(yolo_sizes),
+                "dino_buckets": format_sizes(dino_sizes),
                 **limits.parameters(),
             },
         ),
@@ -120,11 +131,10 @@ def build_specs(
             frame_model=True,
             kind="onnx",
             plan=True,
-            description=f"{yolo.name} raw heads at {yolo.image_size}² (no NMS in the graph).",
-            inputs=(image_tensor(yolo.image_size),),
-            outputs=(
-                Tensor("raw", "FP32", (4 + yolo.num_classes, _yolo_anchors(yolo.image_size))),
-            ),
+            description=f"{yolo.name} raw heads at {format_sizes(yolo_sizes)} (no NMS in the"
+            " graph).",
+            inputs=(Tensor("image", "UINT8", (3, *yolo_hw)),),
+            outputs=(Tensor("raw", "FP32", yolo_raw),),
             batching=frames,
             instances=instances,
         ),
@@ -134,10 +144,7 @@ def build_specs(
             kind="python",
             module="stashtag.serving.yolo_post_model",
             description="Per-class NMS; boxes mapped back to frame pixels.",
-            inputs=(
-                Tensor("raw", "FP32", (4 + yolo.num_classes, _yolo_anchors(yolo.image_size))),
-                Tensor("letterbox", "FP32", (5,)),
-            ),
+            inputs=(Tensor("raw", "FP32", yolo_raw), Tensor("letterbox", "FP32", (5,))),
             outputs=(
                 Tensor("detections", "FP32", det_dims),
                 Tensor("num_detections", "INT32", (1,)),
@@ -154,8 +161,9 @@ def build_specs(
             frame_model=True,
             kind="onnx",
             plan=True,
-            description=f"DINOv2 {dino.name}: CLS and mean-pooled patch embeddings.",
-            inputs=(image_tensor(dino.image_size),),
+            description=f"DINOv2 {dino.name} at {format_sizes(dino_sizes)}: CLS and mean-pooled"
+            " patch embeddings.",
+            inputs=(Tensor("image", "UINT8", (3, *dino_hw)),),
             outputs=(
                 Tensor("cls", "FP32", (dino.embed_dim,)),
                 Tensor("patch_mean", "FP32", (dino.embed_dim,)),
@@ -293,6 +301,13 @@ def with_device_resize(specs: list[ModelSpec]) -> list[ModelSpec]:
             spec = replace(spec, steps=tuple(steps))
         out.append(spec)
     return out
+
+
+def _hw(sizes: tuple[tuple[int, int], ...]) -> tuple[int, int]:
+    """Height and width dims of a model fed ``sizes``: fixed for one size, free for several."""
+    if len(sizes) == 1:
+        return sizes[0][1], sizes[0][0]
+    return -1, -1
 
 
 def _yolo_anchors(size: int) -> int:
