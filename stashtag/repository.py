@@ -25,6 +25,7 @@ from stashtag_core.modelspec import (
     Target,
     Tuning,
     build_specs,
+    spec_by_name,
     weights_file,
     with_device_resize,
 )
@@ -151,11 +152,11 @@ def specs_for(
     is only known after export filled in: CLIP's logit scale, a ``model_id`` on ``tagger`` that
     changes whenever any exported weights change (clients key their embedding stores by it),
     the input-size buckets the exports allow (:func:`buckets_in_use`; ``target``: the one being
-    built, else the built one) and the repository's saved limits and tuning (which wins over
-    ``instances``)."""
+    built, else the built one; ``bucket_scale`` overrides it) and the repository's saved limits
+    and tuning (which wins over ``instances``)."""
     detectors = saved_detectors(repo) if detectors is None else detectors
-    scale, _ = buckets_in_use(repo, target)
-    specs = build_specs(preset, instances, read_limits(repo), detectors, scale)
+    scale_used = buckets_in_use(repo, target)[0] if bucket_scale is None else bucket_scale
+    specs = build_specs(preset, instances, read_limits(repo), detectors, scale_used)
     tuning = read_tuning(repo)
     if tuning:
         specs = tuning.apply(specs)
@@ -170,6 +171,8 @@ def specs_for(
         return specs
     texts = {m: p.read_text() for m, p in metas.items()}
     scale = json.loads(texts["clip_image"]).get("logit_scale")
+    if scale_used:  # DINOv2 embeds a frame differently per bucket: stores keyed apart
+        texts["~buckets"] = spec_by_name(specs, "preprocess").parameters["dino_buckets"]
     digest = hashlib.sha256("".join(texts[m] for m in sorted(texts)).encode()).hexdigest()[:12]
     extra = {
         "clip_text_encoder": {"logit_scale": f"{scale:.6g}"} if scale is not None else {},

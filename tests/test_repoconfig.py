@@ -251,3 +251,59 @@ def test_repo_build_adds_and_drops_detectors(tiny_repo, tmp_path):
         app, ["repo", "build", "--repo", str(repo), "--detector", "x=/nowhere.onnx"]
     )
     assert bad.exit_code != 0 and "/nowhere.onnx is not a file" in bad.output
+
+
+def test_input_size_buckets_follow_the_repository(tiny_repo, tmp_path):
+    """Buckets by default where the exports allow them, saved by --bucket-scale, off (with the
+    reason said) for fixed-size exports and plan targets; the model id changes with them."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from stashtag.bench.triton_runs import derived_repo
+    from stashtag.cli import app
+    from stashtag.repository import buckets_in_use, specs_for
+
+    preset = get_preset("tiny")
+    repo = derived_repo(tiny_repo, tmp_path / "copy", preset, lambda specs: specs)
+
+    def parameters(path):
+        return parse_config((path / "preprocess" / "config.pbtxt").read_text()).parameters
+
+    def model_id(path):
+        cfg = parse_config((path / "tagger" / "config.pbtxt").read_text())
+        return cfg.parameters["model_id"].string_value
+
+    assert parameters(repo)["bucket_scale"].string_value == "2"
+    yolo = parse_config((repo / "yolo" / "config.pbtxt").read_text())
+    assert list(yolo.input[0].dims) == [3, -1, -1]
+    native = derived_repo(tiny_repo, tmp_path / "native", preset, lambda s: s, bucket_scale=0)
+    assert parameters(native)["yolo_buckets"].string_value == "640x640"
+    assert model_id(native) != model_id(repo)
+
+    build = ["repo", "build", "--preset", "tiny", "--no-export", "--repo", str(repo)]
+    assert CliRunner().invoke(app, build).exit_code == 0
+    with_buckets = model_id(repo)
+    result = CliRunner().invoke(app, [*build, "--bucket-scale", "0"])
+    assert result.exit_code == 0, result.output
+    assert parameters(repo)["dino_buckets"].string_value == "224x224"
+    assert model_id(repo) != with_buckets  # stored DINOv2 embeddings are kept apart
+    result = CliRunner().invoke(app, [*build, "--bucket-scale", "1.5"])
+    assert model_id(repo) == with_buckets  # same DINOv2 sizes
+    assert parameters(repo)["bucket_scale"].string_value == "1.5"
+    assert CliRunner().invoke(app, build).exit_code == 0  # the saved scale stays
+    assert parameters(repo)["bucket_scale"].string_value == "1.5"
+
+    meta = repo / "yolo" / "1" / "meta.json"  # an export from before buckets
+    old = json.loads(meta.read_text())
+    del old["free_size"]
+    meta.unlink()  # a link into the shared tiny repository: replace, never write through
+    meta.write_text(json.dumps(old))
+    assert buckets_in_use(repo)[0] == 0 and "--only yolo" in buckets_in_use(repo)[1]
+    result = CliRunner().invoke(app, build)
+    assert "input-size buckets off" in result.output and "re-export" in result.output
+    assert parameters(repo)["bucket_scale"].string_value == "0"
+    scale, why = buckets_in_use(tiny_repo, "tensorrt")
+    assert scale == 0 and "native size" in why
+    specs = specs_for(tiny_repo, preset, target="python-torch")
+    assert spec_by_name(specs, "dinov2").inputs[0].dims == (3, 224, 224)

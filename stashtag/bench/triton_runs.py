@@ -34,7 +34,10 @@ def derived_repo(
     input-size buckets or ``bucket_scale`` (0: the native squares)."""
     from stashtag.repository import repo_target, specs_for, write_configs
 
-    specs = change(specs_for(src, preset, detectors=detectors, bucket_scale=bucket_scale))
+    target = target or repo_target(src)
+    specs = change(
+        specs_for(src, preset, detectors=detectors, target=target, bucket_scale=bucket_scale)
+    )
     names = {s.name for s in specs}
     for model_dir in Path(src).iterdir():
         if model_dir.name not in names or not (model_dir / "1").is_dir():
@@ -44,7 +47,7 @@ def derived_repo(
             link = dst / model_dir.name / "1" / f.name
             if f.name != "model.py" and not link.exists():
                 link.symlink_to(f.resolve())
-    write_configs(dst, specs, target or repo_target(src))
+    write_configs(dst, specs, target)
     return dst
 
 
