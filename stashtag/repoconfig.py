@@ -34,7 +34,10 @@ def model_config(spec: ModelSpec, target: Target) -> mc.ModelConfig:
     cfg = mc.ModelConfig(name=spec.name)
     cfg.max_batch_size = spec.batching.max_batch_size if spec.batching else 0
     for t in spec.inputs:
-        cfg.input.append(mc.ModelInput(name=t.name, data_type=_DTYPES[t.dtype], dims=t.dims))
+        model_input = mc.ModelInput(name=t.name, data_type=_DTYPES[t.dtype], dims=t.dims)
+        if t.optional:
+            model_input.optional = True
+        cfg.input.append(model_input)
     for t in spec.outputs:
         cfg.output.append(mc.ModelOutput(name=t.name, data_type=_DTYPES[t.dtype], dims=t.dims))
     params = dict(spec.parameters)

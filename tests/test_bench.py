@@ -12,9 +12,11 @@ from stashtag.bench.detectors import without_name
 from stashtag.bench.measure import bench_sprites
 from stashtag.bench.report import (
     BUCKETS_RATIO,
+    BUDGETS_RATIO,
     NULL,
     PLAIN_FRAMES,
     SIZES_BUCKETS,
+    SIZES_BUDGETS,
     SIZES_NATIVE,
     best_dynamic,
     dynamic_frames,
@@ -60,6 +62,7 @@ def test_every_variant_measured(report):
         without_name(report_best(report).concurrency),
         sizes(SIZES_NATIVE, report_best(report).concurrency),
         sizes(SIZES_BUCKETS, report_best(report).concurrency),
+        sizes(SIZES_BUDGETS, report_best(report).concurrency),
         NULL,
     ]
     for v in report.variants:
@@ -127,14 +130,18 @@ def test_compute_against_the_machines_peak(report):
     assert 0.1 < report.server_peak_gb < 24
 
 
-def test_input_sizes_measured_as_an_interleaved_pair(report):
-    """Today's native squares against the buckets, in one phase, on the same sprites."""
+def test_todays_configuration_against_buckets_and_budgets_interleaved(report):
+    """Native squares with every model on every frame, buckets, buckets + frame budgets: in
+    one phase, on the same sprites; the budget variant's models saw only their frames."""
     by = {v.name: v for v in report.variants}
     c = report_best(report).concurrency
     native, buckets = by[sizes(SIZES_NATIVE, c)], by[sizes(SIZES_BUCKETS, c)]
-    assert native.fps_median > 0 and buckets.fps_median > 0
+    budgets = by[sizes(SIZES_BUDGETS, c)]
+    assert min(native.fps_median, buckets.fps_median, budgets.fps_median) > 0
     assert report.ratios[BUCKETS_RATIO] == round(buckets.fps_median / native.fps_median, 2)
-    assert any(t["target"].startswith("input-size buckets") for t in report.targets)
+    assert report.ratios[BUDGETS_RATIO] == round(budgets.fps_median / native.fps_median, 2)
+    assert report.frame_budget == {"clip": 1, "yolo": 3, "dino": 2, "content": 3}
+    assert any(t["target"].startswith("buckets + frame budgets") for t in report.targets)
 
 
 def test_client_alone_and_several_clients(report):
@@ -167,7 +174,7 @@ def test_fair_shares_count_only_the_common_window():
 
 def test_ratios_targets_and_files(report, tmp_path):
     assert report.frames_per_request == 9 and 1000 < report.bytes_per_frame < 10_000
-    assert len(report.ratios) == 5 and all(r > 0 for r in report.ratios.values())
+    assert len(report.ratios) == 6 and all(r > 0 for r in report.ratios.values())
     assert report.library_10k_minutes > 0 and report.weights == "random"
     names = [t["target"] for t in report.targets]
     assert len(names) == 9 and all(isinstance(t["met"], bool) for t in report.targets)

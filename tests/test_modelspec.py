@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from stashtag_core.modelspec import CLIP_TEXT, OCR, TAGGER, build_specs, spec_by_name
+from stashtag_core.modelspec import (
+    CLIP_TEXT,
+    FRAME_MODELS,
+    OCR,
+    TAGGER,
+    build_specs,
+    frame_list,
+    spec_by_name,
+)
 from stashtag_core.presets import PRESETS
 
 
@@ -11,8 +19,10 @@ from stashtag_core.presets import PRESETS
 @pytest.mark.parametrize("interface", [TAGGER, OCR, CLIP_TEXT], ids=lambda i: i.model)
 def test_public_models_carry_the_interface_names(preset, interface):
     spec = spec_by_name(build_specs(PRESETS[preset]), interface.model)
-    assert tuple(t.name for t in spec.inputs) == interface.inputs
+    assert tuple(t.name for t in spec.inputs if not t.optional) == interface.inputs
     assert tuple(t.name for t in spec.outputs) == interface.outputs
+    optional = [t.name for t in spec.inputs if t.optional]  # per-model frame lists
+    assert optional == ([frame_list(m) for m in FRAME_MODELS] if interface is TAGGER else [])
 
 
 def test_feed_and_unpack_follow_the_declared_order():

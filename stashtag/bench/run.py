@@ -87,6 +87,7 @@ def run_bench(
     from stashtag.repo_detectors import saved_detectors
     from stashtag.repository import buckets_in_use, read_gpus, repo_target, specs_for
     from stashtag.server import ServerOptions, TritonServer, free_port
+    from stashtag_client.inference.budget import FrameBudget
 
     device = resolve_device(device)
     # before any server computes; a repository whose graphs run on the GPU is compared with it
@@ -183,23 +184,28 @@ def run_bench(
                         measure(without_name(c), bare_srv, bare.grpc_url, calls, c)
                 variants.append(summarize(without_name(c), samples[without_name(c)], c))
             scale, why_not = buckets_in_use(repo)
+            frame_budget = None
             if scale:
                 c = best.concurrency or max(sweep)
-                log("input sizes: the native squares against the buckets, interleaved")
+                log("today's configuration against buckets and frame budgets, interleaved")
                 native = options(
                     derived_repo(repo, tmp_path / "native", preset, lambda s: s, bucket_scale=0),
                     "native",
                 )
+                budget = FrameBudget.default(names)
+                budget_calls = [tagger_call(r, names, budget) for r in data]
                 with TritonServer(native) as native_srv:
                     triton_sample(native.grpc_url, data[:2], 2, detectors=names)  # warm-up
-                    pair = (
-                        (rep.sizes(rep.SIZES_NATIVE, c), native_srv, native.grpc_url),
-                        (rep.sizes(rep.SIZES_BUCKETS, c), srv, batching.grpc_url),
+                    trio = (
+                        (rep.sizes(rep.SIZES_NATIVE, c), native_srv, native.grpc_url, sprite_calls),
+                        (rep.sizes(rep.SIZES_BUCKETS, c), srv, batching.grpc_url, sprite_calls),
+                        (rep.sizes(rep.SIZES_BUDGETS, c), srv, batching.grpc_url, budget_calls),
                     )
                     for _ in range(repeats):
-                        for name, server, url in pair:
-                            measure(name, server, url, sprite_calls, c)
-                variants += [summarize(name, samples[name], c) for name, _, _ in pair]
+                        for name, server, url, calls in trio:
+                            measure(name, server, url, calls, c)
+                variants += [summarize(name, samples[name], c) for name, *_ in trio]
+                frame_budget = dict(budget.strides)
             else:
                 log(f"input-size buckets are off ({why_not or 'bucket_scale 0'}): no size pair")
             clients_result = None
@@ -250,6 +256,7 @@ def run_bench(
         ],
         compute=asdict(compute),
         server_peak_gb=round(memory.peak / 2**30, 2) if memory.peak else None,
+        frame_budget=frame_budget,
     )
     report.targets = rep.targets(report)
     return report

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from stashtag.bench.measure import Request, Sample
+from stashtag_client.inference.budget import FrameBudget
 from stashtag_core.modelspec import TAGGER, Batching, Detector, ModelSpec, Target
 from stashtag_core.presets import Preset
 
@@ -78,14 +79,19 @@ def null_tagger(specs: list[ModelSpec]) -> list[ModelSpec]:
 Call = tuple[str, dict[str, np.ndarray], tuple[str, ...], int]
 
 
-def tagger_call(request: Request, detectors: tuple[str, ...] = ()) -> Call:
+def tagger_call(
+    request: Request, detectors: tuple[str, ...] = (), budget: FrameBudget | None = None
+) -> Call:
     """A sprite or frame request as the client sends it: to the ``tagger`` ensemble, asking
     for the extra ``detectors``' outputs too (Triton runs only the steps an asked output
-    needs: without them a detector in the ensemble would never run)."""
-    from stashtag_client.inference.triton import tagger_outputs
+    needs: without them a detector in the ensemble would never run), with ``budget``'s
+    per-model frame lists when given."""
+    from stashtag_client.inference.triton import frame_lists, tagger_outputs
 
     feed = TAGGER.feed(np.frombuffer(request[0], np.uint8), request[1])
-    return TAGGER.model, feed, tagger_outputs(detectors), len(request[1])
+    lists = budget.lists(len(request[1])) if budget else None
+    outputs = tagger_outputs(detectors, lists)
+    return TAGGER.model, {**feed, **frame_lists(lists)}, outputs, len(request[1])
 
 
 def _batches(url: str, model: str = "clip_image") -> tuple[int, int] | None:

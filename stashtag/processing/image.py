@@ -190,6 +190,24 @@ def resize_letterbox(
     return out, box
 
 
+def empty_batch(size: int | Size) -> np.ndarray:
+    w, h = box_size(size)
+    return np.zeros((0, 3, h, w), np.uint8)
+
+
+def check_frame_list(indices: np.ndarray, frames: int, name: str) -> np.ndarray:
+    """A request's list of the frames one model must see: ascending distinct indices into its
+    ``frames`` rectangles (per-model frame budgets)."""
+    indices = np.asarray(indices)
+    if indices.ndim != 1 or not np.issubdtype(indices.dtype, np.integer):
+        raise InputError(f"{name} must be a 1-D list of frame indices, got {indices.shape}")
+    if len(indices) and (indices[0] < 0 or indices[-1] >= frames):
+        raise InputError(f"{name} names frames outside 0..{frames - 1}")
+    if (np.diff(indices) <= 0).any():
+        raise InputError(f"{name} must list frame indices in ascending order, each once")
+    return indices.astype(np.int64)
+
+
 def to_nchw(frames: list[np.ndarray]) -> np.ndarray:
     """Stack ``(H, W, 3)`` frames into one contiguous uint8 ``(N, 3, H, W)`` batch."""
     return np.ascontiguousarray(np.stack(frames).transpose(0, 3, 1, 2))
@@ -197,6 +215,8 @@ def to_nchw(frames: list[np.ndarray]) -> np.ndarray:
 
 def prepare(frames: list[np.ndarray], size: int | Size, mode: ResizeMode) -> np.ndarray:
     """Resize frames for one model; letterbox geometry is available via :func:`letterbox_batch`."""
+    if not frames:  # a model whose frame list is empty this request
+        return empty_batch(size)
     if mode == "crop":
         return to_nchw([resize_crop(f, size) for f in frames])
     if mode == "squash":
@@ -237,5 +257,7 @@ def letterbox_batch(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Letterbox every frame into ``size`` (a square side or a ``(width, height)`` bucket);
     returns the ``(N, 3, H, W)`` batch and ``(N, 5)`` geometry."""
+    if not frames:
+        return empty_batch(size), np.zeros((0, 5), np.float32)
     boxed = [resize_letterbox(f, size, placement, pad) for f in frames]
     return to_nchw([b[0] for b in boxed]), np.stack([b[1].as_array() for b in boxed])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import triton_python_backend_utils as pb_utils
+
 from stashtag.processing.image import (
+    check_frame_list,
     check_rects,
     crop_frames,
     decode_image,
@@ -13,7 +16,7 @@ from stashtag.processing.image import (
 )
 from stashtag.serving.triton_io import ModelArgs, encoded_bytes, get_input, per_request
 from stashtag_core.errors import InputError
-from stashtag_core.modelspec import Limits
+from stashtag_core.modelspec import FRAME_MODELS, Limits, frame_list
 from stashtag_core.modelspec.buckets import BucketChoice
 from stashtag_core.modelspec.detectors import parse_letterbox_parameter
 
@@ -33,29 +36,41 @@ class TritonPythonModel:
 
     def _handle(self, request) -> dict:
         frames = decode_frames(request, self.limits)
-        out = {}
-        for name, (size, placement, pad) in self.detectors.items():  # on the host: ORT graphs
-            out[f"{name}_image"], out[f"{name}_letterbox"] = letterbox_batch(
-                frames, size, placement, pad
-            )
         if self.device_resize:  # the graph models resize (repo build --device-resize)
-            return {
+            out = {
                 "frames": one_size_batch(frames),
                 "yolo_letterbox": letterbox_placements(frames, self.yolo_size),
-                **out,
             }
-        shapes = [(f.shape[1], f.shape[0]) for f in frames]
-        yolo, letterbox = letterbox_batch(frames, self.buckets.yolo(shapes))
-        return {
-            "clip_image": prepare(frames, *self.clip),
-            "yolo_image": yolo,
-            "yolo_letterbox": letterbox,
-            "dino_image": prepare(frames, self.buckets.dino(shapes), self.dino_resize),
-            **out,
-        }
+        else:
+            clip, yolo, dino = (listed(request, frames, m) for m in FRAME_MODELS)
+            images, letterbox = letterbox_batch(yolo, self.buckets.yolo(shapes(yolo)))
+            out = {
+                "clip_image": prepare(clip, *self.clip),
+                "yolo_image": images,
+                "yolo_letterbox": letterbox,
+                "dino_image": prepare(dino, self.buckets.dino(shapes(dino)), self.dino_resize),
+            }
+        for name, (size, placement, pad) in self.detectors.items():  # on the host: ORT graphs
+            out[f"{name}_image"], out[f"{name}_letterbox"] = letterbox_batch(
+                listed(request, frames, name), size, placement, pad
+            )
+        return out
 
     def execute(self, requests):
         return per_request(self.args.name, requests, self._handle)
+
+
+def shapes(frames: list) -> list[tuple[int, int]]:
+    return [(f.shape[1], f.shape[0]) for f in frames] or [(1, 1)]
+
+
+def listed(request, frames: list, model: str) -> list:
+    """The frames the request lists for ``model`` (every frame when it lists none)."""
+    name = frame_list(model)
+    tensor = pb_utils.get_input_tensor_by_name(request, name)
+    if tensor is None:
+        return frames
+    return [frames[i] for i in check_frame_list(tensor.as_numpy(), len(frames), name)]
 
 
 def request_limits(args: ModelArgs) -> Limits:

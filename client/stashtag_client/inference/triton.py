@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from stashtag_client.inference.grpc_client import Triton
 from stashtag_client.inference.transport import ServerAccess
-from stashtag_core.modelspec import CLIP_TEXT, OCR, TAGGER
+from stashtag_core.modelspec import CLIP_TEXT, OCR, TAGGER, frame_list
 from stashtag_core.modelspec.detectors import detector_outputs
 
 
@@ -23,6 +23,8 @@ class FrameResults:
     detections: list[np.ndarray]  # per frame (K, 6): x1 y1 x2 y2 score class, frame pixels
     # extra detectors asked for (e.g. "content"): per frame (K, 6), as ``detections``
     detected: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    # per-model frame budgets: the frames each listed model saw (its rows; others saw all)
+    seen: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,32 @@ def unpad(detections: np.ndarray, counts: np.ndarray) -> list[np.ndarray]:
     return [d[:n] for d, n in zip(detections, counts.reshape(-1), strict=True)]
 
 
-def tagger_outputs(detectors: Sequence[str]) -> tuple[str, ...]:
-    """The tagger outputs to ask for: the fixed ones plus each extra detector's two."""
-    return (*TAGGER.outputs, *(o for d in detectors for o in detector_outputs(d)))
+# The tagger's outputs of each frame model (FRAME_MODELS keys).
+MODEL_OUTPUTS = {
+    "clip": TAGGER.outputs[:1],
+    "dino": TAGGER.outputs[1:3],
+    "yolo": TAGGER.outputs[3:5],
+}
+
+
+def tagger_outputs(
+    detectors: Sequence[str], frames: Mapping[str, Sequence[int]] | None = None
+) -> tuple[str, ...]:
+    """The tagger outputs to ask for: the fixed ones plus each extra detector's two, less those
+    of models whose frame list in ``frames`` is empty (Triton then skips those models)."""
+    frames = frames or {}
+    wanted = [m for m in MODEL_OUTPUTS if len(frames.get(m, (0,)))]
+    return (
+        *(o for m in wanted for o in MODEL_OUTPUTS[m]),
+        *(o for d in detectors if len(frames.get(d, (0,))) for o in detector_outputs(d)),
+    )
+
+
+def frame_lists(frames: Mapping[str, Sequence[int]] | None) -> dict[str, np.ndarray]:
+    """The tagger's optional inputs for per-model frame lists."""
+    return {
+        frame_list(m): np.asarray(idx, np.int32).reshape(-1) for m, idx in (frames or {}).items()
+    }
 
 
 def detector_answer(out: dict, detector: str) -> list[np.ndarray]:
@@ -66,15 +91,32 @@ class TritonClient:
         )
 
     def tag_frames(
-        self, encoded: bytes, rects: np.ndarray, detectors: Sequence[str] = ()
+        self,
+        encoded: bytes,
+        rects: np.ndarray,
+        detectors: Sequence[str] = (),
+        frames: Mapping[str, Sequence[int]] | None = None,
     ) -> FrameResults:
         """Send one encoded image (a sprite sheet or a frame) with its frame rectangles; also
-        read the outputs of the repository's extra ``detectors`` named."""
+        read the outputs of the repository's extra ``detectors`` named. ``frames`` lists, per
+        model (``clip``, ``yolo``, ``dino`` or a detector), the frames it must see; a model
+        with an empty list runs on none and its outputs come back empty."""
         feed = TAGGER.feed(np.frombuffer(encoded, np.uint8), np.asarray(rects, np.int32))
-        out = self._infer(TAGGER.model, feed, tagger_outputs(detectors))
-        clip, dino_cls, dino_patch, detections, counts = TAGGER.unpack(out)
-        detected = {d: detector_answer(out, d) for d in detectors}
-        return FrameResults(clip, dino_cls, dino_patch, unpad(detections, counts), detected)
+        out = self._infer(
+            TAGGER.model, {**feed, **frame_lists(frames)}, tagger_outputs(detectors, frames)
+        )
+        empty = np.zeros((0, 0), np.float32)
+        clip, dino_cls, dino_patch = (out.get(n, empty) for n in TAGGER.outputs[:3])
+        detections = (
+            unpad(out[TAGGER.outputs[3]], out[TAGGER.outputs[4]])
+            if TAGGER.outputs[3] in out
+            else []
+        )
+        detected = {
+            d: detector_answer(out, d) if detector_outputs(d)[0] in out else [] for d in detectors
+        }
+        seen = {m: np.asarray(idx, np.int64) for m, idx in (frames or {}).items()}
+        return FrameResults(clip, dino_cls, dino_patch, detections, detected, seen)
 
     def embed_text(self, prompts: list[str]) -> np.ndarray:
         """CLIP text embeddings, tokenised on the server."""

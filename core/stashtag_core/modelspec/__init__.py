@@ -17,6 +17,7 @@ from stashtag_core.modelspec.build import (
 from stashtag_core.modelspec.contract import (
     CLIP_MERGES_FILE,
     CLIP_TEXT,
+    FRAME_MODELS,
     LETTERBOX_PAD,
     MAX_FRAME_ASPECT,
     META_FILE,
@@ -29,6 +30,7 @@ from stashtag_core.modelspec.contract import (
     TORCHSCRIPT_FILE,
     YOLO_MAX_DETECTIONS,
     Interface,
+    frame_list,
 )
 from stashtag_core.modelspec.detectors import Detector, nudenet_detector
 from stashtag_core.modelspec.limits import (
@@ -53,6 +55,7 @@ __all__ = [
     "CLIP_TEXT",
     "DEFAULT_MAX_ENCODED_BYTES",
     "DEFAULT_MAX_PIXELS",
+    "FRAME_MODELS",
     "LETTERBOX_PAD",
     "MAX_FRAMES_PER_REQUEST",
     "MAX_FRAME_ASPECT",
@@ -78,6 +81,7 @@ __all__ = [
     "Tensor",
     "Tuning",
     "build_specs",
+    "frame_list",
     "nudenet_detector",
     "spec_by_name",
     "weights_file",

@@ -7,6 +7,7 @@ from dataclasses import replace
 from stashtag_core.modelspec.buckets import dino_buckets, format_sizes, yolo_buckets
 from stashtag_core.modelspec.contract import (
     CLIP_TEXT,
+    FRAME_MODELS,
     OCR,
     OCR_REC_HEIGHT,
     ONNX_FILE,
@@ -18,7 +19,14 @@ from stashtag_core.modelspec.contract import (
 from stashtag_core.modelspec.detector_specs import with_detectors
 from stashtag_core.modelspec.detectors import Detector
 from stashtag_core.modelspec.limits import Limits, Tuning
-from stashtag_core.modelspec.types import Batching, ModelSpec, Step, Tensor, image_tensor
+from stashtag_core.modelspec.types import (
+    Batching,
+    ModelSpec,
+    Step,
+    Tensor,
+    frame_list_tensor,
+    image_tensor,
+)
 from stashtag_core.presets import Preset
 from stashtag_core.protocol import PRIORITY_LEVELS
 
@@ -49,6 +57,7 @@ def build_specs(
     )
     jpeg, rects = TAGGER.inputs
     sprite_in = (Tensor(jpeg, "UINT8", (-1,)), Tensor(rects, "INT32", (-1, 4)))
+    budgets = tuple(frame_list_tensor(m) for m in FRAME_MODELS)
     clip_out, cls_out, patch_out, det_out, count_out = TAGGER.outputs
     text_out, score_out, box_out, frame_out = OCR.outputs
     det_dims = (YOLO_MAX_DETECTIONS, 6)
@@ -59,8 +68,9 @@ def build_specs(
             name="preprocess",
             kind="python",
             module="stashtag.serving.preprocess_model",
-            description="Decode one encoded image, crop its rectangles, resize per model.",
-            inputs=sprite_in,
+            description="Decode one encoded image, crop its rectangles, resize per model"
+            " (each for the frames its list names).",
+            inputs=(*sprite_in, *budgets),
             outputs=(
                 Tensor("clip_image", "UINT8", (-1, 3, clip.image_size, clip.image_size)),
                 Tensor("yolo_image", "UINT8", (-1, 3, *yolo_hw)),
@@ -217,8 +227,9 @@ def build_specs(
         ModelSpec(
             name=TAGGER.model,
             kind="ensemble",
-            description="One encoded image + crop rectangles → CLIP, DINOv2 and YOLO per frame.",
-            inputs=sprite_in,
+            description="One encoded image + crop rectangles → CLIP, DINOv2 and YOLO per frame"
+            " (optional per-model frame lists: each model sees the frames its list names).",
+            inputs=(*sprite_in, *budgets),
             outputs=(
                 Tensor(clip_out, "FP32", (-1, clip.embed_dim)),
                 Tensor(cls_out, "FP32", (-1, dino.embed_dim)),
@@ -229,7 +240,7 @@ def build_specs(
             steps=(
                 Step(
                     "preprocess",
-                    {"jpeg": jpeg, "rects": rects},
+                    {"jpeg": jpeg, "rects": rects, **{t.name: t.name for t in budgets}},
                     {
                         "clip_image": "_clip_image",
                         "yolo_image": "_yolo_image",
@@ -272,6 +283,8 @@ def with_device_resize(specs: list[ModelSpec]) -> list[ModelSpec]:
     host_made = {"clip_image", "yolo_image", "yolo_letterbox", "dino_image"}
     out = []
     for spec in specs:
+        if spec.name in ("preprocess", "tagger"):  # one frames tensor feeds every model
+            spec = replace(spec, inputs=tuple(t for t in spec.inputs if not t.optional))
         if spec.name == "preprocess":
             spec = replace(
                 spec,
@@ -294,7 +307,8 @@ def with_device_resize(specs: list[ModelSpec]) -> list[ModelSpec]:
                 if step.model == "preprocess":
                     outputs = {"frames": "_frames", "yolo_letterbox": "_yolo_letterbox"}
                     outputs |= {k: v for k, v in step.outputs.items() if k not in host_made}
-                    step = replace(step, outputs=outputs)
+                    inputs = {k: v for k, v in step.inputs.items() if k in TAGGER.inputs}
+                    step = replace(step, inputs=inputs, outputs=outputs)
                 elif step.model in resize:
                     step = replace(step, inputs={"image": "_frames"})
                 steps.append(step)

@@ -52,4 +52,17 @@ TAGGER = Interface(
     ("clip_embedding", "dino_cls", "dino_patch_mean", "detections", "num_detections"),
 )
 OCR = Interface("ocr", ("jpeg", "rects"), ("text", "score", "box", "frame"))
+
+# Per-model frame budgets: the tagger takes, for each frame model, an optional INT32 list of the
+# request's frame indices it must see (ascending; left out: every frame). That model's outputs
+# then have one row per listed frame. Keys: these and each extra detector's name.
+FRAME_MODELS = ("clip", "yolo", "dino")
+
+
+def frame_list(model: str) -> str:
+    """The tagger input listing the frames ``model`` (a :data:`FRAME_MODELS` key or a
+    detector's name) must see."""
+    return f"{model}_frames"
+
+
 CLIP_TEXT = Interface("clip_text", ("text",), ("embedding",))

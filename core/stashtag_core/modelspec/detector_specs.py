@@ -6,7 +6,14 @@ from dataclasses import replace
 
 from stashtag_core.modelspec.contract import TAGGER, YOLO_MAX_DETECTIONS
 from stashtag_core.modelspec.detectors import Detector, classes_parameter
-from stashtag_core.modelspec.types import Batching, ModelSpec, Step, Tensor, image_tensor
+from stashtag_core.modelspec.types import (
+    Batching,
+    ModelSpec,
+    Step,
+    Tensor,
+    frame_list_tensor,
+    image_tensor,
+)
 
 
 def with_detectors(
@@ -15,6 +22,7 @@ def with_detectors(
     """Add each detector: a letterboxed input from ``preprocess``, its graph, its NMS model and
     two ``tagger`` outputs. Detectors run on ONNX Runtime on every target (no plan, no
     TorchScript: their source is an ONNX file, not a framework model)."""
+    lists = [frame_list_tensor(d.name) for d in detectors]
     out = []
     for spec in specs:
         if spec.name == "preprocess":
@@ -28,6 +36,7 @@ def with_detectors(
             letterbox = {f"{d.name}_letterbox": d.letterbox_parameter() for d in detectors}
             spec = replace(
                 spec,
+                inputs=(*spec.inputs, *lists),
                 outputs=(*spec.outputs, *images),
                 parameters={
                     **spec.parameters,
@@ -38,11 +47,18 @@ def with_detectors(
         if spec.name == TAGGER.model:
             inputs = {f"{d.name}_{t}": f"_{d.name}_{t}" for d in detectors for t in IMAGE_OUTS}
             steps = [
-                replace(st, outputs={**st.outputs, **inputs}) if st.model == "preprocess" else st
+                replace(
+                    st,
+                    inputs={**st.inputs, **{t.name: t.name for t in lists}},
+                    outputs={**st.outputs, **inputs},
+                )
+                if st.model == "preprocess"
+                else st
                 for st in spec.steps
             ]
             spec = replace(
                 spec,
+                inputs=(*spec.inputs, *lists),
                 outputs=(*spec.outputs, *_detector_outputs(detectors)),
                 steps=(*steps, *_detector_steps(detectors)),
                 parameters={**spec.parameters, "detectors": classes_parameter(detectors)},

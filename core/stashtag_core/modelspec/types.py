@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from stashtag_core.modelspec.contract import frame_list
+
 Target = Literal["python-ort", "python-torch", "onnxruntime", "tensorrt"]
 TARGETS: tuple[str, ...] = ("python-ort", "python-torch", "onnxruntime", "tensorrt")
 # Targets served by the python backend alone (the pip Triton has no other backend).
@@ -18,6 +20,7 @@ class Tensor:
     name: str
     dtype: Literal["UINT8", "INT32", "INT64", "FP32", "STRING"]
     dims: tuple[int, ...]
+    optional: bool = False  # an input a request may leave out
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,11 @@ def _find(tensors: tuple[Tensor, ...], name: str, model: str) -> Tensor:
         if t.name == name:
             return t
     raise KeyError(f"model {model!r} has no tensor {name!r}")
+
+
+def frame_list_tensor(model: str) -> Tensor:
+    """The optional input listing the frames ``model`` must see (per-model frame budgets)."""
+    return Tensor(frame_list(model), "INT32", (-1,), optional=True)
 
 
 def image_tensor(size: int) -> Tensor:
