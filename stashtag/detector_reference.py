@@ -26,8 +26,13 @@ def detect_files(model: Path, detector: Detector, paths: list[Path]) -> list[lis
     return [detections_as_dicts(d, detector) for d in detect_frames(session, detector, frames)]
 
 
-def detect_frames(session, detector: Detector, frames: list[np.ndarray]) -> list[np.ndarray]:
-    batch, boxes = letterbox_batch(frames, detector.image_size, detector.placement, detector.pad)
+def detect_frames(
+    session, detector: Detector, frames: list[np.ndarray], size: int | tuple[int, int] = 0
+) -> list[np.ndarray]:
+    """Detections in frame pixels, the frames letterboxed into ``size`` (a bucket; 0: the
+    detector's native square)."""
+    size = size or detector.image_size
+    batch, boxes = letterbox_batch(frames, size, detector.placement, detector.pad)
     (raw,) = session.run(["raw"], {"image": batch})
     dets, counts = postprocess_batch(
         raw,

@@ -8,7 +8,9 @@ builds and ``serve`` keep them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from stashtag.repo_settings import SETTINGS_FILE, read_settings, save_setting
@@ -121,3 +123,13 @@ def _nudenet_reference(repo: Path, detector: Detector, log: Callable[[str], None
 def detector_metas(repo: Path, detectors: tuple[Detector, ...]) -> dict[str, Path]:
     """Where each detector's ``meta.json`` lives (its weights' identity for the model id)."""
     return {d.name: Path(repo) / d.name / "1" / META_FILE for d in detectors}
+
+
+def sized_by_export(repo: Path, detectors: tuple[Detector, ...]) -> tuple[Detector, ...]:
+    """``detectors`` with ``free_size`` as their exports say (graphs exported before input-size
+    buckets, or a user's graph of one fixed size, run at their native square)."""
+    out = []
+    for d, meta in zip(detectors, detector_metas(repo, detectors).values(), strict=True):
+        free = meta.is_file() and bool(json.loads(meta.read_text()).get("free_size"))
+        out.append(replace(d, free_size=free))
+    return tuple(out)

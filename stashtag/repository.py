@@ -10,7 +10,7 @@ from pathlib import Path
 
 from google.protobuf import text_format
 
-from stashtag.repo_detectors import detector_metas, saved_detectors
+from stashtag.repo_detectors import detector_metas, saved_detectors, sized_by_export
 from stashtag.repo_settings import SETTINGS_FILE, read_settings, save_setting
 from stashtag.repoconfig import parse_config, render_config, shim_module
 from stashtag_core.modelspec import (
@@ -154,7 +154,7 @@ def specs_for(
     the input-size buckets the exports allow (:func:`buckets_in_use`; ``target``: the one being
     built, else the built one; ``bucket_scale`` overrides it) and the repository's saved limits
     and tuning (which wins over ``instances``)."""
-    detectors = saved_detectors(repo) if detectors is None else detectors
+    detectors = sized_by_export(repo, saved_detectors(repo) if detectors is None else detectors)
     scale_used = buckets_in_use(repo, target)[0] if bucket_scale is None else bucket_scale
     specs = build_specs(preset, instances, read_limits(repo), detectors, scale_used)
     tuning = read_tuning(repo)

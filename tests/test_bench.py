@@ -121,7 +121,8 @@ def test_compute_against_the_machines_peak(report):
         assert by[name]["compute_s"] > 0 and by[name]["achieved_gflops"] > 0
     # YOLOv8n at its bucket for a 160x90 cell, 320x192 (8.74 at 640²); DINOv2 at 224x126
     assert by["yolo"]["gflop_per_item"] == pytest.approx(8.74 * 320 * 192 / 640**2, rel=0.02)
-    assert by["content"]["gflop_per_item"] == pytest.approx(2.03, abs=0.01)  # NudeNet at 320²
+    # NudeNet at its bucket, 320x192 (2.03 at its 320² square)
+    assert by["content"]["gflop_per_item"] == pytest.approx(2.03 * 192 / 320, rel=0.02)
     per_frame = sum(m["gflop_per_item"] * m["items"] for m in c["models"]) / frames
     assert c["gflop_per_frame"] == pytest.approx(per_frame, abs=0.01)
     assert c["pipeline_of_peak"] == pytest.approx(c["pipeline_gflops"] / c["peak_gflops"], abs=1e-3)
@@ -141,6 +142,14 @@ def test_todays_configuration_against_buckets_and_budgets_interleaved(report):
     assert report.ratios[BUCKETS_RATIO] == round(buckets.fps_median / native.fps_median, 2)
     assert report.ratios[BUDGETS_RATIO] == round(budgets.fps_median / native.fps_median, 2)
     assert report.frame_budget == {"clip": 1, "yolo": 3, "dino": 2, "content": 3}
+    c = report.configurations
+    assert c["native"] > c["buckets"] > c["budgets"] > 0
+    assert c["models"]["yolo"]["native"] == pytest.approx(8.74, abs=0.01)  # YOLOv8n at 640²
+    assert c["models"]["yolo"]["bucket"] == pytest.approx(8.74 * 320 * 192 / 640**2, rel=0.02)
+    share = {"clip_image": 1, "yolo": 27 / 81, "dinov2": 41 / 81, "content": 27 / 81}
+    want = sum(c["models"][m]["bucket"] * f for m, f in share.items())
+    assert c["budgets"] == pytest.approx(want, abs=0.02)
+    assert "## Work per tagged frame, by configuration" in to_markdown(report)
     assert any(t["target"].startswith("buckets + frame budgets") for t in report.targets)
 
 
@@ -297,3 +306,14 @@ def test_cuda_baselines_refused_without_a_gpu():
         resolve_device("cuda")
     with pytest.raises(ValueError, match="auto, cpu or cuda"):
         resolve_device("tpu")
+
+
+def test_flops_only_counts_without_timing(tiny_repo):
+    from typer.testing import CliRunner
+
+    from stashtag.cli import app
+
+    result = CliRunner().invoke(app, ["bench", "--repo", str(tiny_repo), "--flops-only"])
+    assert result.exit_code == 0, result.output
+    assert "| yolo | 8.7" in result.output  # YOLOv8n at 640², then at its bucket
+    assert "Per tagged frame: today's configuration" in result.output

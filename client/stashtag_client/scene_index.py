@@ -47,12 +47,14 @@ def representatives(clip: np.ndarray, max_reps: int = MAX_REPS, cover: float = C
 
 
 def index_row(clip: np.ndarray, dino_cls: np.ndarray) -> tuple[int, bytes, bytes]:
-    """(how many representatives, their vectors fp16, the DINOv2 scene vector fp16)."""
+    """(how many representatives, their vectors fp16, the DINOv2 scene vector fp16; empty for
+    a scene tagged with no DINOv2 frames)."""
     reps = representatives(clip)
+    dino = scene_vector(dino_cls) if len(dino_cls) else np.zeros(0)
     return (
         len(reps),
         np.ascontiguousarray(reps, np.float16).tobytes(),
-        np.ascontiguousarray(scene_vector(dino_cls), np.float16).tobytes(),
+        np.ascontiguousarray(dino, np.float16).tobytes(),
     )
 
 

@@ -12,11 +12,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from stashtag_client.frames.sources import SceneSource
+from stashtag_client.inference.budget import FrameBudget, parse_budget
 from stashtag_client.inference.pipeline import (
     SceneOutcome,
     TagRun,
     server_detectors,
     server_model_id,
+    server_takes_frame_lists,
 )
 from stashtag_client.inference.transport import (
     EndpointPool,
@@ -58,6 +60,7 @@ class SessionOptions:
     timeout_s: float = 600.0  # per request at first (doubled while the server is busy)
     attempts: int = 6
     access: ServerAccess = field(default_factory=ServerAccess)
+    frame_budget: str = "auto"  # see inference/budget.py parse_budget
 
 
 class TaggingSession:
@@ -76,6 +79,7 @@ class TaggingSession:
         self.pool: EndpointPool | None = None
         self.tagset: TagSet | None = None
         self.detectors: dict[str, tuple[str, ...]] = {}  # the server's extra detectors
+        self.budget: FrameBudget | None = None  # None: every model on every frame
 
     async def __aenter__(self) -> TaggingSession:
         o = self.options
@@ -89,6 +93,10 @@ class TaggingSession:
             model_id = await server_model_id(pool)
             self.detectors = await server_detectors(pool)
             self._warn_unserved_detectors()
+            budget = parse_budget(o.frame_budget, self.detectors)
+            if budget is not None and not await server_takes_frame_lists(pool):
+                budget = None  # an older server, or --device-resize: every frame it is
+            self.budget = budget
             vocab, learned = effective_tags(self.store, model_id, self.vocab)
             bank = await fetch_text_bank(pool, self.store, model_id, vocab)
         except BaseException as exc:
@@ -113,7 +121,13 @@ class TaggingSession:
         ``collect=False``: outcomes go to ``on_done`` only (memory flat for any library)."""
         assert self.pool is not None and self.tagset is not None, "use `async with`"
         run = TagRun(
-            self.pool, self.store, self.tagset.model_id, ocr_frames, on_done, self.detectors
+            self.pool,
+            self.store,
+            self.tagset.model_id,
+            ocr_frames,
+            on_done,
+            self.detectors,
+            self.budget,
         )
         return await run.run(sources, force, collect)
 

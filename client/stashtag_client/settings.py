@@ -71,6 +71,11 @@ class Settings:
     ocr_frames: str = setting(
         "ends:4", "Frames OCR reads: none | all | ends:K (full size from a video or screenshot)."
     )
+    frame_budget: str = setting(
+        "auto",
+        "Frames each model sees: auto (CLIP every frame, YOLO and detectors every 3rd, DINOv2"
+        " every 2nd) | all | model:n,... (e.g. yolo:2,dino:1,content:3).",
+    )
     interactive: bool = setting(False, "Ask the server to serve these requests before bulk jobs.")
     # --- what is tagged and how ---------------------------------------------------------------
     vocabulary: str = setting("", "Vocabulary YAML (empty: the shipped one).", "vocabulary")
@@ -223,7 +228,12 @@ class Settings:
         from stashtag_client.session import SessionOptions
 
         return SessionOptions(
-            self.endpoints, self.max_in_flight, self.timeout_s, self.attempts, self.access
+            self.endpoints,
+            self.max_in_flight,
+            self.timeout_s,
+            self.attempts,
+            self.access,
+            self.frame_budget,
         )
 
     @property

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,10 +52,22 @@ class SceneRecord:
     ocr: list[dict] = field(default_factory=list)  # {frame, text, score, box}
     ocr_error: str = ""  # why OCR failed, when it did (the other results stand)
     detected: dict[str, Detected] = field(default_factory=dict)  # extra detectors by name
+    # per-model frame budgets: the frames a model saw where it saw only some (``yolo``:
+    # ``detections``' rows, ``dino``: ``dino_cls``/``dino_patch``'s, a detector's name); a model
+    # not named saw every frame
+    seen: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def frames(self) -> int:
         return len(self.times)
+
+    def frames_of(self, model: str) -> np.ndarray:
+        """The frame indices ``model``'s rows stand for."""
+        return self.seen[model] if model in self.seen else np.arange(self.frames)
+
+    def covers(self, needs: dict[str, np.ndarray]) -> bool:
+        """Whether every model saw at least the frames ``needs`` lists for it."""
+        return all(np.isin(frames, self.frames_of(model)).all() for model, frames in needs.items())
 
 
 def _blob(a: np.ndarray, dtype) -> bytes:
@@ -83,18 +95,27 @@ class Store:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def has(self, scene: str, model_id: str) -> bool:
+    def has(self, scene: str, model_id: str, needs: Callable[[int], dict] | None = None) -> bool:
+        """Whether ``scene`` is stored; with ``needs`` (frame count → {model: frames}), only
+        if each model saw those frames (a run with a larger frame budget fills the gaps)."""
         row = self.db.execute(
-            "SELECT 1 FROM scenes WHERE scene = ? AND model_id = ?", (scene, model_id)
+            "SELECT frames, seen FROM scenes WHERE scene = ? AND model_id = ?", (scene, model_id)
         ).fetchone()
-        return row is not None
+        if row is None or needs is None:
+            return row is not None
+        frames, seen = row
+        everything = np.arange(frames)
+        saw = {k: np.asarray(v, np.int64) for k, v in json.loads(seen).items()}
+        return all(
+            np.isin(want, saw.get(model, everything)).all() for model, want in needs(frames).items()
+        )
 
     def put(self, r: SceneRecord) -> None:
         """Store one scene atomically (and clear an earlier error for it)."""
         dets = [d.tolist() for d in r.detections]
         with self.db:
             self.db.execute(
-                "INSERT OR REPLACE INTO scenes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO scenes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     r.scene,
                     r.model_id,
@@ -110,6 +131,7 @@ class Store:
                     time.time(),
                     r.ocr_error,
                     json.dumps({k: d.as_json() for k, d in r.detected.items()}),
+                    json.dumps({k: np.asarray(v).tolist() for k, v in r.seen.items()}),
                 ),
             )
             if r.frames:
@@ -182,9 +204,12 @@ class Store:
         return scenes, counts, codes
 
     def scene_vectors(self, model_id: str) -> tuple[list[str], np.ndarray]:
-        """(scenes, their DINOv2 scene vectors) from the scene index, ordered by scene."""
+        """(scenes, their DINOv2 scene vectors) from the scene index, ordered by scene (scenes
+        tagged with no DINOv2 frames have none)."""
         rows = self.db.execute(
-            "SELECT scene, dino FROM scene_index WHERE model_id = ? ORDER BY scene", (model_id,)
+            "SELECT scene, dino FROM scene_index WHERE model_id = ? AND length(dino) > 0"
+            " ORDER BY scene",
+            (model_id,),
         ).fetchall()
         if not rows:
             return [], np.zeros((0, 1), np.float32)
@@ -237,10 +262,15 @@ class Store:
 
 
 def _record(row: tuple) -> SceneRecord:
-    scene, model_id, source, basis, n, times, clip, dcls, dpatch, dets, ocr, _, ocr_error, det = row
+    (scene, model_id, source, basis, n, times, clip, dcls, dpatch, dets, ocr, _, ocr_error, det,
+     seen) = row  # fmt: skip
+    seen = {k: np.asarray(v, np.int64) for k, v in json.loads(seen).items()}
 
-    def mat(blob: bytes) -> np.ndarray:
-        return np.frombuffer(blob, np.float16).reshape(n, -1).astype(np.float32)
+    def mat(blob: bytes, model: str = "clip") -> np.ndarray:
+        rows = len(seen[model]) if model in seen else n
+        if rows == 0:
+            return np.zeros((0, 0), np.float32)
+        return np.frombuffer(blob, np.float16).reshape(rows, -1).astype(np.float32)
 
     return SceneRecord(
         scene=scene,
@@ -249,10 +279,11 @@ def _record(row: tuple) -> SceneRecord:
         time_basis=basis,
         times=np.frombuffer(times, np.float64),
         clip=mat(clip),
-        dino_cls=mat(dcls),
-        dino_patch=mat(dpatch),
+        dino_cls=mat(dcls, "dino"),
+        dino_patch=mat(dpatch, "dino"),
         detections=[np.array(d, np.float32).reshape(-1, 6) for d in json.loads(dets)],
         ocr=json.loads(ocr),
         ocr_error=ocr_error,
         detected={k: Detected.from_json(v) for k, v in json.loads(det).items()},
+        seen=seen,
     )

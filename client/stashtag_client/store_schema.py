@@ -149,6 +149,10 @@ def scene_index_v5(db: sqlite3.Connection) -> None:
 # is a scan of every record (0.6 s on 10k scenes).
 SCENES_UPDATED_V6 = "CREATE INDEX IF NOT EXISTS scenes_updated ON scenes(updated);"
 
+# Version 7: per-model frame budgets: JSON {model: [frame indices]} of the models that saw only
+# some frames (``yolo``, ``dino``, a detector's name; absent: every frame).
+SEEN_V7 = "ALTER TABLE scenes ADD COLUMN seen TEXT NOT NULL DEFAULT '{}';"
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 # MIGRATIONS[i] takes a store from version i to i + 1. Append; never edit a released one.
@@ -159,6 +163,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     DETECTED_V4,
     scene_index_v5,
     SCENES_UPDATED_V6,
+    SEEN_V7,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

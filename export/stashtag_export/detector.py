@@ -17,6 +17,7 @@ import numpy as np
 
 from stashtag_core.errors import ExportError
 from stashtag_core.modelspec import Detector, nudenet_detector
+from stashtag_core.modelspec.buckets import DEFAULT_BUCKET_SCALE, yolo_buckets
 from stashtag_export.common import MODEL_FILE, version_dir
 from stashtag_export.onnx_io import run_onnx, sample_images
 from stashtag_export.parity import check
@@ -86,28 +87,35 @@ def export_detector(detector: Detector, source: Path, repo: Path, **meta) -> dic
     model = _load(source)
     src_in = model.graph.input[0].name
     props = {p.key: p.value for p in model.metadata_props}
-    wrapped = _uint8_wrapper(model, detector)  # in place
+    free = _free_size(model)
+    wrapped = _uint8_wrapper(model, detector, free)  # in place
     path = version_dir(repo, detector.name) / MODEL_FILE
     import onnx
 
     onnx.save(wrapped, str(path))
-    images = sample_images(2, detector.image_size)
-    floats = images.astype(np.float32) / 255.0
-    want = run_onnx(source, {src_in: floats[:, ::-1].copy() if detector.bgr else floats})
-    got = run_onnx(path, {"image": images})
-    parity = check(
-        detector.name,
-        {"raw": got["raw"]},
-        {"raw": next(iter(want.values()))},
-        atol=1e-3,
-        min_cos=0.99999,
-    )
+    batches = [sample_images(2, detector.image_size)]
+    if free:  # and a bucket (modelspec.buckets): the graph must match its source there too
+        w, h = yolo_buckets(detector.image_size, DEFAULT_BUCKET_SCALE)[0]
+        batches.append(sample_images(2, h, 1, w))
+    parity = []
+    for images in batches:
+        floats = images.astype(np.float32) / 255.0
+        want = run_onnx(source, {src_in: floats[:, ::-1].copy() if detector.bgr else floats})
+        got = run_onnx(path, {"image": images})
+        parity += check(
+            detector.name,
+            {"raw": got["raw"]},
+            {"raw": next(iter(want.values()))},
+            atol=1e-3,
+            min_cos=0.99999,
+        )
     return {
         **detector.as_dict(),
         "source": str(source),
         "sha256": hashlib.sha256(source.read_bytes()).hexdigest(),
         "licence": props.get("license", "unknown"),
         "parity": [p.as_dict() for p in parity],
+        "free_size": free,  # any stride-aligned size: input-size buckets
         "files": [str(path)],
         **meta,
     }
@@ -149,9 +157,16 @@ def _input_size(model, meta: dict, path: Path) -> int:
     raise ExportError(f"{path}: dynamic input size and no square imgsz in its metadata")
 
 
-def _uint8_wrapper(model, detector: Detector):
+def _free_size(model) -> bool:
+    """Whether the graph's image input has symbolic height and width (ultralytics' dynamic
+    exports, NudeNet's): it then runs at input-size buckets."""
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    return len(dims) == 4 and not dims[2].dim_value and not dims[3].dim_value
+
+
+def _uint8_wrapper(model, detector: Detector, free: bool = False):
     """``model`` with a uint8 ``image`` input scaled by 1/255 in the graph and its output
-    renamed ``raw`` (Triton's config names the tensors)."""
+    renamed ``raw`` (Triton's config names the tensors); ``free``: of any height and width."""
     from onnx import TensorProto, helper, numpy_helper
 
     graph = model.graph
@@ -175,9 +190,8 @@ def _uint8_wrapper(model, detector: Detector):
         )
     graph.node.append(helper.make_node("Identity", [src_out], ["raw"]))
     del graph.input[:]
-    graph.input.append(
-        helper.make_tensor_value_info("image", TensorProto.UINT8, ["batch", 3, size, size])
-    )
+    hw = ["height", "width"] if free else [size, size]
+    graph.input.append(helper.make_tensor_value_info("image", TensorProto.UINT8, ["batch", 3, *hw]))
     del graph.output[:]
     graph.output.append(
         helper.make_tensor_value_info("raw", TensorProto.FLOAT, ["batch", 4 + classes, None])

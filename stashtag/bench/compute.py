@@ -10,7 +10,7 @@ from pathlib import Path
 from stashtag.bench.flops import graph_flops
 from stashtag.bench.measure import CELL_H, CELL_W
 from stashtag_core.modelspec import ModelSpec
-from stashtag_core.modelspec.buckets import BucketChoice
+from stashtag_core.modelspec.buckets import BucketChoice, letterbox_bucket, parse_sizes
 
 
 @dataclass
@@ -36,18 +36,23 @@ class ComputeReport:
     not_run: dict[str, float] = field(default_factory=dict)
 
 
-def item_shape(spec: ModelSpec, buckets: BucketChoice | None = None) -> tuple[int, ...] | None:
+def item_shape(spec: ModelSpec, pre: dict[str, str] | None = None) -> tuple[int, ...] | None:
     """The shape one item of ``spec``'s image input has in the bench (batch 1: a sprite cell
-    at its input-size bucket where ``buckets`` has one); None for a model whose input size
-    depends on the content (OCR's text lines)."""
+    at its input-size bucket, from ``preprocess``'s parameters ``pre``, where it has one);
+    None for a model whose input size depends on the content (OCR's text lines)."""
     if len(spec.inputs) != 1 or spec.inputs[0].name != "image":
         return None
     dims = spec.inputs[0].dims
     if -1 not in dims:
         return (1, *dims)
     cell = [(CELL_W, CELL_H)]
-    if buckets and spec.name in ("yolo", "dinov2"):
+    if pre and spec.name in ("yolo", "dinov2"):
+        buckets = BucketChoice(pre)
         w, h = buckets.yolo(cell) if spec.name == "yolo" else buckets.dino(cell)
+        return (1, 3, h, w)
+    if pre and f"{spec.name}_buckets" in pre:  # a detector
+        sizes = parse_sizes(pre[f"{spec.name}_buckets"])
+        w, h = letterbox_bucket(cell, sizes, float(pre.get("bucket_scale", "0")))
         return (1, 3, h, w)
     if spec.name == "ocr_det":  # a sprite cell, resized as OCR's detector input is
         import numpy as np
@@ -62,11 +67,11 @@ def item_shape(spec: ModelSpec, buckets: BucketChoice | None = None) -> tuple[in
 def model_flops(repo: Path, specs: list[ModelSpec]) -> dict[str, float]:
     """GFLOP per item of each graph model the repository holds as ONNX."""
     out = {}
-    pre = next((s for s in specs if s.name == "preprocess"), None)
-    buckets = BucketChoice(pre.parameters) if pre and "yolo_size" in pre.parameters else None
+    pre = next((s.parameters for s in specs if s.name == "preprocess"), None)
+    pre = pre if pre and "yolo_size" in pre else None
     for spec in specs:
         path = Path(repo) / spec.name / "1" / "model.onnx"
-        shape = item_shape(spec, buckets) if spec.kind == "onnx" else None
+        shape = item_shape(spec, pre) if spec.kind == "onnx" else None
         if shape is not None and path.is_file():
             out[spec.name] = graph_flops(path, {"image": shape}) / 1e9
     return out
@@ -132,3 +137,54 @@ def compute_report(
     report.pipeline_gflops = round(report.gflop_per_frame * best_fps, 1)
     report.pipeline_of_peak = round(report.pipeline_gflops / peak, 3) if peak else 0.0
     return report
+
+
+# A frame model's key in a frame budget (detectors: their own names).
+BUDGET_KEYS = {"clip_image": "clip", "yolo": "yolo", "dinov2": "dino"}
+
+
+@dataclass
+class ConfigurationFlops:
+    """GFLOP per tagged sprite cell of the frame models in three configurations: today's (native
+    squares, every model on every frame), input-size buckets, buckets + frame budgets."""
+
+    native: float
+    buckets: float
+    budgets: float
+    budget: dict[str, int]  # every n-th frame per model (the budgets configuration)
+    models: dict[str, dict[str, float]]  # model → {"native", "bucket"} GFLOP per item
+
+
+def configuration_flops(
+    repo: Path, preset, budget, frames: int = 81, bucket_scale: float | None = None
+) -> ConfigurationFlops:
+    """Counted from ``repo``'s graphs (no timing): each frame model's work per item at its
+    native square and at a sprite cell's bucket, and per tagged frame under ``budget`` (a
+    :class:`~stashtag_client.inference.budget.FrameBudget`) over ``frames``-frame sprites."""
+    from stashtag.repository import saved_bucket_scale, specs_for
+    from stashtag_core.modelspec.buckets import DEFAULT_BUCKET_SCALE
+
+    scale = bucket_scale if bucket_scale is not None else saved_bucket_scale(repo)
+    specs = {
+        kind: specs_for(repo, preset, bucket_scale=s)
+        for kind, s in (("native", 0.0), ("bucket", scale or DEFAULT_BUCKET_SCALE))
+    }
+    graphs = {kind: model_flops(repo, s) for kind, s in specs.items()}
+    frame_models = [s.name for s in specs["native"] if s.frame_model and s.kind == "onnx"]
+    models = {
+        m: {kind: round(graphs[kind][m], 3) for kind in graphs}
+        for m in frame_models
+        if m in graphs["native"]
+    }
+
+    def share(model: str) -> float:
+        key = BUDGET_KEYS.get(model, model)
+        return len(budget.frames(key, frames)) / frames
+
+    return ConfigurationFlops(
+        native=round(sum(m["native"] for m in models.values()), 2),
+        buckets=round(sum(m["bucket"] for m in models.values()), 2),
+        budgets=round(sum(m["bucket"] * share(n) for n, m in models.items()), 2),
+        budget=dict(budget.strides),
+        models=models,
+    )

@@ -62,6 +62,7 @@ class BenchReport:
     server_peak_gb: float | None = None
     # every n-th frame each model saw in the "frame budgets" variant (1: all, 0: none)
     frame_budget: dict | None = None
+    configurations: dict | None = None  # bench/compute.py ConfigurationFlops
 
 
 def _by_name(variants: list[VariantResult]) -> dict[str, VariantResult]:
@@ -241,6 +242,8 @@ def to_markdown(report: BenchReport, plots: list[str] | None = None) -> str:
         ]
     if report.compute:
         lines += _compute_lines(report.compute)
+    if report.configurations:
+        lines += configuration_lines(report.configurations)
     if report.tuning:
         t = report.tuning
         lines += [
@@ -262,6 +265,26 @@ def to_markdown(report: BenchReport, plots: list[str] | None = None) -> str:
     for p in plots or []:
         lines += ["", f"![{Path(p).stem}]({Path(p).name})"]
     return "\n".join(lines) + "\n"
+
+
+def configuration_lines(c: dict) -> list[str]:
+    """The work per tagged frame of today's configuration, buckets, buckets + budgets."""
+    every = ", ".join(f"{m} {n}" for m, n in c["budget"].items())
+    lines = [
+        "",
+        "## Work per tagged frame, by configuration (counted from the graphs)",
+        "",
+        "| model | native square, GFLOP | sprite cell's bucket, GFLOP |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {m} | {v['native']} | {v['bucket']} |" for m, v in c["models"].items()]
+    lines += [
+        "",
+        f"Per tagged frame: today's configuration {c['native']} GFLOP, buckets {c['buckets']},"
+        f" buckets + frame budgets (every n-th frame: {every}) {c['budgets']} —"
+        f" {c['native'] / max(c['budgets'], 1e-9):.2f}× less work.",
+    ]
+    return lines
 
 
 def _compute_lines(c: dict) -> list[str]:

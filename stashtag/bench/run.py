@@ -32,7 +32,12 @@ from stashtag.bench.baselines import (
     resolve_device,
     time_inprocess,
 )
-from stashtag.bench.compute import compute_report, compute_stats, model_flops
+from stashtag.bench.compute import (
+    compute_report,
+    compute_stats,
+    configuration_flops,
+    model_flops,
+)
 from stashtag.bench.detectors import alone_name, detector_calls, detector_costs, without_name
 from stashtag.bench.measure import (
     Sample,
@@ -184,7 +189,7 @@ def run_bench(
                         measure(without_name(c), bare_srv, bare.grpc_url, calls, c)
                 variants.append(summarize(without_name(c), samples[without_name(c)], c))
             scale, why_not = buckets_in_use(repo)
-            frame_budget = None
+            frame_budget = configurations = None
             if scale:
                 c = best.concurrency or max(sweep)
                 log("today's configuration against buckets and frame budgets, interleaved")
@@ -202,10 +207,11 @@ def run_bench(
                         (rep.sizes(rep.SIZES_BUDGETS, c), srv, batching.grpc_url, budget_calls),
                     )
                     for _ in range(repeats):
-                        for name, server, url, calls in trio:
-                            measure(name, server, url, calls, c)
+                        for name, server, url, calls in trio:  # YOLO's batches: the buckets'
+                            measure(name, server, url, calls, c, batched="yolo")
                 variants += [summarize(name, samples[name], c) for name, *_ in trio]
                 frame_budget = dict(budget.strides)
+                configurations = asdict(configuration_flops(repo, preset, budget))
             else:
                 log(f"input-size buckets are off ({why_not or 'bucket_scale 0'}): no size pair")
             clients_result = None
@@ -257,6 +263,7 @@ def run_bench(
         compute=asdict(compute),
         server_peak_gb=round(memory.peak / 2**30, 2) if memory.peak else None,
         frame_budget=frame_budget,
+        configurations=configurations,
     )
     report.targets = rep.targets(report)
     return report

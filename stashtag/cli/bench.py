@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -62,6 +63,15 @@ def bench(
     out: Annotated[Path, typer.Option(help="Folder for bench.json, bench.md and plots.")] = Path(
         "runs/bench"
     ),
+    flops_only: Annotated[
+        bool,
+        typer.Option(
+            "--flops-only",
+            help="Only count each frame model's work per tagged frame in today's configuration,"
+            " with input-size buckets and with buckets + frame budgets (no timing; any preset,"
+            " e.g. large on a CPU machine).",
+        ),
+    ] = False,
 ) -> None:
     """Measure the pipeline against baselines (eager PyTorch, ORT, Triton ±batching, several
     clients, the client alone) in one run; a repository with extra detectors also gets each
@@ -86,6 +96,9 @@ def bench(
                 f"{repo} is incomplete ({missing[0]} …): run `stashtag repo build"
                 f" --preset {p.name} --target {target} --out {repo}` first"
             )
+        if flops_only:
+            _print_flops(repo, p)
+            return
         points = tuple(int(c) for c in sweep.split(",") if c.strip())
         if not points or min(points) < 1:
             raise StashtagError(f"--sweep {sweep!r}: give in-flight counts ≥ 1, e.g. 1,4,16")
@@ -114,3 +127,17 @@ def bench(
     if previous is not None:
         typer.echo(compare_reports(previous, report))
     console.print("wrote " + ", ".join(str(p) for p in paths))
+
+
+def _print_flops(repo: Path, preset) -> None:
+    from stashtag.bench.compute import configuration_flops
+    from stashtag.bench.report import configuration_lines
+    from stashtag.repo_detectors import saved_detectors
+    from stashtag.repository import buckets_in_use
+    from stashtag_client.inference.budget import FrameBudget
+
+    scale, why_not = buckets_in_use(repo, "python-ort")
+    if not scale and why_not:
+        raise StashtagError(f"{repo}: {why_not}")
+    budget = FrameBudget.default(d.name for d in saved_detectors(repo))
+    typer.echo("\n".join(configuration_lines(asdict(configuration_flops(repo, preset, budget)))))

@@ -17,7 +17,7 @@ from stashtag.processing.image import (
 from stashtag.serving.triton_io import ModelArgs, encoded_bytes, get_input, per_request
 from stashtag_core.errors import InputError
 from stashtag_core.modelspec import FRAME_MODELS, Limits, frame_list
-from stashtag_core.modelspec.buckets import BucketChoice
+from stashtag_core.modelspec.buckets import BucketChoice, letterbox_bucket, parse_sizes
 from stashtag_core.modelspec.detectors import parse_letterbox_parameter
 
 
@@ -33,6 +33,10 @@ class TritonPythonModel:
         self.device_resize = a.params.get("device_resize") == "1"
         names = [n for n in a.params.get("detectors", "").split(",") if n]
         self.detectors = {n: parse_letterbox_parameter(a.param(f"{n}_letterbox")) for n in names}
+        # detectors whose graphs take any size: {name: their buckets}
+        self.detector_buckets = {
+            n: parse_sizes(a.params[f"{n}_buckets"]) for n in names if f"{n}_buckets" in a.params
+        }
 
     def _handle(self, request) -> dict:
         frames = decode_frames(request, self.limits)
@@ -51,8 +55,13 @@ class TritonPythonModel:
                 "dino_image": prepare(dino, self.buckets.dino(shapes(dino)), self.dino_resize),
             }
         for name, (size, placement, pad) in self.detectors.items():  # on the host: ORT graphs
+            mine = listed(request, frames, name)
+            if name in self.detector_buckets:
+                size = letterbox_bucket(
+                    shapes(mine), self.detector_buckets[name], self.buckets.scale
+                )
             out[f"{name}_image"], out[f"{name}_letterbox"] = letterbox_batch(
-                listed(request, frames, name), size, placement, pad
+                mine, size, placement, pad
             )
         return out
 

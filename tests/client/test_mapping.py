@@ -235,3 +235,28 @@ def test_aggregation_properties(probs, threshold, method, min_fraction, top_k, m
         assert len(hits) >= min(min_frames, len(p))
         # raising every frame's probability never removes a tag
         assert aggregate(np.minimum(p + boost, 1.0), threshold, agg)[0]
+
+
+def test_map_scene_with_frame_budgets():
+    """YOLO saw every 3rd frame: its rows stand for those frames, its score counts them, and a
+    hit covers three frames' time (markers stay one range, as with every frame seen)."""
+    clip = frames_along([0] * 81)
+    seen = np.arange(0, 81, 3)
+    dog = np.array([[0, 0, 5, 5, 0.9, 16]], np.float32)
+    dets = [dog] * 5 + [np.zeros((0, 6), np.float32)] * 22  # global frames 0, 3, … 12
+    times = np.arange(81) * 1.2
+    record = SceneRecord(
+        "s", "m", "s.jpg", "duration", times, clip, clip[::2], clip[::2], dets,
+        seen={"yolo": seen, "dino": np.arange(0, 81, 2)},
+    )  # fmt: skip
+    result = map_scene(record, VOCAB, bank())
+    tags = {t.name: t for t in result.tags}
+    assert tags["Dog"].frames == (0, 3, 6, 9, 12)
+    assert result.scores["Dog"] == round(5 / 27, 4)
+    dog_markers = [(m.start, m.end) for m in result.markers if m.tag == "Dog"]
+    assert dog_markers == [(0.0, 18.0)]  # 0–14.4 s plus one 3-frame step
+    everything = SceneRecord(
+        "s", "m", "s.jpg", "duration", times, clip, clip, clip,
+        [dets[i // 3] if i % 3 == 0 else np.zeros((0, 6), np.float32) for i in range(81)],
+    )  # fmt: skip
+    assert map_scene(everything, VOCAB, bank()).scores["Dog"] == round(5 / 81, 4)

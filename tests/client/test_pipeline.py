@@ -45,13 +45,22 @@ def _in_3x3(cue: str) -> bool:
 
 
 def run(
-    pool_url: str, store: Store, sources, in_flight=4, on_done=None, force=False, on_event=None
+    pool_url: str,
+    store: Store,
+    sources,
+    in_flight=4,
+    on_done=None,
+    force=False,
+    on_event=None,
+    budget=None,
+    detectors=None,
 ):
     async def main():
         endpoints = parse_endpoints(pool_url)
         async with EndpointPool(endpoints, in_flight, FAST, on_event=on_event) as pool:
             model_id = await server_model_id(pool)
-            outcomes = await TagRun(pool, store, model_id, "ends:1", on_done).run(sources, force)
+            tag_run = TagRun(pool, store, model_id, "ends:1", on_done, detectors, budget)
+            outcomes = await tag_run.run(sources, force)
             return model_id, outcomes, pool.status()
 
     return asyncio.run(main())
@@ -82,6 +91,45 @@ def test_cross_scene_batching_returns_each_scene_its_frames(triton, client, libr
             np.testing.assert_allclose(got.dino_cls, want.dino_cls, atol=2e-2, rtol=2e-3)
             for g, w in zip(got.detections, want.detections, strict=True):
                 np.testing.assert_allclose(g, w, atol=1e-2)
+
+
+def test_frame_budgets_store_what_each_model_saw_and_fill_gaps(triton, client, library, tmp_path):
+    """A run with per-model frame budgets stores each model's rows for its frames (the rows a
+    full run gives those frames); a later run whose budget needs more frames sends the scenes
+    again, one that needs no more skips them."""
+    from stashtag_client.inference.budget import FrameBudget
+
+    sources = list(discover([library / "sprites"]))[:3]
+    detectors = {"content": ("x",) * 18}
+    budget = FrameBudget.default(detectors)
+    with Store(tmp_path / "s.db") as store:
+        model_id, outcomes, _ = run(
+            triton.options.grpc_url, store, sources, budget=budget, detectors=detectors
+        )
+        assert {o.status for o in outcomes} == {"stored"}
+        for src in sources:
+            frames = src.load()
+            want = client.tag_frames(frames.image, frames.rects, detectors=["content"])
+            got = store.get(src.scene, model_id)
+            assert got.frames_of("yolo").tolist() == [0, 3, 6]
+            assert got.frames_of("dino").tolist() == [0, 2, 4, 6, 8]
+            assert len(got.detections) == 3 and len(got.detected["content"].frames) == 3
+            np.testing.assert_allclose(got.clip, want.clip, atol=2e-3)
+            np.testing.assert_allclose(
+                got.dino_cls, want.dino_cls[[0, 2, 4, 6, 8]], atol=2e-2, rtol=2e-3
+            )
+            for g, i in zip(got.detections, [0, 3, 6], strict=True):
+                np.testing.assert_allclose(g, want.detections[i], atol=1e-2)
+        _, again, _ = run(
+            triton.options.grpc_url, store, sources, budget=budget, detectors=detectors
+        )
+        assert {o.status for o in again} == {"skipped"}
+        more = FrameBudget({**budget.strides, "yolo": 1})
+        _, filled, _ = run(
+            triton.options.grpc_url, store, sources, budget=more, detectors=detectors
+        )
+        assert {o.status for o in filled} == {"stored"}
+        assert store.get(sources[0].scene, model_id).frames_of("yolo").tolist() == list(range(9))
 
 
 def test_resume_skips_stored_scenes(triton, triton_admin, library, tmp_path):

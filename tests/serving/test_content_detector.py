@@ -57,6 +57,30 @@ def test_served_detections_match_nudenets_own_api(client, name):
     assert result["max_box_px"] <= 2.0 and result["max_score_diff"] <= 0.02, result
 
 
+@pytest.mark.parametrize("name", PHOTOS)
+def test_input_size_buckets_keep_the_detections_of_the_square(tiny_repo, name):
+    """Real weights on real photographs: NudeNet's graph at the photo's bucket (the frame's
+    pixels at the same scale, less padding) finds what it finds at its 320² square."""
+    import onnxruntime as ort
+
+    from stashtag.detector_reference import detect_frames
+    from stashtag_core.modelspec.buckets import DEFAULT_BUCKET_SCALE, letterbox_bucket, yolo_buckets
+
+    session = ort.InferenceSession(str(tiny_repo / "content" / "1" / "model.onnx"))
+    frame = photo(name)
+    h, w = frame.shape[:2]
+    bucket = letterbox_bucket([(w, h)], yolo_buckets(320, DEFAULT_BUCKET_SCALE), 2.0)
+    square, bucketed = (
+        detections_as_dicts(detect_frames(session, CONTENT, [frame], s)[0], CONTENT)
+        for s in (320, bucket)
+    )
+    result = compare(bucketed, square)
+    assert result["missing"] == [] and result["extra"] == [], (bucket, result)
+    assert result["max_box_px"] <= 3.0 and result["max_score_diff"] <= 0.03, (bucket, result)
+    if name not in NOT_PEOPLE:
+        assert square  # people are found: the comparison is not of two empty lists
+
+
 def test_faces_at_full_size(client):
     face = best(full(client, "astronaut"), "FACE_FEMALE")
     assert face and face["score"] > 0.5
@@ -91,9 +115,11 @@ def test_no_exposed_body_part_on_photographs_without_people(client, size):
 
 
 def test_a_frame_alone_or_in_a_busy_sprite_gets_the_same_answer(client, triton):
-    """Batching must not change results: the photographs' cells alone, and the same cells
-    inside an 81-cell sprite (among synthetic scenes' frames) sent while other requests are in
-    flight, give the same detections."""
+    """Batching must not change results: the photographs' cells inside an 81-cell sprite
+    (among synthetic scenes' frames) give the same detections sent alone and while other
+    requests are in flight; each cell sent on its own gets its own input-size bucket (less
+    padding below it than in the sprite's, which holds taller cells too) and the same
+    detections up to that padding's effect."""
     sheet, rects = photo_sprite()
     alone = [
         served(client, png(sheet[y : y + h, x : x + w]), [(0, 0, w, h)])[0] for x, y, w, h in rects
@@ -108,15 +134,18 @@ def test_a_frame_alone_or_in_a_busy_sprite_gets_the_same_answer(client, triton):
     encoded = png(big)
     noise = encode_jpeg(sprite_sheet(seed=9)[:270])  # other scenes: 3 rows of 9 cells
     patient = TritonClient(triton.options.grpc_url, timeout_s=600)  # 2 cores, 3 requests
+    quiet = served(patient, encoded, mixed)[-len(rects) :]
     with ThreadPoolExecutor(2) as pool:
         busy = [pool.submit(served, patient, noise, grid_rects(1440, 270, 9, 3)) for _ in range(2)]
         inside = served(patient, encoded, mixed)[-len(rects) :]
         [f.result() for f in busy]
-    for name, a, b in zip(PHOTOS, alone, inside, strict=True):
-        assert [d["class"] for d in a] == [d["class"] for d in b], name
-        for da, db in zip(a, b, strict=True):
-            assert abs(da["score"] - db["score"]) < 1e-4, name
-            np.testing.assert_allclose(da["box"], db["box"], atol=1e-2)
+    for name, a, b, q in zip(PHOTOS, alone, inside, quiet, strict=True):
+        assert [d["class"] for d in a] == [d["class"] for d in b] == [d["class"] for d in q], name
+        for da, db, dq in zip(a, b, q, strict=True):
+            assert abs(dq["score"] - db["score"]) < 1e-4, name  # batched or not: the same
+            np.testing.assert_allclose(dq["box"], db["box"], atol=1e-2)
+            assert abs(da["score"] - db["score"]) < 0.01, name  # another bucket's padding
+            np.testing.assert_allclose(da["box"], db["box"], atol=1.0)
 
 
 def test_export_metadata_records_source_and_parity(tiny_repo):

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from stashtag_client.setting_values import SettingsError
+
 # Every n-th frame each model sees by default (1: all; 0: none). Detectors are named.
 DEFAULT_STRIDES = {"clip": 1, "yolo": 3, "dino": 2}
 DEFAULT_DETECTOR_STRIDE = 3
@@ -41,7 +43,41 @@ class FrameBudget:
         stride = self.strides.get(model, 1)
         return np.arange(0, count, stride) if stride else np.zeros(0, np.int64)
 
+    def needs(self, count: int) -> dict[str, np.ndarray]:
+        """The frames each named model must have seen for a scene of ``count`` frames."""
+        return {m: self.frames(m, count) for m in self.strides}
+
     def lists(self, count: int) -> dict[str, np.ndarray]:
         """The tagger's frame lists for a request of ``count`` frames (models that see every
         frame are left out: the server's default)."""
         return {m: self.frames(m, count) for m, s in self.strides.items() if s != 1}
+
+
+def parse_budget(text: str, detectors: Iterable[str] = ()) -> FrameBudget | None:
+    """A ``frame_budget`` setting: ``auto`` (:meth:`FrameBudget.default`), ``all`` (None:
+    every model on every frame) or ``model:n,...`` over the defaults (``yolo:2,dino:1``)."""
+    text = text.strip().lower()
+    if text == "all":
+        return None
+    budget = FrameBudget.default(detectors)
+    if text in ("", "auto"):
+        return budget
+    strides = dict(budget.strides)
+    for part in text.split(","):
+        model, _, n = (p.strip() for p in part.partition(":"))
+        if not n.isdigit():
+            raise SettingsError(f"frame budget {part.strip()!r}: use model:n, e.g. yolo:3")
+        if model not in strides:
+            raise SettingsError(
+                f"frame budget {part.strip()!r}: the models are {', '.join(strides)}"
+            )
+        strides[model] = int(n)
+    if strides.get("dino", 1) == 0:
+        raise SettingsError(
+            "frame budget dino:0: DINOv2 feeds similar scenes, duplicates and learned tags;"
+            " give it every n-th frame (dino:4) instead"
+        )
+    try:
+        return FrameBudget(strides)
+    except ValueError as exc:
+        raise SettingsError(f"frame budget {text!r}: {exc}") from None

@@ -17,8 +17,9 @@ import numpy as np
 
 from stashtag_client.frames.scene_frames import SceneFrames
 from stashtag_client.frames.sources import SceneSource
+from stashtag_client.inference.budget import FrameBudget
 from stashtag_client.inference.transport import EndpointPool, RequestError
-from stashtag_client.inference.triton import detector_answer, tagger_outputs, unpad
+from stashtag_client.inference.triton import frame_lists, tagger_outputs, unpack_tagger
 from stashtag_client.store import Detected, SceneRecord, Store
 from stashtag_core.errors import StashtagError, describe
 from stashtag_core.modelspec import OCR, TAGGER
@@ -65,6 +66,12 @@ async def server_model_id(pool: EndpointPool) -> str:
     return await _agreed_parameter(pool, "model_id", "unversioned", "models")
 
 
+async def server_takes_frame_lists(pool: EndpointPool) -> bool:
+    """Whether the ``tagger`` takes per-model frame lists (older servers and
+    ``--device-resize`` repositories run every model on every frame)."""
+    return await _agreed_parameter(pool, "frame_lists", "0", "frame lists") == "1"
+
+
 async def server_detectors(pool: EndpointPool) -> dict[str, tuple[str, ...]]:
     """The extra detectors the ``tagger`` serves (``repo build --detector``) with their class
     names, from its ``detectors`` parameter; the endpoints must agree."""
@@ -87,20 +94,24 @@ class TagRun:
         ocr_frames: str = "ends:4",
         on_done: Callable[[SceneOutcome], None] | None = None,
         detectors: dict[str, tuple[str, ...]] | None = None,
+        budget: FrameBudget | None = None,
     ) -> None:
+        """``budget``: the frames each model sees (None: every model every frame; only for a
+        server that takes frame lists)."""
         ocr_subset(1, ocr_frames)  # validate early
         self.pool, self.store, self.model_id = pool, store, model_id
         self.detectors = detectors or {}
-        self.outputs = tagger_outputs(list(self.detectors))
+        self.budget = budget
         self.ocr_frames = ocr_frames
         self.on_done = on_done or (lambda _o: None)
 
     async def _infer_scene(self, f: SceneFrames) -> SceneRecord:
         jpeg, rects = np.frombuffer(f.image, np.uint8), np.asarray(f.rects, np.int32)
+        lists = self.budget.lists(f.frames) if self.budget else {}
+        outputs = tagger_outputs(list(self.detectors), lists)
+        feed = {**TAGGER.feed(jpeg, rects), **frame_lists(lists)}
         # the tagger's request is on its way while OCR's frames are found (a video decoded)
-        tag_call = asyncio.ensure_future(
-            self.pool.infer(TAGGER.model, TAGGER.feed(jpeg, rects), self.outputs)
-        )
+        tag_call = asyncio.ensure_future(self.pool.infer(TAGGER.model, feed, outputs))
         subset = ocr_subset(f.frames, self.ocr_frames)
         views, ocr_error = [], ""
         try:
@@ -118,10 +129,11 @@ class TagRun:
         out, *ocr = await asyncio.gather(tag_call, *calls, return_exceptions=True)
         if isinstance(out, BaseException):
             raise out
-        clip, dino_cls, dino_patch, detections, counts = TAGGER.unpack(out)
-        counts = counts.reshape(-1)
-        if len(counts) != f.frames:
-            raise RequestError(f"server returned {len(counts)} frames for {f.frames} sent")
+        clip, dino_cls, dino_patch, detections, detected = unpack_tagger(out, self.detectors)
+        for model, want in (("clip", clip), ("dino", dino_cls), ("yolo", detections)):
+            listed = len(lists[model]) if model in lists else f.frames
+            if len(want) != listed:
+                raise RequestError(f"server returned {len(want)} {model} frames for {listed} asked")
         lines, failed = [], []
         for view, answer in zip(views, ocr, strict=True):
             if isinstance(answer, RequestError):  # the scene keeps its tags and other text
@@ -149,17 +161,21 @@ class TagRun:
             clip=clip,
             dino_cls=dino_cls,
             dino_patch=dino_patch,
-            detections=unpad(detections, counts),
+            detections=detections,
             ocr=lines,
             ocr_error=ocr_error,
             detected={
-                name: Detected(classes, detector_answer(out, name))
+                name: Detected(classes, detected[name])
                 for name, classes in self.detectors.items()
+                if len(lists.get(name, (0,)))
             },
+            seen={m: np.asarray(idx, np.int64) for m, idx in lists.items()},
         )
 
     async def process(self, source: SceneSource, force: bool = False) -> SceneOutcome:
-        if not force and self.store.has(source.scene, self.model_id):
+        # a scene stored with fewer frames for a model than this run's budget is sent again
+        needs = self.budget.needs if self.budget else None
+        if not force and self.store.has(source.scene, self.model_id, needs):
             return SceneOutcome(source.scene, "skipped")
         try:
             frames = await asyncio.to_thread(source.load)

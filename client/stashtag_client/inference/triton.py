@@ -61,6 +61,19 @@ def tagger_outputs(
     )
 
 
+def unpack_tagger(out: dict, detectors: Sequence[str]) -> tuple:
+    """``(clip, dino_cls, dino_patch, detections, {detector: detections})`` from a tagger
+    answer; what was not asked for (a model with an empty frame list) comes back empty."""
+    empty = np.zeros((0, 0), np.float32)
+    clip, dino_cls, dino_patch = (out.get(n, empty) for n in TAGGER.outputs[:3])
+    dets, counts = TAGGER.outputs[3:5]
+    detections = unpad(out[dets], out[counts]) if dets in out else []
+    detected = {
+        d: detector_answer(out, d) if detector_outputs(d)[0] in out else [] for d in detectors
+    }
+    return clip, dino_cls, dino_patch, detections, detected
+
+
 def frame_lists(frames: Mapping[str, Sequence[int]] | None) -> dict[str, np.ndarray]:
     """The tagger's optional inputs for per-model frame lists."""
     return {
@@ -105,18 +118,8 @@ class TritonClient:
         out = self._infer(
             TAGGER.model, {**feed, **frame_lists(frames)}, tagger_outputs(detectors, frames)
         )
-        empty = np.zeros((0, 0), np.float32)
-        clip, dino_cls, dino_patch = (out.get(n, empty) for n in TAGGER.outputs[:3])
-        detections = (
-            unpad(out[TAGGER.outputs[3]], out[TAGGER.outputs[4]])
-            if TAGGER.outputs[3] in out
-            else []
-        )
-        detected = {
-            d: detector_answer(out, d) if detector_outputs(d)[0] in out else [] for d in detectors
-        }
         seen = {m: np.asarray(idx, np.int64) for m, idx in (frames or {}).items()}
-        return FrameResults(clip, dino_cls, dino_patch, detections, detected, seen)
+        return FrameResults(*unpack_tagger(out, detectors), seen)
 
     def embed_text(self, prompts: list[str]) -> np.ndarray:
         """CLIP text embeddings, tokenised on the server."""

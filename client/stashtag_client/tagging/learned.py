@@ -65,6 +65,9 @@ class LearnedTag:
     markers: bool = True
 
     def frame_probabilities(self, record: SceneRecord) -> np.ndarray:
+        """One probability per frame DINOv2 saw (none: a scene tagged without DINOv2)."""
+        if not len(record.dino_cls):
+            return np.zeros(0, np.float32)
         return logistic(frame_features(record) @ self.weights + self.bias)
 
     def score(self, probs: np.ndarray) -> float:
@@ -73,7 +76,8 @@ class LearnedTag:
 
 def frame_features(record: SceneRecord) -> np.ndarray:
     """``(frames, D + E)``: unit CLIP and unit DINOv2 embeddings side by side."""
-    return np.hstack([unit(record.clip), unit(record.dino_cls)]).astype(np.float32)
+    clip = record.clip[record.frames_of("dino")]  # the frames DINOv2 saw (frame budgets)
+    return np.hstack([unit(clip), unit(record.dino_cls)]).astype(np.float32)
 
 
 def scene_score(probs: np.ndarray, top_k: int = TOP_K) -> float:

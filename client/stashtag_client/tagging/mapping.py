@@ -6,6 +6,7 @@ thresholds needs no inference: only the prompts' text embeddings (cached per mod
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -145,9 +146,9 @@ def class_confidence(detections: list[np.ndarray], classes: int = len(CLASS_IDS)
 def detection_frames(
     record: SceneRecord, coco: np.ndarray, rule: DetectionRule
 ) -> np.ndarray | None:
-    """Frames where any of the rule's classes is detected with enough confidence (``coco``:
-    :func:`class_confidence` of the YOLO detections); None when the record has no answer
-    from the rule's detector."""
+    """Frames (indices among the frames the rule's detector saw) where any of the rule's
+    classes is detected with enough confidence (``coco``: :func:`class_confidence` of the YOLO
+    detections); None when the record has no answer from the rule's detector."""
     if rule.detector == "yolo":
         confidence, ids = coco, [CLASS_IDS[c] for c in rule.classes]
     else:
@@ -216,14 +217,27 @@ def map_scene(
     with_markers = vocab.markers.enabled and record.time_basis != "still"
     step = frame_step(record.times)
     policy = vocab.policy
-    hits_of: dict[str, tuple[TagHit, np.ndarray, bool]] = {}  # name → (hit, frames, markers)
+    # name → (hit, frames, markers, frame step): a model that saw every n-th frame (frame
+    # budgets) covers n frames' time with each hit
+    hits_of: dict[str, tuple[TagHit, np.ndarray, bool, float]] = {}
 
-    def hit(name: str, parent, score: float, source: str, frames: np.ndarray, markers: bool):
+    def hit(
+        name: str,
+        parent,
+        score: float,
+        source: str,
+        frames: np.ndarray,
+        markers: bool,
+        model: str = "clip",
+    ):
         result.scores[name] = score
+        frames = record.frames_of(model)[frames]  # indices among the scene's frames
+        own_step = frame_step(record.times[record.frames_of(model)]) or step
         hits_of[name.casefold()] = (
             TagHit(name, parent, score, source, tuple(map(int, frames))),
             frames,
             markers,
+            max(step, own_step),
         )
 
     probs = frame_probabilities(record.clip, vocab, bank)
@@ -246,25 +260,29 @@ def map_scene(
                 "learned",
                 np.flatnonzero(frame_probs >= threshold),
                 tag.markers,
+                "dino",
             )
     confidence = class_confidence(record.detections)
     for rule in vocab.detections:
         frames = detection_frames(record, confidence, rule)
         if frames is None:  # the server did not run this rule's detector
             continue
-        score = round(len(frames) / max(record.frames, 1), 4)
+        seen = max(len(record.frames_of(rule.detector)), 1)
+        score = round(len(frames) / seen, 4)
         result.scores[rule.tag] = max(score, result.scores.get(rule.tag, 0.0))
-        enough = len(frames) >= min(rule.min_frames, max(record.frames, 1))
+        # min_frames counts the scene's frames: a detector that saw every n-th needs n× fewer
+        need = math.ceil(rule.min_frames * seen / max(record.frames, 1))
+        enough = len(frames) >= min(need, seen)
         if enough and len(frames) and score >= rule.min_fraction:
-            hit(rule.tag, rule.parent, score, rule.detector, frames, rule.markers)
+            hit(rule.tag, rule.parent, score, rule.detector, frames, rule.markers, rule.detector)
     try:
         _apply_policy(result, hits_of, vocab, confidence)
     except RuleLoopError as exc:
         result.error = f"{record.scene}: {exc}"
         result.tags, result.review = [], []
-    for key, (h, frames, markers) in hits_of.items():
+    for key, (h, frames, markers, hit_step) in hits_of.items():
         if with_markers and markers and any(t.name.casefold() == key for t in result.tags):
-            result.markers += merge_markers(record.times, frames, vocab.markers, h.name, step)
+            result.markers += merge_markers(record.times, frames, vocab.markers, h.name, hit_step)
     result.studio, result.studio_ties = match_studio(record.ocr, studios or [], vocab.studio)
     result.text = list(
         dict.fromkeys(
@@ -282,7 +300,7 @@ def map_scene(
 def _apply_policy(result: SceneResult, hits_of: dict, vocab: Vocabulary, confidence) -> None:
     """Rules, deny/allow lists and review routing (see :mod:`stashtag_client.tagging.rules`)."""
     policy = vocab.policy
-    applied = {k: (h.name, h.score, h.parent) for k, (h, _f, _m) in hits_of.items()}
+    applied = {k: (h.name, h.score, h.parent) for k, (h, *_) in hits_of.items()}
     objects = {COCO_CLASSES[i] for i in np.flatnonzero(confidence.max(axis=0, initial=0) >= 0.5)}
     result.objects = sorted(objects)
     scores = {n.casefold(): v for n, v in result.scores.items()}

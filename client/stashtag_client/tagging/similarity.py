@@ -92,8 +92,11 @@ class SceneIndex:
 def frame_alignment(
     a: SceneRecord, b: SceneRecord, frame_threshold: float = FRAME_THRESHOLD
 ) -> tuple[float, float]:
-    """(fraction of the shorter scene's frames matched in order, median time offset b − a)."""
-    short, long_ = (a, b) if a.frames <= b.frames else (b, a)
+    """(fraction of the shorter scene's frames matched in order, median time offset b − a);
+    over the frames DINOv2 saw (per-model frame budgets)."""
+    short, long_ = (a, b) if len(a.dino_cls) <= len(b.dino_cls) else (b, a)
+    if not len(short.dino_cls):
+        return 0.0, 0.0
     sims = _normalize(short.dino_cls) @ _normalize(long_.dino_cls).T
     best = sims.argmax(axis=1)
     good = sims[np.arange(len(best)), best] >= frame_threshold
@@ -101,8 +104,9 @@ def frame_alignment(
         return 0.0, 0.0
     matched = best[good]
     in_order = np.concatenate([[True], np.diff(matched) >= 0])  # matches must not run backwards
-    aligned = float(in_order.sum()) / short.frames
-    offsets = long_.times[matched] - short.times[np.flatnonzero(good)]
+    aligned = float(in_order.sum()) / len(short.dino_cls)
+    short_times, long_times = (r.times[r.frames_of("dino")] for r in (short, long_))
+    offsets = long_times[matched] - short_times[np.flatnonzero(good)]
     offset = float(np.median(offsets)) * (1 if short is a else -1)
     return aligned, offset
 

@@ -230,6 +230,8 @@ def build_specs(
             description="One encoded image + crop rectangles → CLIP, DINOv2 and YOLO per frame"
             " (optional per-model frame lists: each model sees the frames its list names).",
             inputs=(*sprite_in, *budgets),
+            # clients send per-model frame lists only to a tagger that says it takes them
+            parameters={"frame_lists": "1"},
             outputs=(
                 Tensor(clip_out, "FP32", (-1, clip.embed_dim)),
                 Tensor(cls_out, "FP32", (-1, dino.embed_dim)),
@@ -263,7 +265,7 @@ def build_specs(
             ),
         ),
     ]
-    return with_detectors(specs, detectors, frames, instances) if detectors else specs
+    return with_detectors(specs, detectors, frames, instances, bucket_scale) if detectors else specs
 
 
 # The graph models that take frames from ``preprocess``, and the parameters naming their resize.
@@ -285,6 +287,8 @@ def with_device_resize(specs: list[ModelSpec]) -> list[ModelSpec]:
     for spec in specs:
         if spec.name in ("preprocess", "tagger"):  # one frames tensor feeds every model
             spec = replace(spec, inputs=tuple(t for t in spec.inputs if not t.optional))
+        if spec.name == "tagger":
+            spec = replace(spec, parameters={**spec.parameters, "frame_lists": "0"})
         if spec.name == "preprocess":
             spec = replace(
                 spec,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from stashtag_core.modelspec.buckets import format_sizes, yolo_buckets
 from stashtag_core.modelspec.contract import TAGGER, YOLO_MAX_DETECTIONS
 from stashtag_core.modelspec.detectors import Detector, classes_parameter
 from stashtag_core.modelspec.types import (
@@ -17,23 +18,30 @@ from stashtag_core.modelspec.types import (
 
 
 def with_detectors(
-    specs: list[ModelSpec], detectors: tuple[Detector, ...], frames: Batching, instances: int
+    specs: list[ModelSpec],
+    detectors: tuple[Detector, ...],
+    frames: Batching,
+    instances: int,
+    bucket_scale: float = 0.0,
 ) -> list[ModelSpec]:
     """Add each detector: a letterboxed input from ``preprocess``, its graph, its NMS model and
     two ``tagger`` outputs. Detectors run on ONNX Runtime on every target (no plan, no
-    TorchScript: their source is an ONNX file, not a framework model)."""
+    TorchScript: their source is an ONNX file, not a framework model); one whose graph takes
+    any size gets input-size buckets at ``bucket_scale`` (> 0) as YOLO does."""
+    sized = {d.name: _buckets(d, bucket_scale) for d in detectors}
     lists = [frame_list_tensor(d.name) for d in detectors]
     out = []
     for spec in specs:
         if spec.name == "preprocess":
             images = []
             for d in detectors:
-                size = d.image_size
+                hw = (-1, -1) if sized[d.name] else (d.image_size, d.image_size)
                 images += [
-                    Tensor(f"{d.name}_image", "UINT8", (-1, 3, size, size)),
+                    Tensor(f"{d.name}_image", "UINT8", (-1, 3, *hw)),
                     Tensor(f"{d.name}_letterbox", "FP32", (-1, 5)),
                 ]
             letterbox = {f"{d.name}_letterbox": d.letterbox_parameter() for d in detectors}
+            letterbox |= {f"{n}_buckets": format_sizes(b) for n, b in sized.items() if b}
             spec = replace(
                 spec,
                 inputs=(*spec.inputs, *lists),
@@ -63,7 +71,11 @@ def with_detectors(
                 steps=(*steps, *_detector_steps(detectors)),
                 parameters={**spec.parameters, "detectors": classes_parameter(detectors)},
             )
-            out += [m for d in detectors for m in _detector_models(d, frames, instances)]
+            out += [
+                m
+                for d in detectors
+                for m in _detector_models(d, frames, instances, bool(sized[d.name]))
+            ]
         out.append(spec)
     return out
 
@@ -71,16 +83,24 @@ def with_detectors(
 IMAGE_OUTS = ("image", "letterbox")  # what preprocess makes for each detector
 
 
-def _detector_models(d: Detector, frames: Batching, instances: int) -> list[ModelSpec]:
-    raw = Tensor("raw", "FP32", (4 + len(d.classes), d.anchors))
+def _buckets(d: Detector, scale: float) -> tuple[tuple[int, int], ...]:
+    """The detector's letterbox buckets; () where it runs at its native square only."""
+    return yolo_buckets(d.image_size, scale) if d.free_size and scale > 0 else ()
+
+
+def _detector_models(
+    d: Detector, frames: Batching, instances: int, free: bool = False
+) -> list[ModelSpec]:
+    raw = Tensor("raw", "FP32", (4 + len(d.classes), -1 if free else d.anchors))
+    image = Tensor("image", "UINT8", (3, -1, -1)) if free else image_tensor(d.image_size)
     return [
         ModelSpec(
             name=d.name,
             kind="onnx",
             frame_model=True,
-            description=f"Detector {d.name}: YOLOv8 raw heads at {d.image_size}² "
-            f"({len(d.classes)} classes).",
-            inputs=(image_tensor(d.image_size),),
+            description=f"Detector {d.name}: YOLOv8 raw heads at {d.image_size}²"
+            f"{' or an input-size bucket' if free else ''} ({len(d.classes)} classes).",
+            inputs=(image,),
             outputs=(raw,),
             batching=frames,
             instances=instances,

@@ -74,6 +74,8 @@ class Detector:
     bgr: bool = False  # the graph takes BGR: it reverses the channels of our RGB frames
     conf_threshold: float = 0.25
     iou_threshold: float = 0.45
+    # the exported graph takes any stride-aligned size: input-size buckets (its meta.json says)
+    free_size: bool = False
 
     def __post_init__(self) -> None:
         if not NAME_RE.fullmatch(self.name) or self.name in RESERVED:
