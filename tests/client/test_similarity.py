@@ -125,6 +125,7 @@ def test_index_is_rebuilt_for_a_store_written_before_it(tmp_path, store):
 
     path = store.path
     store.db.execute("DROP TABLE scene_index")
+    store.db.execute("ALTER TABLE scenes DROP COLUMN seen")  # version 7's
     store.db.execute("PRAGMA user_version = 4")
     store.db.commit()
     store.close()

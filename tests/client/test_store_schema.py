@@ -133,6 +133,7 @@ def test_version_4_adds_extra_detectors_answers(tmp_path):
     Store(path).close()
     with sqlite3.connect(path) as db:
         db.execute("ALTER TABLE scenes DROP COLUMN detected")
+        db.execute("ALTER TABLE scenes DROP COLUMN seen")  # version 7's
         db.execute("PRAGMA user_version = 3")
         times, clip = np.zeros(1).tobytes(), np.zeros((1, 2), np.float16).tobytes()
         db.execute(
@@ -159,6 +160,7 @@ def test_version_3_keys_file_scenes_canonically_keeping_the_newest(tmp_path, mon
     Store(path).close()
     with sqlite3.connect(path) as db:
         db.execute("ALTER TABLE scenes DROP COLUMN detected")  # a version-2 store's columns
+        db.execute("ALTER TABLE scenes DROP COLUMN seen")
         db.execute("PRAGMA user_version = 2")
         rows = [
             ("lib/movie", 2.0, "relative, newest"),
