@@ -131,7 +131,7 @@ def bench(
 
 def _print_flops(repo: Path, preset) -> None:
     from stashtag.bench.compute import configuration_flops
-    from stashtag.bench.report import configuration_lines
+    from stashtag.bench.compute_markdown import configuration_lines
     from stashtag.repo_detectors import saved_detectors
     from stashtag.repository import buckets_in_use
     from stashtag_client.inference.budget import FrameBudget
