@@ -140,6 +140,17 @@ def buckets_in_use(repo: Path, target: Target | None = None) -> tuple[float, str
     return scale, ""
 
 
+def int8_models(repo: Path) -> list[str]:
+    """The repository's graph models exported with int8 weight matmuls (``--int8``)."""
+    out = []
+    for model in ("clip_image", "dinov2"):
+        meta = Path(repo) / model / "1" / META_FILE
+        if meta.is_file():
+            quant = json.loads(meta.read_text()).get("int8", {})
+            out += [m for m, q in quant.items() if q.get("applied")]
+    return out
+
+
 def specs_for(
     repo: Path,
     preset: Preset,

@@ -13,10 +13,12 @@ from stashtag.bench.measure import bench_sprites
 from stashtag.bench.report import (
     BUCKETS_RATIO,
     BUDGETS_RATIO,
+    INT8_RATIO,
     NULL,
     PLAIN_FRAMES,
     SIZES_BUCKETS,
     SIZES_BUDGETS,
+    SIZES_INT8,
     SIZES_NATIVE,
     best_dynamic,
     dynamic_frames,
@@ -63,6 +65,7 @@ def test_every_variant_measured(report):
         sizes(SIZES_NATIVE, report_best(report).concurrency),
         sizes(SIZES_BUCKETS, report_best(report).concurrency),
         sizes(SIZES_BUDGETS, report_best(report).concurrency),
+        sizes(SIZES_INT8, report_best(report).concurrency),
         NULL,
     ]
     for v in report.variants:
@@ -142,6 +145,11 @@ def test_todays_configuration_against_buckets_and_budgets_interleaved(report):
     assert report.ratios[BUCKETS_RATIO] == round(buckets.fps_median / native.fps_median, 2)
     assert report.ratios[BUDGETS_RATIO] == round(budgets.fps_median / native.fps_median, 2)
     assert report.frame_budget == {"clip": 1, "yolo": 3, "dino": 2, "content": 3}
+    # + int8: the same budgets on a server whose CLIP image graph and DINOv2 were quantised
+    int8 = by[sizes(SIZES_INT8, report_best(report).concurrency)]
+    assert report.int8 == ["clip_image", "dinov2"] and int8.fps_median > 0
+    assert report.ratios[INT8_RATIO] == round(int8.fps_median / native.fps_median, 2)
+    assert "The + int8 variant adds clip_image, dinov2" in to_markdown(report)
     c = report.configurations
     assert c["native"] > c["buckets"] > c["budgets"] > 0
     assert c["models"]["yolo"]["native"] == pytest.approx(8.74, abs=0.01)  # YOLOv8n at 640²
@@ -151,6 +159,9 @@ def test_todays_configuration_against_buckets_and_budgets_interleaved(report):
     assert c["budgets"] == pytest.approx(want, abs=0.02)
     assert "## Work per tagged frame, by configuration" in to_markdown(report)
     assert any(t["target"].startswith("buckets + frame budgets") for t in report.targets)
+    client = next(t for t in report.targets if t["target"].startswith("client CPU per frame"))
+    now, before = budgets.client_cpu_ms_per_frame, native.client_cpu_ms_per_frame
+    assert client["value"] == round(now / before, 2)
 
 
 def test_client_alone_and_several_clients(report):
@@ -183,10 +194,10 @@ def test_fair_shares_count_only_the_common_window():
 
 def test_ratios_targets_and_files(report, tmp_path):
     assert report.frames_per_request == 9 and 1000 < report.bytes_per_frame < 10_000
-    assert len(report.ratios) == 6 and all(r > 0 for r in report.ratios.values())
+    assert len(report.ratios) == 7 and all(r > 0 for r in report.ratios.values())
     assert report.library_10k_minutes > 0 and report.weights == "random"
     names = [t["target"] for t in report.targets]
-    assert len(names) == 9 and all(isinstance(t["met"], bool) for t in report.targets)
+    assert len(names) == 11 and all(isinstance(t["met"], bool) for t in report.targets)
     paths = write_report(report, tmp_path)
     assert sorted(p.name for p in paths) == [
         "bench.json",

@@ -75,6 +75,7 @@ class Settings:
         "auto",
         "Frames each model sees: auto (CLIP every frame, YOLO and detectors every 3rd, DINOv2"
         " every 2nd) | all | model:n,... (e.g. yolo:2,dino:1,content:3).",
+        "frameBudget",
     )
     interactive: bool = setting(False, "Ask the server to serve these requests before bulk jobs.")
     # --- what is tagged and how ---------------------------------------------------------------

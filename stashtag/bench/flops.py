@@ -1,9 +1,9 @@
 """How close to the machine's limit the models run: floating-point work per item counted from
 each exported graph, and the fp32 matmul peak of ONNX Runtime on this machine.
 
-Only the layers that carry the arithmetic are counted (Conv, ConvTranspose, MatMul, Gemm):
-elementwise ops, norms and softmax are a few percent of a vision model's work and no matmul
-peak applies to them. A multiply-add counts as two operations.
+Only the layers that carry the arithmetic are counted (Conv, ConvTranspose, MatMul, Gemm, and
+int8 graphs' MatMulInteger): elementwise ops, norms and softmax are a few percent of a vision
+model's work and no matmul peak applies to them. A multiply-add counts as two operations.
 """
 
 from __future__ import annotations
@@ -113,6 +113,7 @@ _NODE_FLOPS = {
     "Conv": _conv,
     "ConvTranspose": _conv_transpose,
     "MatMul": _matmul,
+    "MatMulInteger": _matmul,  # an int8 graph's (--int8): still a multiply-add each
     "Gemm": _gemm,
 }
 

@@ -31,6 +31,7 @@ def dynamic(concurrency: int) -> str:
 SIZES_NATIVE = "native squares, every model on every frame (today's configuration)"
 SIZES_BUCKETS = "input-size buckets"
 SIZES_BUDGETS = "input-size buckets + frame budgets"
+SIZES_INT8 = "input-size buckets + frame budgets + int8"
 
 
 def sizes(kind: str, concurrency: int) -> str:
@@ -64,6 +65,9 @@ class BenchReport:
     # every n-th frame each model saw in the "frame budgets" variant (1: all, 0: none)
     frame_budget: dict | None = None
     configurations: dict | None = None  # bench/compute.py ConfigurationFlops
+    # graph models the "+ int8" variant ran quantised (--int8), or why there was none
+    int8: list[str] | None = None
+    int8_note: str = ""
 
 
 def _by_name(variants: list[VariantResult]) -> dict[str, VariantResult]:
@@ -96,7 +100,11 @@ def ratios(variants: list[VariantResult]) -> dict[str, float]:
     if best_frames:
         put(f"{best_frames.name} / no dynamic batching, per-frame", best_frames, PLAIN_FRAMES)
     put("triton 1 in flight / onnxruntime in-process", by.get(dynamic(1)), ORT)
-    for kind, label in ((SIZES_BUCKETS, BUCKETS_RATIO), (SIZES_BUDGETS, BUDGETS_RATIO)):
+    for kind, label in (
+        (SIZES_BUCKETS, BUCKETS_RATIO),
+        (SIZES_BUDGETS, BUDGETS_RATIO),
+        (SIZES_INT8, INT8_RATIO),
+    ):
         for v in variants:
             if v.name == sizes(kind, v.concurrency or 0):
                 put(label, v, sizes(SIZES_NATIVE, v.concurrency or 0))
@@ -105,6 +113,7 @@ def ratios(variants: list[VariantResult]) -> dict[str, float]:
 
 BUCKETS_RATIO = "input-size buckets / native squares"
 BUDGETS_RATIO = "input-size buckets + frame budgets / native squares"
+INT8_RATIO = "input-size buckets + frame budgets + int8 / native squares"
 
 
 def targets(report: BenchReport) -> list[dict]:
@@ -133,6 +142,14 @@ def targets(report: BenchReport) -> list[dict]:
         budgets,
         budgets is not None and budgets >= 2,
     )
+    int8 = r.get(INT8_RATIO)
+    add("… + int8 ≥ 2.5× today's configuration", int8, int8 is not None and int8 >= 2.5)
+    client = _client_cpu_change(by)
+    add(
+        "client CPU per frame unchanged by buckets + budgets (≤ 1.1× today's)",
+        client,
+        client is not None and client <= 1.1,
+    )
     null = by.get(NULL)
     cpu = null.client_cpu_ms_per_frame if null else None
     add("client ≤ 0.2 ms CPU per frame (trivial server)", cpu, cpu is not None and cpu <= 0.2)
@@ -149,6 +166,16 @@ def targets(report: BenchReport) -> list[dict]:
             f"{c.clients} clients: each within ±20 % of a fair share", round(worst, 2), worst <= 0.2
         )
     return rows
+
+
+def _client_cpu_change(by: dict[str, VariantResult]) -> float | None:
+    """Client CPU per frame with buckets + budgets over today's configuration's (same run)."""
+    for name, v in by.items():
+        native = by.get(sizes(SIZES_NATIVE, v.concurrency or 0))
+        if name == sizes(SIZES_BUDGETS, v.concurrency or 0) and native:
+            now, before = v.client_cpu_ms_per_frame, native.client_cpu_ms_per_frame
+            return round(now / before, 2) if now and before else None
+    return None
 
 
 def _dash(value: float | None) -> str:
@@ -199,6 +226,13 @@ def to_markdown(report: BenchReport, plots: list[str] | None = None) -> str:
             " sprite cell's resolution), and the buckets with per-model frame budgets (each model"
             f" sees every n-th frame of a sprite: {every}), interleaved at one concurrency.",
         ]
+        if report.int8:
+            lines[-1] += (
+                f" The + int8 variant adds {', '.join(report.int8)} with int8 weight matmuls"
+                " (`repo build --int8`, quantised for this run from the same weights)."
+            )
+        elif report.int8_note:
+            lines[-1] += f" No + int8 variant: {report.int8_note}."
     lines += ["", "| ratio (same run) | value |", "|---|---|"]
     lines += [f"| {k} | {v}× |" for k, v in report.ratios.items()]
     if report.clients:

@@ -11,11 +11,15 @@
    tagger without them, so what they add per frame is known;
 8. the limit: the machine's fp32 matmul peak, each graph model's operations per item and the
    rate it achieved while computing (one more pass at the best setting, read from Triton's
-   statistics), so "close to the limit" is a number.
+   statistics), so "close to the limit" is a number;
+9. today's configuration (native squares, every model on every frame, fp32) against the
+   input-size buckets, the buckets with per-model frame budgets, and those with CLIP's image
+   graph and DINOv2 in int8 (quantised for the run), interleaved at the best concurrency.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -190,26 +194,35 @@ def run_bench(
                 variants.append(summarize(without_name(c), samples[without_name(c)], c))
             scale, why_not = buckets_in_use(repo)
             frame_budget = configurations = None
+            int8, int8_note = None, ""
             if scale:
                 c = best.concurrency or max(sweep)
-                log("today's configuration against buckets and frame budgets, interleaved")
+                budget = FrameBudget.default(names)
+                int8, int8_note = _int8_variant(repo, tmp_path / "int8", preset, log)
+                log("today's configuration against buckets, frame budgets and int8, interleaved")
                 native = options(
                     derived_repo(repo, tmp_path / "native", preset, lambda s: s, bucket_scale=0),
                     "native",
                 )
-                budget = FrameBudget.default(names)
                 budget_calls = [tagger_call(r, names, budget) for r in data]
-                with TritonServer(native) as native_srv:
+                with contextlib.ExitStack() as stack:
+                    native_srv = stack.enter_context(TritonServer(native))
                     triton_sample(native.grpc_url, data[:2], 2, detectors=names)  # warm-up
-                    trio = (
+                    runs = [
                         (rep.sizes(rep.SIZES_NATIVE, c), native_srv, native.grpc_url, sprite_calls),
                         (rep.sizes(rep.SIZES_BUCKETS, c), srv, batching.grpc_url, sprite_calls),
                         (rep.sizes(rep.SIZES_BUDGETS, c), srv, batching.grpc_url, budget_calls),
-                    )
+                    ]
+                    if int8:
+                        quant = options(tmp_path / "int8", "int8")
+                        int8_srv = stack.enter_context(TritonServer(quant))
+                        triton_sample(quant.grpc_url, data[:2], 2, detectors=names)
+                        name = rep.sizes(rep.SIZES_INT8, c)
+                        runs.append((name, int8_srv, quant.grpc_url, budget_calls))
                     for _ in range(repeats):
-                        for name, server, url, calls in trio:  # YOLO's batches: the buckets'
+                        for name, server, url, calls in runs:  # YOLO's batches: the buckets'
                             measure(name, server, url, calls, c, batched="yolo")
-                variants += [summarize(name, samples[name], c) for name, *_ in trio]
+                variants += [summarize(name, samples[name], c) for name, *_ in runs]
                 frame_budget = dict(budget.strides)
                 configurations = asdict(configuration_flops(repo, preset, budget))
             else:
@@ -264,9 +277,29 @@ def run_bench(
         server_peak_gb=round(memory.peak / 2**30, 2) if memory.peak else None,
         frame_budget=frame_budget,
         configurations=configurations,
+        int8=int8,
+        int8_note=int8_note,
     )
     report.targets = rep.targets(report)
     return report
+
+
+def _int8_variant(
+    repo: Path, dst: Path, preset: Preset, log: Callable[[str], None]
+) -> tuple[list[str] | None, str]:
+    """The int8 repository of the "+ int8" variant: (models quantised, None) or (None, why
+    there is none)."""
+    from stashtag.bench.triton_runs import int8_repo
+    from stashtag.repository import int8_models, read_gpus, repo_target
+
+    already = int8_models(repo)
+    if already:
+        return None, f"{', '.join(already)} already int8 here, in every variant"
+    if repo_target(repo) not in ("python-ort", "onnxruntime") or read_gpus(repo):
+        return None, "int8 graphs are for ONNX Runtime on the CPU"
+    log("quantising CLIP's image graph and DINOv2 to int8 for the + int8 variant")
+    done = int8_repo(repo, dst, preset, log)
+    return (done, "") if done else (None, "no graph kept its parity in int8")
 
 
 def _server_sample(

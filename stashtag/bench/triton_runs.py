@@ -52,6 +52,39 @@ def derived_repo(
     return dst
 
 
+def int8_repo(
+    src: Path,
+    dst: Path,
+    preset: Preset,
+    log: Callable[[str], None] = print,
+) -> list[str]:
+    """A :func:`derived_repo` at ``dst`` whose CLIP image graph and DINOv2 are int8 copies of
+    ``src``'s (quantised as ``repo build --int8`` does; ``src`` untouched); return the models
+    quantised (one under the parity threshold stays fp32, said in the log)."""
+    import shutil
+
+    from stashtag_core.errors import ExportError
+    from stashtag_export.int8 import INT8_MODELS, quantize_int8
+
+    derived_repo(src, dst, preset, lambda s: s)
+    done = []
+    for model in (m for models in INT8_MODELS.values() for m in models):
+        link = dst / model / "1" / "model.onnx"
+        if not link.is_symlink():
+            continue
+        fp32 = link.resolve()
+        link.unlink()
+        shutil.copyfile(fp32, link)
+        try:
+            quantize_int8(link)
+            done.append(model)
+        except ExportError as exc:
+            log(f"{model} stays fp32: {exc}")
+            link.unlink()
+            link.symlink_to(fp32)
+    return done
+
+
 def without_dynamic_batching(specs: list[ModelSpec]) -> list[ModelSpec]:
     """Every model runs each request alone (baseline 3)."""
     return [

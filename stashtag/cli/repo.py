@@ -14,6 +14,7 @@ from stashtag.cli.options import (
     ONLY_HELP,
     TARGET_HELP,
     Fp16Opt,
+    Int8Opt,
     PresetOpt,
     RandomOpt,
     RepoOpt,
@@ -22,6 +23,9 @@ from stashtag_client.cli.common import console, fail
 from stashtag_core.errors import StashtagError
 from stashtag_core.modelspec import TARGETS
 
+# Targets whose graphs ONNX Runtime runs, where int8 graphs can serve.
+CPU_TARGETS = ("python-ort", "onnxruntime")
+
 
 def check_target(target: str) -> None:
     if target not in TARGETS:
@@ -29,13 +33,24 @@ def check_target(target: str) -> None:
 
 
 def run_export(
-    preset_name: str, repo: Path, random_weights: bool, only: str, target: str, fp16: bool = False
+    preset_name: str,
+    repo: Path,
+    random_weights: bool,
+    only: str,
+    target: str,
+    fp16: bool = False,
+    int8: bool = False,
 ) -> dict:
     from stashtag_core.presets import get_preset
     from stashtag_export.pipeline import EXPORTERS, export_all
     from stashtag_export.tensorrt import build_plans
 
     names = tuple(n.strip() for n in only.split(",") if n.strip()) if only else EXPORTERS
+    if int8 and target not in CPU_TARGETS:
+        raise ValueError(
+            f"--int8 makes graphs for ONNX Runtime on the CPU; the {target} target runs"
+            f" {'TorchScript' if target == 'python-torch' else 'TensorRT plans'}: drop --int8"
+        )
     unknown = set(names) - set(EXPORTERS)
     if unknown:
         raise ValueError(f"unknown models {sorted(unknown)}; {ONLY_HELP}")
@@ -47,6 +62,7 @@ def run_export(
         log=console.print,
         fp16=fp16,
         torchscript=target == "python-torch",
+        int8=int8,
     )
     if target == "tensorrt":
         build_plans(repo, log=lambda m: console.print(m))
@@ -65,13 +81,14 @@ def export(
         str, typer.Option(help="tensorrt also builds fp16 plans; python-torch also TorchScript.")
     ] = "python-ort",
     fp16: Fp16Opt = False,
+    int8: Int8Opt = False,
 ) -> None:
     """Export the preset's models to ONNX (with parity checks) into a repository."""
     from stashtag.repository import save_build
 
     check_target(target)
     try:
-        results = run_export(preset, repo, random_weights, only, target, fp16)
+        results = run_export(preset, repo, random_weights, only, target, fp16, int8)
         save_build(repo, preset, target)
     except (StashtagError, ValueError, KeyError) as exc:
         fail(exc)
@@ -92,6 +109,7 @@ def repo_build(
     random_weights: RandomOpt = False,
     only: Annotated[str, typer.Option(help=ONLY_HELP)] = "",
     fp16: Fp16Opt = False,
+    int8: Int8Opt = False,
     max_pixels: Annotated[
         int | None, typer.Option(help="Refuse images over this many pixels (default 40 M).")
     ] = None,
@@ -142,6 +160,7 @@ def repo_build(
         buckets_in_use,
         built_preset,
         built_target,
+        int8_models,
         missing_files,
         read_limits,
         save_bucket_scale,
@@ -166,9 +185,11 @@ def repo_build(
         from stashtag.repo_detectors import parse_detector_flag
 
         added = [parse_detector_flag(f) for f in detector or []]  # refused before any export
+        if int8:
+            check_int8(repo, export_models, gpus)
         complete = not missing_files(repo, specs_for(repo, get_preset(preset)), target)
         if export_models and not (if_missing and complete):
-            run_export(preset, repo, random_weights, only, target, fp16)
+            run_export(preset, repo, random_weights, only, target, fp16, int8)
         elif export_models:
             console.print(f"{repo} already has every file {target} needs: not exporting")
         build_detectors(repo, added, no_detectors, export_models)
@@ -201,6 +222,9 @@ def repo_build(
     except (StashtagError, ValueError, KeyError) as exc:
         fail(exc)
     console.print(f"wrote {len(written)} config/entry files for {len(specs)} models into {repo}")
+    quantized = int8_models(repo)
+    if quantized:
+        console.print(f"int8 graphs (CPU): {', '.join(quantized)}")
     if why_not:
         console.print(f"[yellow]input-size buckets off:[/yellow] {why_not}")
     elif scale:
@@ -208,6 +232,23 @@ def repo_build(
     missing = missing_files(repo, specs, target)
     if missing:
         console.print("[yellow]still missing (run with --export):[/yellow] " + ", ".join(missing))
+
+
+def check_int8(repo: Path, export_models: bool, gpus: str | None) -> None:
+    """Refuse --int8 where it cannot take effect: without an export, or on GPUs (ONNX
+    Runtime's CUDA provider has no int8 matmul kernels: those nodes would fall back to the CPU)."""
+    from stashtag.repository import read_gpus
+
+    if not export_models:
+        raise StashtagError("--int8 rewrites the exported graphs: drop --no-export")
+    on_gpus = _gpu_list(gpus) if gpus and gpus.strip().lower() != "none" else ()
+    if gpus is None:
+        on_gpus = read_gpus(repo)
+    if on_gpus:
+        raise StashtagError(
+            f"--int8 graphs run on the CPU, and {repo} runs its graph models on GPUs"
+            f" {','.join(map(str, on_gpus))}: drop --int8, or add --gpus none"
+        )
 
 
 def build_detectors(repo: Path, added: list, drop: bool, export_models: bool) -> None:
