@@ -140,6 +140,18 @@ def buckets_in_use(repo: Path, target: Target | None = None) -> tuple[float, str
     return scale, ""
 
 
+def saved_int8(repo: Path) -> bool:
+    """Whether ``repo build --int8`` asked for int8 graphs in this repository's exports."""
+    value = read_settings(repo).get("int8", False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{Path(repo) / SETTINGS_FILE}: int8: expected true or false")
+    return value
+
+
+def save_int8(repo: Path, on: bool) -> Path:
+    return save_setting(repo, "int8", on)
+
+
 def int8_models(repo: Path) -> list[str]:
     """The repository's graph models exported with int8 weight matmuls (``--int8``)."""
     out = []

@@ -110,3 +110,20 @@ def test_int8_refused_where_it_cannot_run(tmp_path, args, message):
     assert result.exit_code != 0
     assert message in " ".join(result.output.split()), result.output
     assert not (tmp_path / "clip_image" / "1" / "model.onnx").exists()
+
+
+def test_repo_build_remembers_int8_until_told_otherwise(tmp_path):
+    build = ["repo", "build", "--preset", "tiny", "--random-weights", "--repo", str(tmp_path)]
+    graph = tmp_path / "dinov2" / "1" / "model.onnx"
+    result = runner.invoke(app, [*build, "--only", "dinov2", "--int8"])
+    assert result.exit_code == 0, result.output
+    assert "int8 graphs (CPU): dinov2" in result.output and _ops(graph)["MatMulInteger"]
+    result = runner.invoke(app, [*build, "--only", "dinov2"])  # a later export: int8 again
+    assert result.exit_code == 0, result.output
+    assert _ops(graph)["MatMulInteger"] and int8_models(tmp_path) == ["dinov2"]
+    # a saved int8 refuses GPUs like the flag does, naming the way back
+    result = runner.invoke(app, [*build, "--only", "dinov2", "--gpus", "0"])
+    assert result.exit_code != 0 and "was built with --int8: add --no-int8" in result.output
+    result = runner.invoke(app, [*build, "--only", "dinov2", "--no-int8"])
+    assert result.exit_code == 0, result.output
+    assert not _ops(graph)["MatMulInteger"] and int8_models(tmp_path) == []
