@@ -48,7 +48,8 @@ test: install $(UI)/node_modules/.package-lock.json browser
 # 18 GB of memory on 2 cores: run nothing else meanwhile), with the change against the committed
 # report. Add --tune to also search batching settings (about 7 minutes more).
 bench: install
-	$(BIN)/stashtag repo build --preset small --random-weights --detector content --repo repos/small-python-ort
+	$(BIN)/stashtag repo build --preset small --random-weights --detector content --no-int8 \
+		--repo repos/small-python-ort
 	$(BIN)/stashtag bench --repo repos/small-python-ort --preset small --sprites 2 --repeats 3 \
 		--sweep 1,4,16 --frame-requests 40 --clients 4 --client-concurrency 2 --client-loops 3 --null-loops 10 \
 		--compare docs/benchmarks/small-cpu/bench.json --out docs/benchmarks/small-cpu
