@@ -22,6 +22,7 @@ from stashtag.bench.report import (
     SIZES_NATIVE,
     best_dynamic,
     dynamic_frames,
+    library_minutes,
     sizes,
     to_markdown,
 )
@@ -150,6 +151,8 @@ def test_todays_configuration_against_buckets_and_budgets_interleaved(report):
     assert report.int8 == ["clip_image", "dinov2"] and int8.fps_median > 0
     assert report.ratios[INT8_RATIO] == round(int8.fps_median / native.fps_median, 2)
     assert "The + int8 variant adds clip_image, dinov2" in to_markdown(report)
+    default = f"(the client's default): **{library_minutes(budgets.fps_median)} minutes**"
+    assert default in to_markdown(report)
     c = report.configurations
     assert c["native"] > c["buckets"] > c["budgets"] > 0
     assert c["models"]["yolo"]["native"] == pytest.approx(8.74, abs=0.01)  # YOLOv8n at 640²

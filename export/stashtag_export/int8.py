@@ -103,7 +103,7 @@ def quantize_int8(path: Path, min_cosine: float = INT8_MIN_COSINE) -> list[Parit
                 staged,
                 out,
                 op_types_to_quantize=["MatMul"],
-                per_channel=True,  # same speed here, a quarter of the error on DINOv2's cls
+                per_channel=True,  # same speed here; DINOv2 cls error 0.0011 → 0.0008
                 weight_type=QuantType.QInt8,
                 extra_options={"MatMulConstBOnly": True},
             )

@@ -178,6 +178,16 @@ def _client_cpu_change(by: dict[str, VariantResult]) -> float | None:
     return None
 
 
+def _library_by_configuration(report: BenchReport) -> str:
+    """The library's time at the frame-budget variants' rates, where they were measured."""
+    out = ""
+    for kind, label in ((SIZES_BUDGETS, "the client's default"), (SIZES_INT8, "`--int8`")):
+        v = next((v for v in report.variants if v.name == sizes(kind, v.concurrency or 0)), None)
+        if v and v.fps_median:
+            out += f"; with {kind} ({label}): **{library_minutes(v.fps_median)} minutes**"
+    return out
+
+
 def _dash(value: float | None) -> str:
     return "–" if value is None else str(value)
 
@@ -295,7 +305,8 @@ def to_markdown(report: BenchReport, plots: list[str] | None = None) -> str:
         f"The batching server's peak memory over its runs (PSS of its process tree, sampled"
         f" every 5 s): {_dash(report.server_peak_gb)} GB.",
         f"A {LIBRARY_SCENES:,}-scene library at {FRAMES_PER_SCENE} frames per scene at the best "
-        f"measured rate: **{report.library_10k_minutes} minutes**.",
+        f"rate of the main sweep (every model on every frame): **{report.library_10k_minutes}"
+        f" minutes**{_library_by_configuration(report)}.",
     ]
     for p in plots or []:
         lines += ["", f"![{Path(p).stem}]({Path(p).name})"]

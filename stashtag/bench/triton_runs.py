@@ -194,10 +194,13 @@ def calls_sample(
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     mean_batch = None
     if before is not None:
+        after, last = before, None
         for _ in range(20):  # Triton's statistics can trail the last response
             after = _batches(url, batched) or before
-            if after[0] - before[0] >= frames:
+            # every frame counted, or (a model under a frame budget sees fewer) counts settled
+            if after[0] - before[0] >= frames or (after == last and after[0] > before[0]):
                 break
+            last = after
             time.sleep(0.1)
         executions = after[1] - before[1]
         mean_batch = round((after[0] - before[0]) / executions, 2) if executions else None
