@@ -90,12 +90,16 @@ def save_gpus(repo: Path, gpus: tuple[int, ...]) -> Path:
     return save_setting(repo, "gpus", list(gpus))
 
 
+def _flag(repo: Path, name: str) -> bool:
+    value = read_settings(repo).get(name, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{Path(repo) / SETTINGS_FILE}: {name}: expected true or false")
+    return value
+
+
 def read_device_resize(repo: Path) -> bool:
     """Whether ``repo build --device-resize`` moved the resizes into the graph models."""
-    value = read_settings(repo).get("device_resize", False)
-    if not isinstance(value, bool):
-        raise ValueError(f"{Path(repo) / SETTINGS_FILE}: device_resize: expected true or false")
-    return value
+    return _flag(repo, "device_resize")
 
 
 def save_device_resize(repo: Path, on: bool) -> Path:
@@ -142,10 +146,7 @@ def buckets_in_use(repo: Path, target: Target | None = None) -> tuple[float, str
 
 def saved_int8(repo: Path) -> bool:
     """Whether ``repo build --int8`` asked for int8 graphs in this repository's exports."""
-    value = read_settings(repo).get("int8", False)
-    if not isinstance(value, bool):
-        raise ValueError(f"{Path(repo) / SETTINGS_FILE}: int8: expected true or false")
-    return value
+    return _flag(repo, "int8")
 
 
 def save_int8(repo: Path, on: bool) -> Path:

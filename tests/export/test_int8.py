@@ -127,3 +127,14 @@ def test_repo_build_remembers_int8_until_told_otherwise(tmp_path):
     result = runner.invoke(app, [*build, "--only", "dinov2", "--no-int8"])
     assert result.exit_code == 0, result.output
     assert not _ops(graph)["MatMulInteger"] and int8_models(tmp_path) == []
+
+
+def test_a_malformed_int8_setting_names_the_file(tmp_path):
+    from stashtag.repository import SETTINGS_FILE, saved_int8
+
+    (tmp_path / SETTINGS_FILE).write_text('{"int8": "yes"}')
+    with pytest.raises(ValueError, match=r"stashtag-settings.json: int8: expected true or false"):
+        saved_int8(tmp_path)
+    build = ["repo", "build", "--preset", "tiny", "--no-export", "--repo", str(tmp_path)]
+    result = runner.invoke(app, build)
+    assert result.exit_code != 0 and "int8: expected true or false" in result.output
