@@ -1,5 +1,7 @@
 """Per-model frame budgets: each model of the tagger sees only the frames its list names."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,17 @@ from stashtag_client.inference.grpc_client import ServerError
 def _count(admin, model: str) -> int:
     stats = admin.get_inference_statistics(model, as_json=True)["model_stats"][0]
     return int(stats.get("inference_count", 0))
+
+
+def _settled(admin, models, want: dict[str, int], timeout: float = 10.0) -> dict[str, int]:
+    """Each model's count once those in ``want`` reached theirs: Triton's statistics can trail
+    the response the client already has."""
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = {m: _count(admin, m) for m in models}
+        if all(counts[m] >= n for m, n in want.items()) or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.05)
 
 
 def test_each_model_answers_for_its_listed_frames(client, small_sprite):
@@ -35,7 +48,8 @@ def test_a_model_with_no_frames_does_not_run(client, triton_admin, small_sprite)
     got = client.tag_frames(
         jpeg, rects, detectors=["content"], frames={"yolo": [], "content": [], "dino": [4]}
     )
-    after = {m: _count(triton_admin, m) for m in before}
+    want = {"dinov2": before["dinov2"] + 1, "clip_image": before["clip_image"] + len(rects)}
+    after = _settled(triton_admin, before, want)
     assert after["yolo"] == before["yolo"] and after["content"] == before["content"]
     assert after["dinov2"] == before["dinov2"] + 1
     assert after["clip_image"] == before["clip_image"] + len(rects)
