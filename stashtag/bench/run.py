@@ -51,6 +51,7 @@ from stashtag.bench.measure import (
     summarize,
     with_gpu_usage,
 )
+from stashtag.bench.targets import targets
 from stashtag.bench.triton_runs import (
     calls_sample,
     derived_repo,
@@ -280,7 +281,7 @@ def run_bench(
         int8=int8,
         int8_note=int8_note,
     )
-    report.targets = rep.targets(report)
+    report.targets = targets(report)
     return report
 
 
