@@ -144,6 +144,10 @@ def buckets_in_use(repo: Path, target: Target | None = None) -> tuple[float, str
     return scale, ""
 
 
+# Targets whose graphs ONNX Runtime runs, where int8 graphs can serve.
+INT8_TARGETS = ("python-ort", "onnxruntime")
+
+
 def saved_int8(repo: Path) -> bool:
     """Whether ``repo build --int8`` asked for int8 graphs in this repository's exports."""
     return _flag(repo, "int8")

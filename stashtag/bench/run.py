@@ -291,12 +291,12 @@ def _int8_variant(
     """The int8 repository of the "+ int8" variant: (models quantised, None) or (None, why
     there is none)."""
     from stashtag.bench.triton_runs import int8_repo
-    from stashtag.repository import int8_models, read_gpus, repo_target
+    from stashtag.repository import INT8_TARGETS, int8_models, read_gpus, repo_target
 
     already = int8_models(repo)
     if already:
         return None, f"{', '.join(already)} already int8 here, in every variant"
-    if repo_target(repo) not in ("python-ort", "onnxruntime") or read_gpus(repo):
+    if repo_target(repo) not in INT8_TARGETS or read_gpus(repo):
         return None, "int8 graphs are for ONNX Runtime on the CPU"
     log("quantising CLIP's image graph and DINOv2 to int8 for the + int8 variant")
     done = int8_repo(repo, dst, preset, log)

@@ -23,9 +23,6 @@ from stashtag_client.cli.common import console, fail
 from stashtag_core.errors import StashtagError
 from stashtag_core.modelspec import TARGETS
 
-# Targets whose graphs ONNX Runtime runs, where int8 graphs can serve.
-CPU_TARGETS = ("python-ort", "onnxruntime")
-
 
 def check_target(target: str) -> None:
     if target not in TARGETS:
@@ -41,12 +38,13 @@ def run_export(
     fp16: bool = False,
     int8: bool = False,
 ) -> dict:
+    from stashtag.repository import INT8_TARGETS
     from stashtag_core.presets import get_preset
     from stashtag_export.pipeline import EXPORTERS, export_all
     from stashtag_export.tensorrt import build_plans
 
     names = tuple(n.strip() for n in only.split(",") if n.strip()) if only else EXPORTERS
-    if int8 and target not in CPU_TARGETS:
+    if int8 and target not in INT8_TARGETS:
         raise ValueError(
             f"--int8 makes graphs for ONNX Runtime on the CPU; the {target} target runs"
             f" {'TorchScript' if target == 'python-torch' else 'TensorRT plans'}: drop --int8"
