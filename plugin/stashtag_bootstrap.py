@@ -6,9 +6,12 @@ recreated. So the plugin installs the stashtag client wheels it carries (``wheel
 dependencies from the package index — wheels only: there is no compiler — into
 ``deps/<key>/`` inside the plugin folder, with ``pip --target`` (as CommunityScripts'
 PythonDepManager does; ``--target`` is allowed in an externally managed Python). ``<key>`` hashes
-the wheels, the Python version and the platform, so upgrading the plugin (new wheels) or Stash's
-Python installs afresh, and two plugin processes starting at once cannot half-install: each
-installs into its own temporary folder and the first to finish renames it into place.
+the wheels, the Python version, the platform and the C library (glibc or musl, and its version:
+``sysconfig.get_platform()`` is ``linux-x86_64`` on both), so upgrading the plugin, Stash's Python
+or moving the config folder between a glibc host and the Alpine image installs afresh. Two plugin
+processes starting at once cannot half-install: each installs into its own temporary folder and
+the first to finish renames it into place. An install counts as complete only once its native
+libraries import in a separate process: on musl older than 1.2.4 they crash the interpreter.
 
 Standard library only: this runs before anything is installed.
 """
@@ -31,18 +34,53 @@ WHEELS = HERE / "wheels"
 DEPS = HERE / "deps"
 DONE = ".complete"
 PIP_TIMEOUT_S = 1800
+# The client's dependencies with native code, imported by the probe after installing.
+NATIVE = ("numpy", "grpc", "rapidfuzz", "faiss", "yaml", "google.protobuf")
+MUSL_LOADERS = "/lib/ld-musl-*.so.1"
+MUSL_NEEDED = "musl 1.2.4 (Alpine 3.18 or later; Stash's current image has it)"
 
 
 class BootstrapError(Exception):
     """The environment could not be made; the message says why and what to do."""
 
 
+def musl_version() -> str | None:
+    """The version of the musl libc this Python runs on, None on any other libc."""
+    if "musl" not in (sysconfig.get_config_var("EXT_SUFFIX") or ""):
+        return None
+    folder, pattern = os.path.split(MUSL_LOADERS)
+    for loader in sorted(Path(folder).glob(pattern)):
+        try:  # musl's loader run bare prints "musl libc (x86_64)\nVersion 1.2.4" and exits 1
+            said = subprocess.run([str(loader)], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        for line in said.stderr.splitlines():
+            if line.startswith("Version "):
+                return line.split()[1]
+    return "unknown"
+
+
+def libc() -> str:
+    """The C library native wheels were chosen for: ``glibc-2.36``, ``musl-1.2.5``, …"""
+    musl = musl_version()
+    if musl:
+        return f"musl-{musl}"
+    name, version = platform.libc_ver()
+    return f"{name}-{version}" if name else "unknown"
+
+
+def runtime() -> str:
+    """What the native wheels depend on: interpreter, platform, extension ABI and libc."""
+    suffix = sysconfig.get_config_var("EXT_SUFFIX") or ""
+    return f"{sys.implementation.cache_tag}|{sysconfig.get_platform()}|{suffix}|{libc()}"
+
+
 def environment_key(wheels: list[Path]) -> str:
-    """Changes when the shipped wheels, the Python version or the platform do."""
+    """Changes when the shipped wheels, the Python, the platform or the C library do."""
     h = hashlib.sha256()
     for w in wheels:
         h.update(w.name.encode() + b"\0" + hashlib.sha256(w.read_bytes()).digest())
-    h.update(f"{sys.implementation.cache_tag}|{sysconfig.get_platform()}".encode())
+    h.update(runtime().encode())
     return h.hexdigest()[:16]
 
 
@@ -56,24 +94,74 @@ def shipped_wheels() -> list[Path]:
     return wheels
 
 
+def _has_pip(python: str | Path) -> bool:
+    try:
+        probe = subprocess.run([str(python), "-m", "pip", "--version"], capture_output=True)
+    except OSError:
+        return False
+    return probe.returncode == 0
+
+
 def _pip() -> list[str]:
-    """A pip for this Python: its own, or one in a helper venv (ensurepip) when it has none."""
-    probe = subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True)
-    if probe.returncode == 0:
+    """A pip for this Python: its own, or one in a helper venv (ensurepip) when it has none.
+    A helper venv that does not run pip (half made, or its Python gone) is made again."""
+    if _has_pip(sys.executable):
         return [sys.executable, "-m", "pip"]
     helper = DEPS / ".pip-venv"
     python = helper / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    if not python.exists():
-        made = subprocess.run(
-            [sys.executable, "-m", "venv", str(helper)], capture_output=True, text=True
+    if _has_pip(python):
+        return [str(python), "-m", "pip"]
+    shutil.rmtree(helper, ignore_errors=True)
+    made = subprocess.run(
+        [sys.executable, "-m", "venv", str(helper)], capture_output=True, text=True
+    )
+    if made.returncode != 0 or not _has_pip(python):
+        shutil.rmtree(helper, ignore_errors=True)
+        why = (made.stderr or made.stdout).strip()[-300:] or "its pip does not run"
+        raise BootstrapError(
+            f"{sys.executable} has no pip and cannot make a venv with one ({why}): install pip "
+            "for it (Alpine: apk add py3-pip; Debian/Ubuntu: apt install python3-pip "
+            "python3-venv) and run the task again"
         )
-        if made.returncode != 0:
-            raise BootstrapError(
-                f"{sys.executable} has no pip and cannot make a venv ({made.stderr.strip()[-300:]}"
-                "): install pip for it (Alpine: apk add py3-pip; Debian/Ubuntu: apt install "
-                "python3-pip python3-venv) and run the task again"
-            )
     return [str(python), "-m", "pip"]
+
+
+def probe_imports(folder: Path, modules: tuple[str, ...] | None = None) -> None:
+    """Import the native dependencies installed in ``folder`` in a child Python; raise with
+    what to do when they fail or crash it (a crash here would otherwise kill every task)."""
+    code = "import sys\nfor m in sys.argv[1:]:\n    print(m, flush=True)\n    __import__(m)\n"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(folder), os.environ.get("PYTHONPATH", "")]),
+    }
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code, *(modules or NATIVE)], capture_output=True, text=True, env=env,
+            timeout=300,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise BootstrapError(f"importing the client's libraries from {folder} hung") from None
+    if done.returncode == 0:
+        return
+    tried = done.stdout.split()
+    module = tried[-1] if tried else "python"
+    if done.returncode < 0:  # killed by a signal: a native library crashed the interpreter
+        musl = musl_version()
+        need = (
+            f"this Python runs on musl {musl}; the client's musllinux wheels need {MUSL_NEEDED}: "
+            "upgrade Stash's image or base system"
+            if musl
+            else "report it with this message"
+        )
+        raise BootstrapError(
+            f"importing {module} from the freshly installed client crashed Python (signal "
+            f"{-done.returncode}); {need}. Nothing was kept: the next run tries again."
+        )
+    last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+    raise BootstrapError(
+        f"the installed client's {module} does not import on this Python ({libc()}): {last}. "
+        "Nothing was kept: the next run tries again; report it with this message if it repeats."
+    )
 
 
 def ensure(log) -> Path:
@@ -115,8 +203,16 @@ def ensure(log) -> Path:
             f"{sysconfig.get_platform()} / Python {platform.python_version()}, report it with "
             "this message. The next run of any task tries again."
         )
+    try:
+        probe_imports(work)
+    except BootstrapError:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     (work / DONE).write_text(
-        json.dumps({"python": sys.version, "wheels": [w.name for w in wheels]}, indent=1)
+        json.dumps(
+            {"python": sys.version, "runtime": runtime(), "wheels": [w.name for w in wheels]},
+            indent=1,
+        )
     )
     try:
         work.rename(target)
@@ -129,6 +225,21 @@ def ensure(log) -> Path:
     return target
 
 
-def activate(log) -> None:
-    """Make the client importable in this process."""
-    sys.path.insert(0, str(ensure(log)))
+def activate(log) -> Path:
+    """Make the client importable in this process; the folder it is imported from."""
+    target = ensure(log)
+    sys.path.insert(0, str(target))
+    return target
+
+
+def reinstall(log, target: Path, error: Exception) -> None:
+    """A complete-looking install did not import (files damaged, or copied from another
+    machine): remove it, forget what this process imported from it and install once more."""
+    log("w", f"stashtag: the client in {target} does not import ({error}); reinstalling it")
+    for name, module in list(sys.modules.items()):
+        if str(getattr(module, "__file__", "") or "").startswith(str(target)):
+            del sys.modules[name]
+    if str(target) in sys.path:
+        sys.path.remove(str(target))
+    shutil.rmtree(target, ignore_errors=True)
+    activate(log)

@@ -42,20 +42,31 @@ if _args.get("hookContext"):  # Stash waits for hooks: answer without loading th
         print(json.dumps({"output": _output, "error": None}))
         sys.exit(0)
 
+_deps = None
 if stashtag_bootstrap.WHEELS.is_dir():
     try:
-        stashtag_bootstrap.activate(_log)
+        _deps = stashtag_bootstrap.activate(_log)
     except (stashtag_bootstrap.BootstrapError, OSError) as exc:
         _fail(f"stashtag: {exc}")
 
 try:
     from stashtag_client.stash.plugin import main
-except ImportError as exc:  # a checkout whose Python lacks the client
-    _fail(
-        f"the stashtag client is not installed for {sys.executable}: install the plugin from its"
-        f" plugin source (it installs itself), or run `{sys.executable} -m pip install ./core"
-        f" ./client` from a stashtag checkout ({exc})"
-    )
+except ImportError as exc:
+    if _deps is None:  # a checkout whose Python lacks the client
+        _fail(
+            f"the stashtag client is not installed for {sys.executable}: install the plugin from"
+            f" its plugin source (it installs itself), or run `{sys.executable} -m pip install"
+            f" ./core ./client` from a stashtag checkout ({exc})"
+        )
+    try:
+        stashtag_bootstrap.reinstall(_log, _deps, exc)
+        from stashtag_client.stash.plugin import main
+    except (stashtag_bootstrap.BootstrapError, OSError, ImportError) as again:
+        _fail(
+            f"stashtag: the client installed for {sys.executable} does not import ({again}); "
+            f"remove {stashtag_bootstrap.DEPS} and run the task again, and if it fails the same"
+            " way report it with this message"
+        )
 
 
 def _check_version() -> None:
