@@ -136,8 +136,8 @@ def probe_imports(folder: Path, modules: tuple[str, ...] | None = None) -> None:
     }
     try:
         done = subprocess.run(
-            [sys.executable, "-c", code, *(modules or NATIVE)], capture_output=True, text=True, env=env,
-            timeout=300,
+            [sys.executable, "-c", code, *(modules or NATIVE)],
+            capture_output=True, text=True, env=env, timeout=300,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
         raise BootstrapError(f"importing the client's libraries from {folder} hung") from None

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugin"))
-import stashtag_bootstrap as boot  # noqa: E402
+import stashtag_bootstrap as boot
 
 MUSL_SUFFIX = ".cpython-312-x86_64-linux-musl.so"
 
@@ -45,7 +45,9 @@ def _wheel(folder: Path, module: str, source: str) -> Path:
     files = {
         f"{module}.py": source,
         f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n",
-        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{info}/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
     }
     record = []
     for name, text in files.items():
@@ -105,7 +107,7 @@ def test_a_crashing_native_import_names_the_module_and_the_musl_needed(
 def test_a_failing_import_is_reported_and_nothing_is_marked_complete(monkeypatch, plugin_dir):
     _wheel(boot.WHEELS, "broken", "raise ImportError('libstdc++.so.6: cannot open')\n")
     monkeypatch.setattr(boot, "NATIVE", ("broken",))
-    with pytest.raises(boot.BootstrapError, match="broken does not import.*libstdc"):
+    with pytest.raises(boot.BootstrapError, match=r"broken does not import.*libstdc"):
         boot.ensure(_log([]))
     assert not list(boot.DEPS.glob(f"*/{boot.DONE}"))
 
