@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -12,6 +15,21 @@ import requests
 from stashtag_core.errors import StashtagError
 
 RETRY_STATUS = {500, 502, 503, 504}
+# A file that receives every GraphQL exchange with Stash as JSON lines (query, variables, HTTP
+# status, answer): what a bug report or the fake Stash's contract test needs. Off when unset.
+TRANSCRIPT_ENV = "STASHTAG_STASH_TRANSCRIPT"
+_transcript_lock = threading.Lock()
+
+
+def _record(query: str, variables: dict | None, status: int, body) -> None:
+    path = os.environ.get(TRANSCRIPT_ENV)
+    if not path:
+        return
+    line = json.dumps(
+        {"query": query, "variables": variables or {}, "status": status, "response": body}
+    )
+    with _transcript_lock, open(path, "a", encoding="utf-8") as out:
+        out.write(line + "\n")
 
 
 class StashError(StashtagError):
@@ -117,7 +135,9 @@ class StashHttp:
         try:
             body = response.json()
         except ValueError:
+            _record(query, variables, response.status_code, response.text[:2000])
             raise StashError(f"Stash {name}: HTTP {response.status_code}, not JSON") from None
+        _record(query, variables, response.status_code, body)
         if body.get("errors"):
             raise StashError(
                 f"Stash {name}: " + "; ".join(e.get("message", "?") for e in body["errors"])
