@@ -114,6 +114,7 @@ type Mutation {
   sceneMarkersDestroy(ids: [ID!]!): Boolean!
   metadataGenerate(input: GenerateMetadataInput!): ID!
   runPluginOperation(plugin_id: ID!, args: Map): Any
+  configurePlugin(plugin_id: ID!, input: Map!): Map!
 }
 """
 
@@ -552,6 +553,13 @@ class FakeStash:
                 k: v for k, v in self.plugin_settings.items() if not include or k in include
             },
         }
+
+    def configurePlugin(self, info, plugin_id, input):
+        """Stash replaces the plugin's whole configuration with ``input``."""
+        settings = self.plugin_settings.setdefault(plugin_id, {})
+        settings.clear()  # in place: tests hold the dict to change settings between runs
+        settings.update(input)
+        return settings
 
     def version(self, info):
         return {"version": "v0.28.1-fake"}

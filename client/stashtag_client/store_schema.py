@@ -153,6 +153,14 @@ SCENES_UPDATED_V6 = "CREATE INDEX IF NOT EXISTS scenes_updated ON scenes(updated
 # some frames (``yolo``, ``dino``, a detector's name; absent: every frame).
 SEEN_V7 = "ALTER TABLE scenes ADD COLUMN seen TEXT NOT NULL DEFAULT '{}';"
 
+# Version 8: the Stash instances met, by the id each keeps in its plugin settings (the ledger's
+# rows carry it; see stashtag_client.stash.instance).
+INSTANCES_V8 = """
+CREATE TABLE IF NOT EXISTS stash_instances (
+    instance TEXT PRIMARY KEY, url TEXT NOT NULL, seen REAL NOT NULL
+);
+"""
+
 Migration = str | Callable[[sqlite3.Connection], None]
 
 # MIGRATIONS[i] takes a store from version i to i + 1. Append; never edit a released one.
@@ -164,6 +172,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     scene_index_v5,
     SCENES_UPDATED_V6,
     SEEN_V7,
+    INSTANCES_V8,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -215,6 +215,7 @@ def test_lost_answers_to_creates_do_not_duplicate(stash, triton, tmp_path):
     """Stash applies a create but the answer is lost: stashtag looks before re-sending."""
     fake, url = stash
     fake.faults.drop_after_next = 4  # the first writes: tagCreate (AI, AI_Tagged, …)
+    fake.faults.drop_after_match = "tagCreate"
     with Store(tmp_path / "s.db") as store:
         reports = run(make_sync(url, store, triton), "queued")
     assert [r.status for r in reports] == ["tagged"] * 3

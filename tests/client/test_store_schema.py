@@ -68,8 +68,9 @@ def test_a_new_store_is_at_the_current_version_with_every_table(tmp_path):
     Store(path).close()
     with sqlite3.connect(path) as db:
         assert schema_version(db) == SCHEMA_VERSION
-    # version 1 is exactly what v0 code created on use; version 5 added the scene index
-    assert _tables(path) == _tables(V0) | {"scene_index"}
+    # version 1 is exactly what v0 code created on use; version 5 added the scene index,
+    # version 8 the Stash instances
+    assert _tables(path) == _tables(V0) | {"scene_index", "stash_instances"}
 
 
 def test_a_store_from_a_newer_stashtag_is_refused_untouched(tmp_path):

@@ -272,3 +272,11 @@ class StashClient(StashHttp):
             {"ids": [plugin_id]},
         )
         return (data["configuration"]["plugins"] or {}).get(plugin_id) or {}
+
+    def configure_plugin(self, plugin_id: str, settings: dict) -> dict:
+        """Replace a plugin's whole configuration (Stash keeps no other keys)."""
+        data = self.gql(
+            "mutation P($id: ID!, $input: Map!) { configurePlugin(plugin_id: $id, input: $input) }",
+            {"id": plugin_id, "input": settings},
+        )
+        return data["configurePlugin"] or {}

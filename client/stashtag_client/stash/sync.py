@@ -17,6 +17,7 @@ from stashtag_client.session import TaggingSession, TagSet
 from stashtag_client.settings import Settings
 from stashtag_client.stash.client import StashClient
 from stashtag_client.stash.http import StashError
+from stashtag_client.stash.instance import instance_key
 from stashtag_client.stash.items import ITEMS
 from stashtag_client.stash.ledger import TagLedger
 from stashtag_client.stash.models import StashScene
@@ -44,7 +45,7 @@ class StashSync:
         self.client, self.store, self.vocab, self.settings = client, store, vocab, settings
         self.log = log or (lambda level, msg: None)
         self.tags = TagRegistry(client, settings.dry_run)
-        self.stash_key = client.conn.url
+        self.stash_key = instance_key(client, store.db, settings.dry_run, self.log)
         self.parent = settings.parent_tag or vocab.parent_tag
         self.items = ITEMS[kind](client, self.tags, settings)
         self.ledger = TagLedger(store.db, self.stash_key)
