@@ -195,7 +195,16 @@ def ensure(log) -> Path:
         ) from None
     if done.returncode != 0:
         shutil.rmtree(work, ignore_errors=True)
-        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-12:])
+        said = (done.stderr or done.stdout).strip()
+        tail = "\n".join(said.splitlines()[-12:])
+        proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
+        if proxy and "ProxyError" in said:  # Stash exports its proxy setting to plugins
+            tail += (
+                f"\npip went through the proxy {proxy}: Stash passes its own proxy setting "
+                "(Settings → System → Proxy) to plugins as HTTPS_PROXY. Make that proxy reach "
+                "the package index, or add the index's hosts (pypi.org, files.pythonhosted.org) "
+                "to Stash's no-proxy setting."
+            )
         raise BootstrapError(
             f"installing the stashtag client failed (pip exit {done.returncode}):\n{tail}\n"
             "If the package index is unreachable from Stash's machine, set PIP_INDEX_URL for "

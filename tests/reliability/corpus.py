@@ -112,13 +112,13 @@ def corpus() -> list[BadScene]:
             "no sprite (404)",
             None,
             vtt,
-            "{path}: scene {sid} ({title}): no sprite yet and the video file is not readable here; sprite generation was queued",
+            "{path}: scene {sid} ({title}): no sprite yet; sprite generation was queued in Stash and the next run tags it",
         ),
         BadScene(
             "no VTT (404)",
             good,
             None,
-            "{path}: scene {sid} ({title}): no thumbnails VTT ({base}_thumbs.vtt) yet and the video file is not readable here; sprite generation was queued",
+            "{path}: scene {sid} ({title}): no thumbnails VTT ({base}_thumbs.vtt) yet; sprite generation was queued in Stash and the next run tags it",
         ),
         BadScene(
             "empty VTT", good, "", "{path}: {base}_thumbs.vtt: not a WebVTT file (first line '')"

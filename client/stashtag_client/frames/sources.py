@@ -71,7 +71,7 @@ def image_size(data: bytes, source: str) -> tuple[int, int]:
         from PIL import Image, UnidentifiedImageError
     except ImportError:
         raise InputError(
-            f"{source}: not a JPEG or PNG (install Pillow for other formats)"
+            f"{source}: neither a JPEG nor a PNG (damaged? other formats need Pillow)"
         ) from None
     try:
         with Image.open(io.BytesIO(data)) as img:

@@ -15,6 +15,13 @@ from stashtag_client.frames.scene_frames import OcrFinder, OcrView, SceneFrames
 from stashtag_core.errors import InputError
 
 
+def video_readable() -> bool:
+    """Whether this client can decode video files (PyAV installed: the ``video`` extra)."""
+    import importlib.util
+
+    return importlib.util.find_spec("av") is not None
+
+
 def _av():
     try:
         import av

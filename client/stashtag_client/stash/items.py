@@ -96,14 +96,14 @@ class Scenes(StashItems):
                 return replace(frames, ocr_finder=self._ocr_finder(scene, frames))
             to_generate.add(scene.id)
             missing = "sprite" if sprite is None else f"thumbnails VTT ({scene.vtt_url})"
-            if scene.path and Path(scene.path).is_file():  # without PyAV: load_video says so
-                from stashtag_client.frames.video import load_video
+            from stashtag_client.frames.video import load_video, video_readable
 
+            if scene.path and Path(scene.path).is_file() and video_readable():
                 frames = load_video(scene.id, Path(scene.path), 81, 320)
                 return replace(frames, ocr_finder=self._ocr_finder(scene, frames))
             raise InputError(
-                f"scene {scene.id} ({scene.title or scene.path}): no {missing} yet and the "
-                "video file is not readable here; sprite generation was queued"
+                f"scene {scene.id} ({scene.title or scene.path}): no {missing} yet; sprite "
+                "generation was queued in Stash and the next run tags it"
             )
 
         return SceneSource(scene.id, "stash", Path(scene.path or scene.id), loader=load)

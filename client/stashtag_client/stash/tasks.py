@@ -113,9 +113,20 @@ def _tally(log: Log, on_report: Callable[[SceneReport], None] | None) -> Tally:
     return Tally(keep=REPORTS_KEPT, on_report=each)
 
 
+DAMAGED_SPRITE = ("_sprite.jpg:", "JPEG")  # words of the errors a damaged sprite gives
+
+
 def _summary(tally: Tally, log: Log, noun: str) -> dict:
     done = tally.total - tally.failed
     log("i", f"{done} {noun} tagged, {tally.failed} error(s)")
+    damaged = [r.scene_id for r in tally.errors if any(w in r.error for w in DAMAGED_SPRITE)]
+    if damaged and noun == "scene(s)":
+        log(
+            "w",
+            f"{len(damaged)} scene(s) have a damaged sprite (e.g. {', '.join(damaged[:5])}): "
+            "regenerate them in Stash (Tasks → Generate → Scene Scrubber Sprites, with "
+            "Overwrite existing), then tag them again",
+        )
     out = {"tagged": done, "errors": tally.failed, "reports": [asdict(r) for r in tally.reports]}
     if tally.total > len(tally.reports):  # a whole library: the rest were logged as they came
         out["reports_omitted"] = tally.total - len(tally.reports)
@@ -184,11 +195,17 @@ def learning_task(sync: StashSync, task: str, log: Log, progress: Progress) -> d
 
 
 def log_reports(reports, log: Log) -> None:
-    """Per item what changed, at debug level."""
+    """Per item what changed, one line each in Stash's log (as Stash's own tasks log each file)."""
     for r in reports:
         if r.status != "error":
             studio = f", studio {r.studio} (read from the {r.studio_from})" if r.studio else ""
             log(
-                "d",
-                f"{r.scene_id}: {r.status}, +{r.added} -{r.removed}, {r.markers} marker(s){studio}",
+                "i",
+                f"{r.scene_id}: {r.status}, {_names('+', r.added)}, {_names('-', r.removed)}, "
+                f"{r.markers} marker(s){studio}",
             )
+
+
+def _names(sign: str, names: list[str], shown: int = 6) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return f"{sign}{len(names)} tag(s)" + (f" ({', '.join(names[:shown])}{more})" if names else "")
