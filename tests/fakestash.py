@@ -164,6 +164,7 @@ class FakeScene:
     details: str | None = None
     cover: bytes | None = None  # the screenshot; without one Stash serves its placeholder SVG
     size: int = 1_000_000  # the file's bytes
+    frame_rate: float = 25.0
 
 
 @dataclass
@@ -239,18 +240,18 @@ class FakeStash:
         self.mutations = 0
         self.faults = Faults()
         self.lock = threading.RLock()
-        self._ids = 100
+        self._ids: dict[str, int] = {}  # per kind, as Stash's tables each count from 1
         self.schema = build_schema(SDL)
         self.base_url = ""
 
     # --- state helpers ------------------------------------------------------------------------
-    def next_id(self) -> str:
-        self._ids += 1
-        return str(self._ids)
+    def next_id(self, kind: str) -> str:
+        self._ids[kind] = self._ids.get(kind, 0) + 1
+        return str(self._ids[kind])
 
     def add_tag(self, name: str, aliases=(), parent_ids=(), ignore_auto_tag=False) -> str:
         self._check_unique(name, aliases)
-        tid = self.next_id()
+        tid = self.next_id("tag")
         self.tags[tid] = {
             "id": tid,
             "name": name,
@@ -272,7 +273,7 @@ class FakeStash:
                     raise GraphQLError(f"name '{n}' is used as alias for '{t['name']}'")
 
     def add_studio(self, name: str) -> str:
-        sid = self.next_id()
+        sid = self.next_id("studio")
         self.studios[sid] = {"id": sid, "name": name, "aliases": []}
         return sid
 
@@ -313,7 +314,7 @@ class FakeStash:
                     "duration": s.duration,
                     "width": s.width,
                     "height": s.height,
-                    "frame_rate": 25.0,
+                    "frame_rate": s.frame_rate,
                     "fingerprint": lambda info, type: s.oshash if type == "oshash" else None,
                 }
             ],
@@ -626,7 +627,7 @@ class FakeStash:
         self._scene_or_fail(input["scene_id"])
         if input["primary_tag_id"] not in self.tags:
             raise GraphQLError("primary tag not found")
-        mid = self.next_id()
+        mid = self.next_id("marker")
         self.markers[mid] = {
             "id": mid,
             "scene_id": input["scene_id"],
@@ -645,7 +646,7 @@ class FakeStash:
         return all([self.markers.pop(i, None) is not None for i in ids])
 
     def metadataGenerate(self, info, input):
-        job = self.next_id()
+        job = self.next_id("job")
         self.jobs.append({"id": job, **input})
         if input.get("sprites"):
             for sid in input.get("sceneIDs") or list(self.scenes):

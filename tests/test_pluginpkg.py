@@ -30,6 +30,12 @@ def test_build_zip_and_index(tmp_path):
         "wheels/stashtag_client-0.2.0-py3-none-any.whl",
         "wheels/stashtag_core-0.2.0-py3-none-any.whl",
     ]
+    # Stash loads every .yml under its plugins folder as a plugin manifest (seen in a real
+    # Stash: the client's default.yml, installed into deps/, logged a load error at each start)
+    with zipfile.ZipFile(archive) as z:
+        for wheel in [n for n in names if n.endswith(".whl")]:
+            inner = zipfile.ZipFile(z.open(wheel)).namelist()
+            assert not [n for n in inner if n.endswith(".yml")], wheel
     # a rebuild of the same release is byte-identical, dated by the release, not the clock
     again = CliRunner().invoke(app, ["plugin", "build", "--out", str(tmp_path / "again")])
     assert again.exit_code == 0, again.output

@@ -59,7 +59,7 @@ def make_library(scenes: int, user_tag_every: int = 10) -> FakeStash:
         scene.tag_ids.append(queue)
         if i % user_tag_every == 0:
             scene.tag_ids.append(mine)
-            mid = fake.next_id()
+            mid = fake.next_id("marker")
             fake.markers[mid] = {
                 "id": mid,
                 "scene_id": str(i),

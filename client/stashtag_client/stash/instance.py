@@ -58,7 +58,9 @@ def _still_ours(client: StashClient, db: sqlite3.Connection, key: str) -> bool:
     return sum(tag in on[scene] for scene, tag in pairs) >= SAME * len(pairs)
 
 
-def _recognise(client: StashClient, db: sqlite3.Connection, url: str) -> str | None:
+def _recognise(
+    client: StashClient, db: sqlite3.Connection, url: str, log: Callable[[str, str], None]
+) -> str | None:
     """The id of the instance met at ``url`` before, when this Stash is it; rows an older
     store keyed by the URL are moved under a new id when they are this Stash's."""
     seen = db.execute(
@@ -66,8 +68,14 @@ def _recognise(client: StashClient, db: sqlite3.Connection, url: str) -> str | N
     ).fetchall()
     for (instance,) in seen:
         if _still_ours(client, db, ledger_key(instance)):
+            log("w", f"stashtag: {url} had lost its stashtag instance id; restored it")
             return instance
     if _still_ours(client, db, url):
+        log(
+            "i",
+            f"stashtag: {url} now has an instance id (in stashtag's plugin settings); the "
+            "store's earlier records of this Stash were moved under it",
+        )
         instance = uuid.uuid4().hex
         with db:
             for table in LEDGER_TABLES:
@@ -89,9 +97,7 @@ def instance_key(
     config = client.plugin_settings(PLUGIN_ID)
     instance = str(config.get(SETTING) or "")
     if not instance:
-        instance = _recognise(client, db, url) or ""
-        if instance and log:
-            log("w", f"stashtag: {url} had lost its stashtag instance id; restored it")
+        instance = _recognise(client, db, url, log or (lambda level, msg: None)) or ""
         if not instance and dry_run:
             return url  # a dry run writes nothing to Stash, and no records either
         instance = instance or uuid.uuid4().hex

@@ -22,7 +22,8 @@ from stashtag_client.tagging.yaml_reader import (
     VocabularyError,
 )
 
-DEFAULT_VOCABULARY = "default.yml"
+# not .yml: Stash loads every .yml under its plugins folder (the client's deps/) as a plugin
+DEFAULT_VOCABULARY = "default.yaml"
 
 
 @dataclass(frozen=True)
