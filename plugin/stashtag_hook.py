@@ -11,6 +11,7 @@ video here. Nothing here imports the client, numpy or gRPC.
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 
@@ -19,6 +20,15 @@ QUEUE_TAG = "AI_TagMe"
 QUEUE_KEY = "queueNewScenes"  # plugin settings (stashtag_client.settings declares them too)
 TAG_NOW_KEY = "tagOnCreate"
 TIMEOUT_S = 10
+
+
+def _record(query: str, variables: dict | None, answer: dict) -> None:
+    """As the client's STASHTAG_STASH_TRANSCRIPT: every exchange as a JSON line."""
+    path = os.environ.get("STASHTAG_STASH_TRANSCRIPT")
+    if path:
+        line = {"query": query, "variables": variables or {}, "status": 200, "response": answer}
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(line) + "\n")
 
 
 class HookError(Exception):
@@ -48,6 +58,7 @@ class Stash:
                 answer = json.loads(response.read())
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise HookError(f"Stash at {self.base}: {exc}") from None
+        _record(query, variables, answer)
         if answer.get("errors"):
             raise HookError("; ".join(e.get("message", "?") for e in answer["errors"]))
         return answer.get("data") or {}

@@ -22,6 +22,27 @@ from pathlib import Path
 
 from graphql import build_schema, graphql_sync
 
+# What Stash v0.30.1 wrote to a plugin's stdin (recorded in a real Stash, cookie redacted).
+RECORDED_STDIN = (
+    Path(__file__).parent / "client" / "data" / "real_stash" / "01_tag_queued.stdin.json"
+)
+
+
+def plugin_stdin(base_url: str, session_cookie: str, plugin_dir, config_dir, args: dict) -> dict:
+    """A plugin's stdin as Stash writes it: never an ``ApiKey`` (plugins authenticate with the
+    session cookie, a Go ``http.Cookie``), the config folder as ``Dir``; hook contexts carry
+    the item's id as a number and ``input: null``."""
+    payload = json.loads(RECORDED_STDIN.read_text(encoding="utf-8"))
+    sc = payload["server_connection"]
+    scheme, rest = base_url.split("://")
+    host, port = rest.split(":")
+    sc.update(Scheme=scheme, Host=host, Port=int(port), Dir=str(config_dir))
+    sc["PluginDir"] = str(plugin_dir)
+    sc["SessionCookie"]["Value"] = session_cookie
+    payload["args"] = args
+    return payload
+
+
 SDL = """
 scalar Map
 scalar Any
@@ -692,18 +713,9 @@ class FakeStash:
         if plugin_id not in self.installed:
             raise GraphQLError(f"plugin {plugin_id} not found")
         folder, python = self.installed[plugin_id]
-        host, port = self.base_url.removeprefix("http://").split(":")
-        payload = {
-            "server_connection": {
-                "Scheme": "http",
-                "Host": host,
-                "Port": int(port),
-                "SessionCookie": {"Name": "session", "Value": self.session_cookie, "Path": "/"},
-                "Dir": str(folder.parent),
-                "PluginDir": str(folder),
-            },
-            "args": args or {},
-        }
+        payload = plugin_stdin(
+            self.base_url, self.session_cookie, folder, folder.parent, args or {}
+        )
         self.lock.release()  # the plugin calls back into this server while it runs
         try:
             start = time.perf_counter()

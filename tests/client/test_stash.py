@@ -20,7 +20,7 @@ from stashtag_client.stash.workflow import DONE_TAG, ERROR_TAG, QUEUE_TAG
 from stashtag_client.stash.writer import MARKER_PREFIX
 from stashtag_client.store import Store
 from stashtag_client.tagging.vocabulary import load_vocabulary
-from tests.fakestash import FakeScene, FakeStash, serve
+from tests.fakestash import FakeScene, FakeStash, plugin_stdin, serve
 
 API_KEY = "k3y"
 
@@ -261,19 +261,8 @@ def test_exact_tag_lookup_and_auth(stash):
 
 
 def plugin_input(url: str, args: dict) -> str:
-    host, port = url.removeprefix("http://").split(":")
-    return json.dumps(
-        {
-            "server_connection": {
-                "Scheme": "http",
-                "Host": host,
-                "Port": int(port),
-                "ApiKey": API_KEY,
-                "PluginDir": ".",
-            },
-            "args": args,
-        }
-    )
+    """What Stash writes to the plugin's stdin (the recorded shape: session cookie, no key)."""
+    return json.dumps(plugin_stdin(url, "sess-" + API_KEY, ".", ".", args))
 
 
 def run_plugin(tmp_path, url: str, args: dict) -> tuple[int, dict, list[tuple[str, str]]]:
@@ -312,7 +301,7 @@ def test_plugin_entry_as_stash_runs_it(stash, triton, tmp_path):
     assert DONE_TAG in names(fake, "1")
 
     # hook: off by default (Stash waits for it during a scan), then queue-only
-    hook = {"hookContext": {"id": "4", "type": "Scene.Create.Post"}}
+    hook = {"hookContext": {"id": 4, "type": "Scene.Create.Post", "input": None}}
     code, result, _ = run_plugin(tmp_path, url, hook)
     assert code == 0 and result["output"]["action"] == "off" and QUEUE_TAG not in names(fake, "4")
     fake.plugin_settings["stashtag"]["queueNewScenes"] = True

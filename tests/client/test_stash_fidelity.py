@@ -14,7 +14,7 @@ import pytest
 from stashtag_client.stash.client import StashClient
 from stashtag_client.stash.http import StashConnection, StashError
 from stashtag_client.stash.tags import TagRegistry
-from tests.fakestash import FakeScene, FakeStash, like, serve
+from tests.fakestash import FakeScene, FakeStash, like, plugin_stdin, serve
 
 KEY = "k3y"
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,24 +124,15 @@ def test_refused_image_request_redirects_to_login(stash):
 def test_plugin_authenticates_with_the_session_cookie(stash, tmp_path):
     """pkg/plugin/common/msg.go: a plugin gets ``SessionCookie`` and no API key."""
     fake, url, _ = stash
-    host, port = url.removeprefix("http://").split(":")
-    cookie = {"Name": "session", "Value": fake.session_cookie, "Path": "/", "HttpOnly": True}
-    payload = {
-        "server_connection": {
-            "Scheme": "http",
-            "Host": host,
-            "Port": int(port),
-            "SessionCookie": cookie,
-            "PluginDir": str(tmp_path),
-        },
-        "args": {},
-    }
     fake.plugin_settings["stashtag"] = {"storePath": str(tmp_path / "s.db")}
-    for args in ({"task": "generate"}, {"hookContext": {"id": "1", "type": "Scene.Create.Post"}}):
+    for args in (
+        {"task": "generate"},
+        {"hookContext": {"id": 1, "type": "Scene.Create.Post", "input": None}},
+    ):
         fake.plugin_settings["stashtag"]["queueNewScenes"] = True
         proc = subprocess.run(
             [sys.executable, str(ROOT / "plugin" / "stashtag_plugin.py")],
-            input=json.dumps({**payload, "args": args}),
+            input=json.dumps(plugin_stdin(url, fake.session_cookie, tmp_path, tmp_path, args)),
             capture_output=True,
             text=True,
             timeout=300,

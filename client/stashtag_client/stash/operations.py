@@ -24,7 +24,9 @@ from stashtag_client.stash.workflow import DUPLICATE_TAG
 from stashtag_client.store import Store
 from stashtag_core.errors import StashtagError
 
-CARD_FIELDS = "id title files { duration width height size } paths { screenshot } studio { name }"
+CARD_FIELDS = (
+    "id title files { basename duration width height size } paths { screenshot } studio { name }"
+)
 MAX_LIMIT = 200
 
 
@@ -48,7 +50,8 @@ def cards(client: StashClient, ids: list[str]) -> dict[str, dict]:
         f = (s.get("files") or [{}])[0]
         out[str(s["id"])] = {
             "id": str(s["id"]),
-            "title": s.get("title") or "",
+            # a scanned scene has no title (""): Stash's own cards show the file's name then
+            "title": s.get("title") or f.get("basename") or "",
             "screenshot": (s.get("paths") or {}).get("screenshot"),
             "duration": f.get("duration"),
             "width": f.get("width"),
