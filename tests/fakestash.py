@@ -198,6 +198,9 @@ class FakeImage:
     height: int
     gallery_ids: list[str] = field(default_factory=list)
     tag_ids: list[str] = field(default_factory=list)
+    # the same picture found again (a copy inside a zip gallery): Stash keeps one image with
+    # several files, each listed in visual_files
+    more_paths: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -371,12 +374,13 @@ class FakeStash:
             "visual_files": [
                 {
                     "__typename": "ImageFile",
-                    "id": f"i{i.id}",
-                    "path": i.path,
-                    "basename": Path(i.path).name,
+                    "id": f"i{i.id}.{n}",
+                    "path": path,
+                    "basename": Path(path).name,
                     "width": i.width,
                     "height": i.height,
                 }
+                for n, path in enumerate([i.path, *i.more_paths])
             ],
             "paths": {
                 "thumbnail": f"{self.base_url}/image/{i.id}/thumbnail",

@@ -12,6 +12,7 @@ compares each answer with Stash's own, value for value (URLs' ``?t=`` cache-bust
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from pathlib import Path
@@ -23,12 +24,20 @@ CACHE_BUSTER = re.compile(r"\?t=\d+")
 
 
 def recordings() -> list[str]:
-    return sorted(p.name.removesuffix(".graphql.jsonl") for p in RECORDINGS.glob("*.graphql.jsonl"))
+    found = RECORDINGS.glob("*.graphql.jsonl.gz")
+    return sorted(p.name.removesuffix(".graphql.jsonl.gz") for p in found)
+
+
+def _read(name: str, kind: str) -> str:
+    """A recording's file; the large ones (state, exchanges) are kept gzipped."""
+    path = RECORDINGS / f"{name}.{kind}"
+    if path.exists():
+        return path.read_text(encoding="utf-8")
+    return gzip.decompress((RECORDINGS / f"{name}.{kind}.gz").read_bytes()).decode("utf-8")
 
 
 def exchanges(name: str) -> list[dict]:
-    lines = (RECORDINGS / f"{name}.graphql.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
+    return [json.loads(line) for line in _read(name, "graphql.jsonl").splitlines() if line.strip()]
 
 
 def _base_url(name: str) -> str:
@@ -38,7 +47,7 @@ def _base_url(name: str) -> str:
 
 def seeded_fake(name: str) -> FakeStash:
     """A fake holding what the real Stash held before the recording (same ids)."""
-    state = json.loads((RECORDINGS / f"{name}.before.json").read_text(encoding="utf-8"))
+    state = json.loads(_read(name, "before.json"))
     fake = FakeStash("key")
     fake.base_url = _base_url(name)
     top = {"tag": 0, "studio": 0, "marker": 0}
@@ -84,6 +93,7 @@ def seeded_fake(name: str) -> FakeStash:
             FakeImage(
                 i["id"], i["title"], vf["path"], b"", vf["width"], vf["height"],
                 [g["id"] for g in i["galleries"]], [t["id"] for t in i["tags"]],
+                [f["path"] for f in i["visual_files"][1:]],
             )
         )  # fmt: skip
     fake.plugin_settings = {k: dict(v) for k, v in state["configuration"]["plugins"].items()}

@@ -19,7 +19,8 @@ NAMES = recordings()
 def test_there_are_recordings_of_every_kind_of_task():
     stdin = [json.loads((RECORDINGS / f"{n}.stdin.json").read_text()) for n in NAMES]
     tasks = {s["args"].get("task") for s in stdin}
-    assert {"tag"} <= tasks, tasks
+    expected = {"tag", "retag", "duplicates", "generate", "tag-images", "tag-galleries", "review"}
+    assert expected | {"learn", "calibrate", "learned", "undo"} <= tasks, tasks
 
 
 @pytest.mark.parametrize("name", NAMES)
