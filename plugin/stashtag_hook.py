@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import urllib.error
 import urllib.request
 
@@ -49,12 +50,17 @@ class Stash:
         cookie = server.get("SessionCookie") or {}
         if cookie.get("Value"):
             self.headers["Cookie"] = f"{cookie.get('Name') or 'session'}={cookie['Value']}"
+        # Stash over https on loopback: its certificate (often self-signed, issued for its
+        # public name) cannot match 127.0.0.1, so it is not verified there (as the client)
+        self.tls = None
+        if self.base.startswith("https://") and host in ("127.0.0.1", "localhost", "::1"):
+            self.tls = ssl._create_unverified_context()
 
     def gql(self, query: str, variables: dict | None = None) -> dict:
         body = json.dumps({"query": query, "variables": variables or {}}).encode()
         request = urllib.request.Request(self.base + "/graphql", body, self.headers)
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_S, context=self.tls) as response:
                 answer = json.loads(response.read())
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise HookError(f"Stash at {self.base}: {exc}") from None
@@ -72,7 +78,7 @@ class Stash:
             return False
         request = urllib.request.Request(url, headers=self.headers, method="GET")
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_S, context=self.tls) as response:
                 return response.status == 200 and "image" in response.headers.get(
                     "Content-Type", ""
                 )

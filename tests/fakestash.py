@@ -914,10 +914,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, vtt, "text/vtt")
 
 
-def serve(stash: FakeStash) -> tuple[ThreadingHTTPServer, str]:
-    """Start the fake on a free loopback port; returns the server and its base URL."""
+def serve(stash: FakeStash, tls=None) -> tuple[ThreadingHTTPServer, str]:
+    """Start the fake on a free loopback port; returns the server and its base URL.
+    ``tls`` (an ``ssl.SSLContext`` with a certificate): serve https, as Stash does when it
+    finds ``stash.crt``/``stash.key``."""
     handler = type("Handler", (_Handler,), {"stash": stash})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    stash.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls is not None else "http"
+    stash.base_url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, stash.base_url

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -85,6 +86,8 @@ class StashHttp:
         wrapper = GQLWrapper()  # stashapi's configured requests session (JSON headers)
         self.session: requests.Session = wrapper.s
         self.conn = conn
+        # also given with every request: a session's verify=False loses to REQUESTS_CA_BUNDLE /
+        # CURL_CA_BUNDLE in the environment (seen with an https Stash that set them)
         self.session.verify = conn.verify_tls
         if not conn.verify_tls:  # chosen by the user: once is enough to have been told
             import warnings
@@ -95,6 +98,14 @@ class StashHttp:
             self.session.headers["ApiKey"] = conn.api_key
         if conn.session_cookie:
             self.session.cookies.set("session", conn.session_cookie)
+
+    def _credentials_hint(self) -> str:
+        if self.conn.api_key or self.conn.session_cookie:
+            return "Stash refused the credentials (check the API key, Settings → Security)"
+        return (
+            "this Stash has a password: give stashtag its API key (Stash → Settings → Security "
+            "→ API key; --stash-api-key or STASHTAG_STASH_API_KEY)"
+        )
 
     def _post(self, fn, what: str, idempotent: bool = True):
         last = ""
@@ -110,7 +121,7 @@ class StashHttp:
                     ) from None
             else:
                 if response.status_code == 401:
-                    raise StashError(f"{what}: 401 unauthorised: check the Stash API key")
+                    raise StashError(f"{what}: 401 unauthorised: {self._credentials_hint()}")
                 if response.status_code not in RETRY_STATUS:
                     return response
                 last = f"HTTP {response.status_code}"
@@ -122,12 +133,14 @@ class StashHttp:
 
         A non-idempotent mutation (a create) is not re-sent once it may have reached Stash:
         :class:`StashUncertain` tells the caller to look before trying again."""
-        name = query.split("(")[0].split("{")[0].strip() or "query"
+        field = re.search(r"\{\s*(\w+)", query)  # what is asked (findScenes), not "query C"
+        name = field.group(1) if field else "query"
         response = self._post(
             lambda: self.session.post(
                 self.graphql_url,
                 json={"query": query, "variables": variables or {}},
                 timeout=self.conn.timeout_s,
+                verify=self.conn.verify_tls,
             ),
             f"Stash {name}",
             idempotent,
@@ -149,7 +162,10 @@ class StashHttp:
     def fetch(self, url: str) -> bytes | None:
         """GET a generated file (sprite, VTT) with the same auth; ``None`` when it is missing."""
         response = self._post(
-            lambda: self.session.get(url, timeout=self.conn.timeout_s), f"GET {url}"
+            lambda: self.session.get(
+                url, timeout=self.conn.timeout_s, verify=self.conn.verify_tls
+            ),
+            f"GET {url}",
         )
         if response.status_code == 404:
             return None
