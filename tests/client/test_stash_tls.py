@@ -17,7 +17,7 @@ from stashtag_client.stash.http import StashConnection, StashError
 from tests.fakestash import FakeStash, plugin_stdin, serve
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "plugin"))
-import stashtag_hook  # noqa: E402
+import stashtag_hook
 
 pytestmark = pytest.mark.skipif(not shutil.which("openssl"), reason="needs the openssl command")
 
@@ -53,5 +53,5 @@ def test_the_plugin_reaches_a_self_signed_stash_on_loopback(https_stash, monkeyp
 def test_elsewhere_the_certificate_is_checked(https_stash):
     fake, url = https_stash
     client = StashClient(StashConnection(url, fake.api_key, timeout_s=3, attempts=1))
-    with pytest.raises(StashError, match="SSL|certificate"):
+    with pytest.raises(StashError, match=r"SSL|certificate"):
         client.find_tag("AI_TagMe")

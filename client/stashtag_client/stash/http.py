@@ -162,9 +162,7 @@ class StashHttp:
     def fetch(self, url: str) -> bytes | None:
         """GET a generated file (sprite, VTT) with the same auth; ``None`` when it is missing."""
         response = self._post(
-            lambda: self.session.get(
-                url, timeout=self.conn.timeout_s, verify=self.conn.verify_tls
-            ),
+            lambda: self.session.get(url, timeout=self.conn.timeout_s, verify=self.conn.verify_tls),
             f"GET {url}",
         )
         if response.status_code == 404:
