@@ -140,3 +140,33 @@ def test_index_is_rebuilt_for_a_store_written_before_it(tmp_path, store):
         assert len(keys) == 5 and vectors.shape == (5, DIM)
         hits = search(again, "m", again.get("B-same-room", "m").clip[17], limit=1)
         assert hits[0].scene == "B-same-room" and hits[0].frame == 17
+
+
+def test_stash_duplicates_pair_only_scenes(tmp_path):
+    """Seen in a real Stash: once images were tagged, *Find duplicates* sent an image's store
+    key ("image:6") to bulkSceneUpdate and the task failed."""
+    from stashtag_client.settings import Settings
+    from stashtag_client.stash.client import StashClient
+    from stashtag_client.stash.http import StashConnection
+    from stashtag_client.stash.sync import StashSync
+    from stashtag_client.tagging.vocabulary import load_vocabulary
+    from tests.fakestash import FakeScene, FakeStash, serve
+
+    walk = unit(RNG.standard_normal(DIM) + np.cumsum(RNG.standard_normal((40, DIM)) * 0.15, 0))
+    fake = FakeStash("key")
+    for sid in ("1", "2"):
+        fake.add_scene(FakeScene(sid, f"S{sid}", f"/v/{sid}.mp4", f"{int(sid):016x}", 80.0))
+    server, url = serve(fake)
+    try:
+        with Store(tmp_path / "s.db") as store:
+            for key in ("1", "2", "image:6"):  # the same picture three times
+                store.put(record(key, unit(walk + RNG.standard_normal(walk.shape) * 0.01)))
+            sync = StashSync(
+                StashClient(StashConnection(url, "key")), store, load_vocabulary(),
+                Settings("127.0.0.1:1"),
+            )  # fmt: skip
+            pairs = sync.duplicates("AI_Duplicate")
+    finally:
+        server.shutdown()
+    assert [(d.a, d.b) for d in pairs] == [("1", "2")]
+    assert [e[2] for e in fake.events if e[0] == "tags"] == [["1", "2"]]

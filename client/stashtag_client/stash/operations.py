@@ -201,7 +201,7 @@ class Operations:
         """Confirmed pairs joined into groups (a video stored three times is one group)."""
         from stashtag_client.tagging.similarity import find_duplicates
 
-        pairs = find_duplicates(self.store, _model_id(self.store))
+        pairs = find_duplicates(self.store, _model_id(self.store), keep=str.isdigit)
         group_of: dict[str, set[str]] = {}
         for d in pairs:
             joined = group_of.get(d.a, {d.a}) | group_of.get(d.b, {d.b})

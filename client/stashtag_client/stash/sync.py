@@ -227,7 +227,8 @@ class StashSync:
         """Find duplicate pairs in the store and tag both scenes of each with ``tag_name``."""
         from stashtag_client.tagging.similarity import find_duplicates
 
-        pairs = find_duplicates(self.store, self.store_model_id())
+        # the store also holds images ("image:6") and files tagged outside Stash
+        pairs = find_duplicates(self.store, self.store_model_id(), keep=str.isdigit)
         if pairs and not self.settings.dry_run:
             for d in pairs:
                 self.add_own_tag([d.a, d.b], tag_name)

@@ -13,6 +13,7 @@ two different scenes shot in one room share a mean but not a frame sequence.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,11 +118,15 @@ def find_duplicates(
     scene_threshold: float = SCENE_THRESHOLD,
     frame_threshold: float = FRAME_THRESHOLD,
     min_aligned: float = MIN_ALIGNED,
+    keep: Callable[[str], bool] | None = None,
 ) -> list[Duplicate]:
-    """Pairs of scenes that are the same video (re-encodes, trims), confirmed frame by frame."""
+    """Pairs of scenes that are the same video (re-encodes, trims), confirmed frame by frame;
+    ``keep`` picks the store keys that may pair (a Stash's scenes: not its images' keys)."""
     index = SceneIndex.from_store(store, model_id)
     found = []
     for i, j, cosine in index.candidate_pairs(scene_threshold):
+        if keep is not None and not (keep(index.keys[i]) and keep(index.keys[j])):
+            continue
         a = store.get(index.keys[i], model_id)
         b = store.get(index.keys[j], model_id)
         aligned, offset = frame_alignment(a, b, frame_threshold)
