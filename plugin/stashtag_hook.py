@@ -4,8 +4,9 @@ a scan and waits for it, so it must cost next to nothing.
 Off unless the plugin setting *Queue new scenes* is on; then it adds ``AI_TagMe`` to the new
 scene (the next *Tag queued scenes* run, or ``stashtag stash --watch``, tags it). With *Tag on
 create* a scene whose sprite Stash has generated is tagged at once by the client; one without a
-sprite gets its sprite generation queued and is tagged by the next run, never by decoding the
-video here. Nothing here imports the client, numpy or gRPC.
+sprite (a scan fires the hook before it makes sprites) gets its sprite generation and one *Tag
+queued scenes* run queued in Stash's job queue behind the scan, never a video decoded here.
+Nothing here imports the client, numpy or gRPC.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ QUEUE_TAG = "AI_TagMe"
 QUEUE_KEY = "queueNewScenes"  # plugin settings (stashtag_client.settings declares them too)
 TAG_NOW_KEY = "tagOnCreate"
 TIMEOUT_S = 10
+TAG_TASK = "Tag queued scenes"  # stashtag.yml's task; Stash describes its job as below
+TAG_JOB = f"Running plugin task: {TAG_TASK}"
 
 
 def _record(query: str, variables: dict | None, answer: dict) -> None:
@@ -85,6 +88,18 @@ class Stash:
         except (urllib.error.URLError, OSError):
             return False
 
+    def queue_tag_run(self) -> str | None:
+        """Queue *Tag queued scenes* in Stash's job queue, behind the scan that made the scene
+        and its sprite (seen in a real Stash: a scan fires this hook before it generates the
+        sprites). One waiting run serves every scene of the scan: None when one waits already."""
+        jobs = self.gql("query J { jobQueue { id status description } }").get("jobQueue") or []
+        if any(j["status"] == "READY" and j["description"] == TAG_JOB for j in jobs):
+            return None
+        return self.gql(
+            "mutation R($p: ID!, $t: String!) { runPluginTask(plugin_id: $p, task_name: $t) }",
+            {"p": PLUGIN_ID, "t": TAG_TASK},
+        )["runPluginTask"]
+
     def tag_id(self, name: str) -> str:
         """The tag named ``name`` (else the one with it as an alias), created if missing.
         Stash's filters are LIKE matches (``_`` matches any character): answers are checked."""
@@ -130,5 +145,7 @@ def handle(payload: dict, log) -> tuple[dict, bool]:
             "mutation G($i: GenerateMetadataInput!) { metadataGenerate(input: $i) }",
             {"i": {"sprites": True, "sceneIDs": [scene_id]}},
         )
-        log("i", f"scene {scene_id}: no sprite yet; generation queued, tagged by the next run")
+        job = stash.queue_tag_run()
+        when = f"by the tag run queued behind it (job {job})" if job else "by the tag run queued"
+        log("i", f"scene {scene_id}: no sprite yet; its generation was queued, tagged {when}")
     return {"hook": kind, "scene": scene_id, "action": "queued"}, False

@@ -93,6 +93,8 @@ type FindSceneMarkersResultType { count: Int! scene_markers: [SceneMarker!]! }
 type ConfigGeneralResult { apiKey: String! pluginsPath: String! }
 type ConfigResult { general: ConfigGeneralResult! plugins(include: [ID!]): Map! }
 type Version { version: String }
+enum JobStatus { READY RUNNING FINISHED STOPPING CANCELLED FAILED }
+type Job { id: ID! status: JobStatus! subTasks: [String!] description: String! progress: Float }
 type PluginPaths { javascript: [String!] css: [String!] }
 type Plugin { id: ID! name: String! enabled: Boolean! requires: [ID!] paths: PluginPaths! }
 
@@ -123,6 +125,7 @@ type Query {
   configuration: ConfigResult!
   version: Version!
   plugins: [Plugin!]
+  jobQueue: [Job!]
 }
 type Mutation {
   tagCreate(input: TagCreateInput!): Tag
@@ -136,6 +139,7 @@ type Mutation {
   metadataGenerate(input: GenerateMetadataInput!): ID!
   runPluginOperation(plugin_id: ID!, args: Map): Any
   configurePlugin(plugin_id: ID!, input: Map!): Map!
+  runPluginTask(plugin_id: ID!, task_name: String, description: String, args_map: Map): ID!
 }
 """
 
@@ -259,7 +263,8 @@ class FakeStash:
         self.ui_root: Path | None = None  # a web UI's files (the stand-in): served for pages
         # what clients did, in order: ("sprite", scene id) and ("tags", mode, ids, tag ids)
         self.events: list[tuple] = []
-        self.jobs: list[dict] = []
+        self.jobs: list[dict] = []  # metadataGenerate's (done at once)
+        self.task_jobs: list[dict] = []  # runPluginTask's, queued until a test runs them
         self.requests: list[str] = []  # operation names / first words, for assertions
         self.mutations = 0
         self.faults = Faults()
@@ -579,6 +584,21 @@ class FakeStash:
                 k: v for k, v in self.plugin_settings.items() if not include or k in include
             },
         }
+
+    def runPluginTask(self, info, plugin_id, task_name=None, description=None, args_map=None):
+        """Queued, not run: the fake keeps the job as Stash lists it until a test runs it."""
+        job = self.next_id("job")
+        self.task_jobs.append(
+            {"id": job, "status": "READY", "plugin_id": plugin_id, "task_name": task_name,
+             "description": description or f"Running plugin task: {task_name}",
+             "args_map": args_map}
+        )  # fmt: skip
+        return job
+
+    def jobQueue(self, info):
+        """Jobs not finished yet (Stash drops a job from its queue once it ends)."""
+        live = [j for j in self.task_jobs if j["status"] in ("READY", "RUNNING")]
+        return [{"subTasks": None, "progress": None, **j} for j in live] or None
 
     def configurePlugin(self, info, plugin_id, input):
         """Stash replaces the plugin's whole configuration with ``input``."""

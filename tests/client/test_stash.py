@@ -313,6 +313,10 @@ def test_plugin_entry_as_stash_runs_it(stash, triton, tmp_path):
     code, result, _ = run_plugin(tmp_path, url, hook)
     assert code == 0 and result["output"]["action"] == "queued", result
     assert fake.jobs[jobs:] and fake.jobs[-1]["sceneIDs"] == ["4"] and fake.jobs[-1]["sprites"]
+    # ... and a tag run queued behind the generation (once: a second new scene finds it waiting)
+    assert [j["task_name"] for j in fake.task_jobs] == ["Tag queued scenes"]
+    code, result, _ = run_plugin(tmp_path, url, hook)
+    assert code == 0 and len(fake.task_jobs) == 1
     # ... once Stash made it, the hook tags the scene at once
     fake.scenes["4"].sprite, fake.scenes["4"].vtt = fake.scenes["4"].pending_sprite
     code, result, logs = run_plugin(tmp_path, url, hook)
