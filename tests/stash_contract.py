@@ -135,11 +135,26 @@ def differences(real, fake, path: str = "") -> list[str]:
     return []
 
 
+CREATES = {"tagCreate": "tag", "sceneMarkerCreate": "marker", "studioCreate": "studio"}
+
+
+def _sequence_from_first_create(fake: FakeStash, ex: dict, started: set[str]) -> None:
+    """Stash's tables are AUTOINCREMENT: ids of deleted rows are never reused, and how far a
+    sequence got is not in the state a GraphQL client can read. The first create of each kind
+    in a recording says it; the fake's counter continues from there."""
+    for field, kind in CREATES.items():
+        made = ((ex["response"].get("data") or {}).get(field) or {}).get("id")
+        if made and kind not in started:
+            started.add(kind)
+            fake._ids[kind] = max(fake._ids.get(kind, 0), int(made) - 1)
+
+
 def replay(name: str) -> list[str]:
     """Every difference between Stash's answers and the fake's, exchange by exchange."""
     fake = seeded_fake(name)
-    found = []
+    found, started = [], set()
     for n, ex in enumerate(exchanges(name)):
+        _sequence_from_first_create(fake, ex, started)
         answer = fake.execute(ex["query"], ex["variables"])
         for d in differences(normalise(ex["response"]), normalise(answer)):
             op = ex["query"].split("{")[0].strip()[:40]

@@ -210,8 +210,16 @@ class Settings:
             )
         if self.max_in_flight < 1 or self.attempts < 1 or self.timeout_s <= 0:
             raise SettingsError("max_in_flight and attempts must be ≥ 1, timeout_s > 0")
-        if not 0 <= self.review_below <= 1 or not 0 <= self.gallery_share <= 1:
-            raise SettingsError("review_below and gallery_share must lie in 0..1")
+        for name, plugin_name in (
+            ("review_below", "Review below (%)"),
+            ("gallery_share", "Gallery share (%)"),
+        ):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:  # seen from Stash's settings page: 150 typed as a percentage
+                raise SettingsError(
+                    f"{name} must lie in 0..1 (the plugin's {plugin_name}: 0-100), not "
+                    f"{value:g} ({value * 100:g} %)"
+                )
 
     # --- derived ------------------------------------------------------------------------------
     # Built on demand: the web UI's operations start a process per call and read settings

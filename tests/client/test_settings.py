@@ -78,7 +78,10 @@ def test_connection_settings_sort_first_and_the_hook_reads_declared_keys():
         ({"flags": {"max_in_flight": 2.5}}, "flag --max-in-flight: expected a whole number"),
         ({"flags": {"strategy": "merge"}}, "unknown strategy 'merge'"),
         ({"flags": {"strategy": "overwrite"}}, "enable it explicitly"),
-        ({"flags": {"review_below": 30}}, "review_below and gallery_share must lie in 0..1"),
+        (
+            {"flags": {"review_below": 30}},
+            r"review_below must lie in 0..1 \(the plugin.s Review below \(%\): 0-100\), not 30 \(3000 %\)",
+        ),
     ],
 )
 def test_bad_values_name_their_source(source, message):
