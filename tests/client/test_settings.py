@@ -80,7 +80,7 @@ def test_connection_settings_sort_first_and_the_hook_reads_declared_keys():
         ({"flags": {"strategy": "overwrite"}}, "enable it explicitly"),
         (
             {"flags": {"review_below": 30}},
-            r"review_below must lie in 0..1 \(the plugin.s Review below \(%\): 0-100\), not 30 \(3000 %\)",
+            r"review_below must lie in 0..1 \(the plugin.s Review below \(%\): 0-100\), not 30",
         ),
     ],
 )
