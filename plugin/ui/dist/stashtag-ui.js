@@ -72,6 +72,10 @@
   var patchBefore = api.patch.before;
   var patchAfter = api.patch.after;
   var useToast = () => api.hooks.useToast();
+  var stashComponent = (name) => {
+    var _a;
+    return (_a = api.components) == null ? void 0 : _a[name];
+  };
   var RUN = import_client.gql`
   mutation StashtagOperation($plugin_id: ID!, $args: Map) {
     runPluginOperation(plugin_id: $plugin_id, args: $args)
@@ -245,9 +249,38 @@
   var import_react_router_dom2 = __toESM(require_react_router_dom());
   var import_react_bootstrap4 = __toESM(require_react_bootstrap());
   var FILTERS = [
-    ["tag", "Only scenes with this tag", "with tag (optional)"],
-    ["studio", "Only scenes of this studio", "of studio (optional)"]
+    ["tag", "Only scenes with this tag", "with tag (optional)", "TagSelect"],
+    ["studio", "Only scenes of this studio", "of studio (optional)", "StudioSelect"]
   ];
+  var Filter = ({ spec: [key, label, placeholder, picker], value, onChange }) => {
+    const Picker = stashComponent(picker);
+    if (Picker) {
+      return /* @__PURE__ */ import_react4.default.createElement("div", { className: `stashtag-filter stashtag-filter-${key}`, title: label }, /* @__PURE__ */ import_react4.default.createElement(
+        Picker,
+        {
+          isMulti: false,
+          isClearable: true,
+          creatable: false,
+          noSelectionString: placeholder,
+          values: value ? [{ id: value, name: value }] : [],
+          onSelect: (items) => {
+            var _a, _b;
+            return onChange((_b = (_a = items[0]) == null ? void 0 : _a.name) != null ? _b : "");
+          }
+        }
+      ));
+    }
+    return /* @__PURE__ */ import_react4.default.createElement(
+      import_react_bootstrap4.Form.Control,
+      {
+        size: "sm",
+        "aria-label": label,
+        placeholder,
+        value,
+        onChange: (e) => onChange(e.target.value)
+      }
+    );
+  };
   var SearchPage = () => {
     var _a, _b, _c, _d;
     const location = (0, import_react_router_dom2.useLocation)();
@@ -292,15 +325,13 @@
         value: text,
         onChange: (e) => setText(e.target.value)
       }
-    ), /* @__PURE__ */ import_react4.default.createElement(import_react_bootstrap4.InputGroup.Append, null, /* @__PURE__ */ import_react4.default.createElement(import_react_bootstrap4.Button, { type: "submit", variant: "primary", disabled: !text.trim() || state.loading }, "Search"))), /* @__PURE__ */ import_react4.default.createElement("div", { className: "stashtag-filters" }, FILTERS.map(([key, label, placeholder]) => /* @__PURE__ */ import_react4.default.createElement(
-      import_react_bootstrap4.Form.Control,
+    ), /* @__PURE__ */ import_react4.default.createElement(import_react_bootstrap4.InputGroup.Append, null, /* @__PURE__ */ import_react4.default.createElement(import_react_bootstrap4.Button, { type: "submit", variant: "primary", disabled: !text.trim() || state.loading }, "Search"))), /* @__PURE__ */ import_react4.default.createElement("div", { className: "stashtag-filters" }, FILTERS.map((spec) => /* @__PURE__ */ import_react4.default.createElement(
+      Filter,
       {
-        key,
-        size: "sm",
-        "aria-label": label,
-        placeholder,
-        value: filter[key],
-        onChange: (e) => setFilter({ ...filter, [key]: e.target.value })
+        key: spec[0],
+        spec,
+        value: filter[spec[0]],
+        onChange: (name) => setFilter({ ...filter, [spec[0]]: name })
       }
     )))), state.loading ? /* @__PURE__ */ import_react4.default.createElement(Loading, { what: "Searching…" }) : null, state.error ? /* @__PURE__ */ import_react4.default.createElement(Failure, { error: state.error }) : null, state.hits && !state.hits.length ? /* @__PURE__ */ import_react4.default.createElement(Empty, null, "No tagged scene", tag ? ` with tag “${tag}”` : "", studio ? ` of studio “${studio}”` : "", " matches “", query, "”.") : null, /* @__PURE__ */ import_react4.default.createElement("div", { className: "stashtag-grid" }, ((_d = state.hits) != null ? _d : []).map((hit) => /* @__PURE__ */ import_react4.default.createElement(SceneCard, { key: hit.id, scene: hit, time: hit.time }, /* @__PURE__ */ import_react4.default.createElement("div", { className: "stashtag-score", title: "cosine of the best frame with the text" }, "match ", hit.score.toFixed(3))))));
   };

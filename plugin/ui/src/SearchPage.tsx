@@ -5,13 +5,47 @@ import { Button, Form, InputGroup } from "react-bootstrap";
 import { search } from "./api";
 import type { Hit } from "./api";
 import { Empty, Failure, Loading, SceneCard, Views } from "./components";
-import { ROUTE } from "./pluginApi";
+import { ROUTE, stashComponent } from "./pluginApi";
 
-// the optional filters: [URL key, label, placeholder]
-const FILTERS: ["tag" | "studio", string, string][] = [
-  ["tag", "Only scenes with this tag", "with tag (optional)"],
-  ["studio", "Only scenes of this studio", "of studio (optional)"],
+type FilterKey = "tag" | "studio";
+// the optional filters: [URL key, label, placeholder, Stash's own picker for it]
+const FILTERS: [FilterKey, string, string, string][] = [
+  ["tag", "Only scenes with this tag", "with tag (optional)", "TagSelect"],
+  ["studio", "Only scenes of this studio", "of studio (optional)", "StudioSelect"],
 ];
+
+/** A filter by name: Stash's own picker inside Stash (never creating a tag or studio), a text
+ * box where it is missing. The URL keeps the name either way. */
+const Filter: React.FC<{
+  spec: (typeof FILTERS)[number];
+  value: string;
+  onChange: (name: string) => void;
+}> = ({ spec: [key, label, placeholder, picker], value, onChange }) => {
+  const Picker = stashComponent(picker);
+  if (Picker) {
+    return (
+      <div className={`stashtag-filter stashtag-filter-${key}`} title={label}>
+        <Picker
+          isMulti={false}
+          isClearable
+          creatable={false}
+          noSelectionString={placeholder}
+          values={value ? [{ id: value, name: value }] : []}
+          onSelect={(items: { name: string }[]) => onChange(items[0]?.name ?? "")}
+        />
+      </div>
+    );
+  }
+  return (
+    <Form.Control
+      size="sm"
+      aria-label={label}
+      placeholder={placeholder}
+      value={value}
+      onChange={(e: React.ChangeEvent<HTMLInputElement>) => onChange(e.target.value)}
+    />
+  );
+};
 
 export const SearchPage: React.FC = () => {
   const location = useLocation();
@@ -69,16 +103,12 @@ export const SearchPage: React.FC = () => {
           </InputGroup.Append>
         </InputGroup>
         <div className="stashtag-filters">
-          {FILTERS.map(([key, label, placeholder]) => (
-            <Form.Control
-              key={key}
-              size="sm"
-              aria-label={label}
-              placeholder={placeholder}
-              value={filter[key]}
-              onChange={(e: React.ChangeEvent<HTMLInputElement>) =>
-                setFilter({ ...filter, [key]: e.target.value })
-              }
+          {FILTERS.map((spec) => (
+            <Filter
+              key={spec[0]}
+              spec={spec}
+              value={filter[spec[0]]}
+              onChange={(name) => setFilter({ ...filter, [spec[0]]: name })}
             />
           ))}
         </div>

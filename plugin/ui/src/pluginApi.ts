@@ -12,6 +12,7 @@ interface StashPluginApi {
   patch: { before: Patch; instead: Patch; after: Patch };
   utils: { StashService: { getClient: () => ApolloClient<unknown> } };
   hooks: { useToast: () => { success: (m: string) => void; error: (e: unknown) => void } };
+  components?: Record<string, React.FC<any> | undefined>;
 }
 
 const api = (window as unknown as { PluginApi: StashPluginApi }).PluginApi;
@@ -23,6 +24,10 @@ export const registerRoute = api.register.route;
 export const patchBefore = api.patch.before;
 export const patchAfter = api.patch.after;
 export const useToast = () => api.hooks.useToast();
+
+/** One of Stash's own components (``PluginApi.components``: TagSelect, StudioSelect, …), or
+ * undefined where the page runs without them. */
+export const stashComponent = (name: string) => api.components?.[name];
 
 const RUN = gql`
   mutation StashtagOperation($plugin_id: ID!, $args: Map) {
