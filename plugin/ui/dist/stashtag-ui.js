@@ -76,6 +76,12 @@
     var _a;
     return (_a = api.components) == null ? void 0 : _a[name];
   };
+  function useStashPickers() {
+    var _a;
+    const load = api.hooks.useLoadComponents;
+    const tags = (_a = api.loadableComponents) == null ? void 0 : _a.Tags;
+    return load && tags ? load([tags]) : false;
+  }
   var RUN = import_client.gql`
   mutation StashtagOperation($plugin_id: ID!, $args: Map) {
     runPluginOperation(plugin_id: $plugin_id, args: $args)
@@ -289,6 +295,7 @@
     const query = (_a = params.get("q")) != null ? _a : "";
     const tag = (_b = params.get("tag")) != null ? _b : "";
     const studio = (_c = params.get("studio")) != null ? _c : "";
+    const pickersLoading = useStashPickers();
     const [text, setText] = import_react4.default.useState(query);
     const [filter, setFilter] = import_react4.default.useState({ tag, studio });
     const [state, setState] = import_react4.default.useState({
@@ -325,7 +332,7 @@
         value: text,
         onChange: (e) => setText(e.target.value)
       }
-    ), /* @__PURE__ */ import_react4.default.createElement(import_react_bootstrap4.InputGroup.Append, null, /* @__PURE__ */ import_react4.default.createElement(import_react_bootstrap4.Button, { type: "submit", variant: "primary", disabled: !text.trim() || state.loading }, "Search"))), /* @__PURE__ */ import_react4.default.createElement("div", { className: "stashtag-filters" }, FILTERS.map((spec) => /* @__PURE__ */ import_react4.default.createElement(
+    ), /* @__PURE__ */ import_react4.default.createElement(import_react_bootstrap4.InputGroup.Append, null, /* @__PURE__ */ import_react4.default.createElement(import_react_bootstrap4.Button, { type: "submit", variant: "primary", disabled: !text.trim() || state.loading }, "Search"))), /* @__PURE__ */ import_react4.default.createElement("div", { className: "stashtag-filters" }, (pickersLoading ? [] : FILTERS).map((spec) => /* @__PURE__ */ import_react4.default.createElement(
       Filter,
       {
         key: spec[0],

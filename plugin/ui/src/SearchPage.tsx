@@ -5,7 +5,7 @@ import { Button, Form, InputGroup } from "react-bootstrap";
 import { search } from "./api";
 import type { Hit } from "./api";
 import { Empty, Failure, Loading, SceneCard, Views } from "./components";
-import { ROUTE, stashComponent } from "./pluginApi";
+import { ROUTE, stashComponent, useStashPickers } from "./pluginApi";
 
 type FilterKey = "tag" | "studio";
 // the optional filters: [URL key, label, placeholder, Stash's own picker for it]
@@ -54,6 +54,7 @@ export const SearchPage: React.FC = () => {
   const query = params.get("q") ?? "";
   const tag = params.get("tag") ?? "";
   const studio = params.get("studio") ?? "";
+  const pickersLoading = useStashPickers();
   const [text, setText] = React.useState(query);
   const [filter, setFilter] = React.useState({ tag, studio });
   const [state, setState] = React.useState<{ hits?: Hit[]; error?: unknown; loading: boolean }>({
@@ -103,7 +104,7 @@ export const SearchPage: React.FC = () => {
           </InputGroup.Append>
         </InputGroup>
         <div className="stashtag-filters">
-          {FILTERS.map((spec) => (
+          {(pickersLoading ? [] : FILTERS).map((spec) => (
             <Filter
               key={spec[0]}
               spec={spec}

@@ -11,8 +11,12 @@ interface StashPluginApi {
   register: { route: (path: string, component: React.FC<any>) => void };
   patch: { before: Patch; instead: Patch; after: Patch };
   utils: { StashService: { getClient: () => ApolloClient<unknown> } };
-  hooks: { useToast: () => { success: (m: string) => void; error: (e: unknown) => void } };
+  hooks: {
+    useToast: () => { success: (m: string) => void; error: (e: unknown) => void };
+    useLoadComponents?: (toLoad: (() => Promise<unknown>)[]) => boolean;
+  };
   components?: Record<string, React.FC<any> | undefined>;
+  loadableComponents?: Record<string, (() => Promise<unknown>) | undefined>;
 }
 
 const api = (window as unknown as { PluginApi: StashPluginApi }).PluginApi;
@@ -28,6 +32,14 @@ export const useToast = () => api.hooks.useToast();
 /** One of Stash's own components (``PluginApi.components``: TagSelect, StudioSelect, …), or
  * undefined where the page runs without them. */
 export const stashComponent = (name: string) => api.components?.[name];
+
+/** Stash registers a component when the chunk holding it loads: TagSelect and StudioSelect
+ * come with its Tags pages (seen in Stash v0.30.1). True while that chunk loads. */
+export function useStashPickers(): boolean {
+  const load = api.hooks.useLoadComponents; // the same on every render: no conditional hook
+  const tags = api.loadableComponents?.Tags;
+  return load && tags ? load([tags]) : false;
+}
 
 const RUN = gql`
   mutation StashtagOperation($plugin_id: ID!, $args: Map) {
