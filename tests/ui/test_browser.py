@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -182,30 +183,42 @@ def test_search_finds_the_scene_whose_frame_matches_and_opens_it_there(page, sta
     assert page.problems == []
 
 
+def _pick(page, which: str, text: str, name: str) -> None:
+    """Choose ``name`` in Stash's picker for ``which`` (tag or studio) after typing ``text``."""
+    picker = page.locator(f".stashtag-filter-{which}")
+    picker.locator(".react-select__input").fill(text)
+    picker.locator(".react-select__option", has_text=re.compile(f"^{re.escape(name)}$")).click()
+
+
 def test_search_filters_by_tag_and_studio_and_keeps_them_in_the_url(page, stash_ui):
+    """The filters are Stash's own TagSelect/StudioSelect, loaded with the chunk holding them
+    (as in Stash v0.30.1); the URL keeps the chosen names."""
     fake, _, _ = stash_ui
     studio = fake.add_studio("Harbour Films")
     fake.scenes["3"].studio_id = fake.scenes["4"].studio_id = studio
     page.goto(page.base + "/plugins/stashtag/search")
     page.fill("input[aria-label='Search the frames of your scenes']", QUERY)
-    page.fill("input[aria-label='Only scenes of this studio']", "harbour films")
-    page.keyboard.press("Enter")  # from the filter box: the form submits
-    page.wait_for_url("**/plugins/stashtag/search?q=*&studio=harbour+films")
+    _pick(page, "studio", "harbour", "Harbour Films")
+    page.click("button:has-text('Search')")
+    page.wait_for_url("**/plugins/stashtag/search?q=*&studio=Harbour+Films")
     page.locator(".stashtag-card").first.wait_for()
     cards = page.locator(".stashtag-card")
     assert [cards.nth(i).get_attribute("data-scene") for i in range(cards.count())] == ["3", "4"]
     # a parent tag matches its sub-tags' scenes (scene 2 has two "AI Review: …" tags)
-    page.fill("input[aria-label='Only scenes of this studio']", "")
-    page.fill("input[aria-label='Only scenes with this tag']", "AI Review")
+    page.click(".stashtag-filter-studio .react-select__clear")
+    _pick(page, "tag", "AI Rev", "AI Review")
     page.click("button:has-text('Search')")
     page.wait_for_url("**/plugins/stashtag/search?q=*&tag=AI+Review")
     page.wait_for_function("document.querySelectorAll('.stashtag-card').length === 1")
     assert page.locator(".stashtag-card").first.get_attribute("data-scene") == "2"
-    page.fill("input[aria-label='Only scenes with this tag']", "No Such Tag")
-    page.click("button:has-text('Search')")
+    # a link naming a tag that does not exist (the picker offers only existing ones)
+    page.goto(page.url.replace("tag=AI+Review", "tag=No+Such+Tag"))
     assert "no tag named 'No Such Tag'" in page.locator(".alert-danger").inner_text()
     page.go_back()  # the previous search comes back from the URL
     page.wait_for_function("document.querySelectorAll('.stashtag-card').length === 1")
+    assert page.locator(".stashtag-filter-tag .react-select__single-value").inner_text() == (
+        "AI Review"
+    )
     assert page.problems == []
 
 

@@ -81,6 +81,81 @@ function registerRoute(path: string, component: React.FC) {
   ]);
 }
 
+// --- Stash's pickers (TagSelect, StudioSelect: src/components/Shared/FilterSelect.tsx props
+// values / onSelect(items) / isClearable / noSelectionString), registered only when the chunk
+// holding them loads — PluginApi.loadableComponents.Tags, as seen in Stash v0.30.1 — and
+// loaded with hooks.useLoadComponents (src/pluginApi.tsx: true until every loader resolved).
+type Named = { id: string; name: string };
+const PICKER_QUERIES = {
+  tag: Apollo.gql`query PickTags($f: TagFilterType) {
+    findTags(tag_filter: $f, filter: { per_page: 20 }) { items: tags { id name } } }`,
+  studio: Apollo.gql`query PickStudios($f: StudioFilterType) {
+    findStudios(studio_filter: $f, filter: { per_page: 20 }) { items: studios { id name } } }`,
+};
+
+function makePicker(kind: "tag" | "studio"): React.FC<any> {
+  return function Picker(props) {
+    const [text, setText] = React.useState("");
+    const [options, setOptions] = React.useState<Named[]>([]);
+    const chosen: Named | undefined = props.values?.[0];
+    React.useEffect(() => {
+      if (!text) return setOptions([]);
+      let live = true;
+      const f = { name: { value: `%${text}%`, modifier: "EQUALS" } };
+      client
+        .query({ query: PICKER_QUERIES[kind], variables: { f }, fetchPolicy: "no-cache" })
+        .then((r: any) => live && setOptions((Object.values(r.data)[0] as any).items));
+      return () => {
+        live = false;
+      };
+    }, [text]);
+    const pick = (items: Named[]) => {
+      setText("");
+      props.onSelect?.(items);
+    };
+    return (
+      <div className={`react-select ${kind}-select`}>
+        {chosen ? <span className="react-select__single-value">{chosen.name}</span> : null}
+        <input
+          className="react-select__input"
+          placeholder={chosen ? "" : props.noSelectionString}
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+        />
+        {chosen && props.isClearable ? (
+          <button type="button" className="react-select__clear" onClick={() => pick([])}>
+            ×
+          </button>
+        ) : null}
+        {options.map((o) => (
+          <div key={o.id} className="react-select__option" onClick={() => pick([o])}>
+            {o.name}
+          </div>
+        ))}
+      </div>
+    );
+  };
+}
+
+const loadableComponents = {
+  Tags: async () => {
+    if (!components.TagSelect) {
+      RegisterComponent("TagSelect", makePicker("tag"));
+      RegisterComponent("StudioSelect", makePicker("studio"));
+    }
+  },
+};
+
+function useLoadComponents(toLoad: (() => Promise<unknown>)[]) {
+  const [loading, setLoading] = React.useState(true);
+  const [componentList] = React.useState(toLoad);
+  React.useEffect(() => {
+    setLoading(true);
+    Promise.all(componentList.map((fn) => fn())).then(() => setLoading(false));
+  }, [componentList]);
+  return loading;
+}
+
 (window as any).PluginApi = {
   React,
   ReactDOM,
@@ -88,8 +163,9 @@ function registerRoute(path: string, component: React.FC) {
   libraries: { ReactRouterDOM, Bootstrap, Apollo },
   register: { route: registerRoute, component: RegisterComponent },
   components,
+  loadableComponents,
   utils: { StashService: { getClient: () => client }, NavUtils: {} },
-  hooks: { useToast },
+  hooks: { useToast, useLoadComponents },
   patch: { before, instead, after },
   Event: new EventTarget(),
 };
