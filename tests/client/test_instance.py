@@ -40,6 +40,11 @@ def _swap(server, fake: FakeStash) -> None:
     server.RequestHandlerClass.stash = fake
 
 
+def _new_run(client: StashClient) -> StashClient:
+    """A new plugin process: a new client, which reads the plugin settings afresh."""
+    return StashClient(client.conn)
+
+
 def _tag_ids(server) -> set[str]:
     fake = server.RequestHandlerClass.stash
     return {fake.tag_by_name(n)["id"] for n in ("Beach", "Night")}
@@ -60,7 +65,7 @@ def test_each_stash_keeps_its_own_id(stash):
     assert instance_key(client, store.db) == key  # read back, not made again
     _applied(store, key, _tag_ids(server))
     _swap(server, _library(tags_on_scenes=False))  # a new Stash at the same address
-    other = instance_key(client, store.db)
+    other = instance_key(_new_run(client), store.db)
     assert other != key
     assert TagLedger(store.db, other).applied("1") == set(), "another Stash's records leaked"
 
@@ -72,7 +77,7 @@ def test_a_lost_id_is_recognised_by_the_tags_still_on_the_scenes(stash):
     fake = server.RequestHandlerClass.stash
     fake.plugin_settings[PLUGIN_ID] = {"tritonEndpoints": "gpu:8001"}  # the settings page saved
     logs = []
-    assert instance_key(client, store.db, log=lambda lv, m: logs.append(m)) == key
+    assert instance_key(_new_run(client), store.db, log=lambda lv, m: logs.append(m)) == key
     assert fake.plugin_settings[PLUGIN_ID] == {"tritonEndpoints": "gpu:8001", SETTING: key[6:]}
     assert any("restored" in m for m in logs)
 
@@ -83,10 +88,10 @@ def test_an_older_store_keyed_by_url_is_adopted_only_by_its_own_stash(stash):
     _applied(store, url, _tag_ids(server))  # rows as stores before version 8 wrote them
     TagLedger(store.db, url).reject("1", {"9"})
     _swap(server, _library(tags_on_scenes=False))
-    stranger = instance_key(client, store.db)
+    stranger = instance_key(_new_run(client), store.db)
     assert TagLedger(store.db, stranger).rejections() == {}
     _swap(server, _library(tags_on_scenes=True))  # the Stash those rows came from
-    own = instance_key(client, store.db)
+    own = instance_key(_new_run(client), store.db)
     assert own != stranger
     assert TagLedger(store.db, own).applied("1") == _tag_ids(server)
     assert TagLedger(store.db, own).rejections() == {"1": {"9"}}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stashtag_client.stash.http import StashHttp
+from stashtag_client.stash.http import StashConnection, StashHttp
 from stashtag_client.stash.models import (
     GALLERY_FIELDS,
     IMAGE_FIELDS,
@@ -31,6 +31,10 @@ class StashClient(StashHttp):
     """Typed queries and mutations over :class:`StashHttp`."""
 
     page_size = 100  # rows per find* page
+
+    def __init__(self, conn: StashConnection) -> None:
+        super().__init__(conn)
+        self._plugin_settings: dict[str, dict] = {}  # plugin id → its configuration, read once
 
     def _paged(
         self, query: str, field_name: str, filter_var: str, criteria: dict, per_page: int, wrap
@@ -266,12 +270,17 @@ class StashClient(StashHttp):
         found = sorted(root.glob(f"*/{plugin_id}.yml")) + sorted(root.glob(f"*/*/{plugin_id}.yml"))
         return found[0].parent / "stashtag.db" if found else None
 
-    def plugin_settings(self, plugin_id: str) -> dict:
-        data = self.gql(
-            "query C($ids: [ID!]) { configuration { plugins(include: $ids) } }",
-            {"ids": [plugin_id]},
-        )
-        return (data["configuration"]["plugins"] or {}).get(plugin_id) or {}
+    def plugin_settings(self, plugin_id: str, fresh: bool = False) -> dict:
+        """A plugin's configuration, read once per client (a plugin run reads it for its
+        settings, its store and its instance id); ``fresh`` asks Stash again."""
+        cache = self._plugin_settings
+        if fresh or plugin_id not in cache:
+            data = self.gql(
+                "query C($ids: [ID!]) { configuration { plugins(include: $ids) } }",
+                {"ids": [plugin_id]},
+            )
+            cache[plugin_id] = (data["configuration"]["plugins"] or {}).get(plugin_id) or {}
+        return dict(cache[plugin_id])
 
     def configure_plugin(self, plugin_id: str, settings: dict) -> dict:
         """Replace a plugin's whole configuration (Stash keeps no other keys)."""
@@ -279,4 +288,6 @@ class StashClient(StashHttp):
             "mutation P($id: ID!, $input: Map!) { configurePlugin(plugin_id: $id, input: $input) }",
             {"id": plugin_id, "input": settings},
         )
-        return data["configurePlugin"] or {}
+        saved = data["configurePlugin"] or {}
+        self._plugin_settings[plugin_id] = saved
+        return dict(saved)

@@ -116,7 +116,7 @@ def instance_key(
 
 def _saved(client: StashClient) -> str:
     try:
-        return str(client.plugin_settings(PLUGIN_ID).get(SETTING) or "")
+        return str(client.plugin_settings(PLUGIN_ID, fresh=True).get(SETTING) or "")
     except StashError:
         return ""
 
