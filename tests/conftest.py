@@ -12,8 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stashtag_core.presets import get_preset
-
 # Tests import ultralytics directly; it must not pip-install anything during a test run.
 os.environ.setdefault("YOLO_AUTOINSTALL", "false")
 from stashtag.demo.samples import encode_jpeg, sprite_sheet
@@ -24,19 +22,18 @@ from stashtag.server import ServerOptions, TritonServer, free_port
 def tiny_repo(tmp_path_factory) -> Path:
     """Export the ``tiny`` preset (random weights, real PP-OCR) plus NudeNet's real content
     detector (the test install has the ``content`` extra) and write its configs."""
-    from stashtag.repo_detectors import NUDENET_SOURCE, export_detectors, save_detectors
-    from stashtag.repository import specs_for, write_configs
-    from stashtag_core.modelspec import nudenet_detector
-    from stashtag_export.pipeline import export_all
+    from stashtag.repo import BuildSpec, build_repository
 
     repo = tmp_path_factory.mktemp("repo") / "tiny"
-    preset = get_preset("tiny")
-    # TorchScript too, for the python-torch target's tests
-    export_all(preset, repo, random_weights=True, log=lambda _m: None, torchscript=True)
-    detectors = [(nudenet_detector(), NUDENET_SOURCE)]
-    save_detectors(repo, detectors)
-    export_detectors(repo, detectors, log=lambda _m: None)
-    write_configs(repo, specs_for(repo, preset), "python-ort")
+    spec = BuildSpec(
+        repo,
+        "tiny",
+        "python-ort",
+        random_weights=True,
+        detectors=("content",),
+        torchscript=True,  # for the python-torch target's tests
+    )
+    build_repository(spec, log=lambda _m: None)
     return repo
 
 

@@ -27,8 +27,8 @@ from stashtag.bench.report import (
     to_markdown,
 )
 from stashtag.bench.triton_runs import derived_repo
-from stashtag.repoconfig import parse_config
-from stashtag.repository import SETTINGS_FILE, read_tuning
+from stashtag.repo import SETTINGS_FILE, RepoSettings
+from stashtag.repo.config_text import parse_config
 from stashtag_core.modelspec import Tuning
 from stashtag_core.presets import get_preset
 
@@ -241,7 +241,7 @@ def test_tune_writes_the_best_settings(tiny_repo, tmp_path):
     assert result.chosen_fps == max(
         t["fps"] for t in result.trials if t["settings"] == result.chosen
     )
-    saved = read_tuning(repo)
+    saved = RepoSettings.load(repo).tuning
     assert saved == Tuning(**{**result.chosen, "preferred": tuple(result.chosen["preferred"])})
     cfg = parse_config((repo / "clip_image" / "config.pbtxt").read_text())
     assert cfg.instance_group[0].count == saved.instances
@@ -251,10 +251,10 @@ def test_tune_writes_the_best_settings(tiny_repo, tmp_path):
 def test_tuning_file_errors_are_clear(tmp_path):
     (tmp_path / SETTINGS_FILE).write_text('{"tuning": {"max_batch_size": 16}}')
     with pytest.raises(ValueError, match=r"settings\.json: tuning: max_batch_size 16 is below"):
-        read_tuning(tmp_path)
+        RepoSettings.load(tmp_path)
     (tmp_path / SETTINGS_FILE).write_text('{"tuning": {"delay": 1}}')
     with pytest.raises(ValueError, match="delete the section to go back to the defaults"):
-        read_tuning(tmp_path)
+        RepoSettings.load(tmp_path)
     with pytest.raises(ValueError, match="preferred sizes"):
         replace(Tuning(), preferred=(256,))
 

@@ -196,7 +196,7 @@ def test_no_import_cycles():
 
 def test_the_checks_see_a_violation():
     """The walker is not blind: a client module importing torch or the server is caught."""
-    source = "import torch\n\ndef f():\n    from stashtag.repository import specs_for\n"
+    source = "import torch\n\ndef f():\n    from stashtag.repo.contents import specs_for\n"
     found = _imports(source, "stashtag_client.frames.probe")
-    assert {"torch", "stashtag.repository"} <= found
+    assert {"torch", "stashtag.repo.contents"} <= found
     assert _cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from stashtag.repoconfig import parse_config, render_config
-from stashtag.repository import write_configs
+from stashtag.repo.config_text import parse_config, render_config
+from stashtag.repo.contents import write_configs
 from stashtag_core.modelspec import TARGETS, build_specs, spec_by_name
 from stashtag_core.modelspec.buckets import DEFAULT_BUCKET_SCALE
 from stashtag_core.presets import PRESETS, get_preset
@@ -89,7 +89,7 @@ def test_limits_are_saved_and_kept_by_later_builds(tmp_path):
     from typer.testing import CliRunner
 
     from stashtag.cli import app
-    from stashtag.repository import SETTINGS_FILE
+    from stashtag.repo import SETTINGS_FILE
 
     repo = tmp_path / "repo"
     build = ["repo", "build", "--preset", "tiny", "--no-export", "--repo", str(repo)]
@@ -115,7 +115,7 @@ def test_a_repository_remembers_its_preset_and_target(tmp_path):
     from typer.testing import CliRunner
 
     from stashtag.cli import app
-    from stashtag.repository import SETTINGS_FILE
+    from stashtag.repo import SETTINGS_FILE
 
     repo, runner = tmp_path / "repo", CliRunner()
     build = ["repo", "build", "--no-export", "--repo", str(repo)]
@@ -138,7 +138,7 @@ def test_a_repository_remembers_its_preset_and_target(tmp_path):
 def test_a_repository_from_before_the_setting_tells_its_preset(tmp_path):
     from dataclasses import replace
 
-    from stashtag.repository import built_preset, built_target, write_configs
+    from stashtag.repo.contents import built_preset, built_target, write_configs
     from stashtag_core.modelspec import build_specs
     from stashtag_core.presets import get_preset
 
@@ -205,7 +205,7 @@ def test_other_tritonserver_binary(tiny_repo, tmp_path):
 @pytest.mark.parametrize("target", ["python-ort", "python-torch", "onnxruntime", "tensorrt"])
 def test_the_target_is_read_back_from_the_configs(tmp_path, target):
     """bench and tune rebuild a repository's configs for the target it was built for."""
-    from stashtag.repository import repo_target
+    from stashtag.repo.contents import repo_target
 
     write_configs(tmp_path, build_specs(get_preset("tiny")), target)
     assert repo_target(tmp_path) == target
@@ -262,7 +262,7 @@ def test_input_size_buckets_follow_the_repository(tiny_repo, tmp_path):
 
     from stashtag.bench.triton_runs import derived_repo
     from stashtag.cli import app
-    from stashtag.repository import buckets_in_use, specs_for
+    from stashtag.repo.contents import buckets_in_use, specs_for
 
     preset = get_preset("tiny")
     repo = derived_repo(tiny_repo, tmp_path / "copy", preset, lambda specs: specs)

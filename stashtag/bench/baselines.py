@@ -42,11 +42,11 @@ def _detectors(repo: Path, device: str) -> list[Callable[[list[np.ndarray]], Non
     the baselines and Triton compare the same work."""
     from stashtag.processing.image import letterbox_batch
     from stashtag.processing.yolo import postprocess_batch
-    from stashtag.repo_detectors import saved_detectors
+    from stashtag.repo import RepoSettings
     from stashtag.serving.runtime import make_session
 
     out = []
-    for d in saved_detectors(repo):
+    for d in RepoSettings.load(repo).detector_specs:
         session = make_session(Path(repo) / d.name / "1" / ONNX_FILE, device=device)
 
         def run(frames: list[np.ndarray], d=d, session=session) -> None:

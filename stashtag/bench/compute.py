@@ -161,10 +161,11 @@ def configuration_flops(
     """Counted from ``repo``'s graphs (no timing): each frame model's work per item at its
     native square and at a sprite cell's bucket, and per tagged frame under ``budget`` (a
     :class:`~stashtag_client.inference.budget.FrameBudget`) over ``frames``-frame sprites."""
-    from stashtag.repository import saved_bucket_scale, specs_for
+    from stashtag.repo import RepoSettings
+    from stashtag.repo.contents import specs_for
     from stashtag_core.modelspec.buckets import DEFAULT_BUCKET_SCALE
 
-    scale = bucket_scale if bucket_scale is not None else saved_bucket_scale(repo)
+    scale = bucket_scale if bucket_scale is not None else RepoSettings.load(repo).bucket_scale
     specs = {
         kind: specs_for(repo, preset, bucket_scale=s)
         for kind, s in (("native", 0.0), ("bucket", scale or DEFAULT_BUCKET_SCALE))

@@ -94,21 +94,21 @@ def run_bench(
     ``repo``'s configs say (``repo build --gpus``).
     """
     from stashtag.bench.flops import cuda_matmul_peak_gflops, matmul_peak_gflops
-    from stashtag.repo_detectors import saved_detectors
-    from stashtag.repository import buckets_in_use, read_gpus, repo_target, specs_for
+    from stashtag.repo import RepoSettings
+    from stashtag.repo.contents import buckets_in_use, repo_target, specs_for
     from stashtag.server import ServerOptions, TritonServer, free_port
     from stashtag_client.inference.budget import FrameBudget
 
     device = resolve_device(device)
     # before any server computes; a repository whose graphs run on the GPU is compared with it
     on_gpu = device.startswith("cuda") and (
-        repo_target(repo) in ("python-torch", "tensorrt") or bool(read_gpus(repo))
+        repo_target(repo) in ("python-torch", "tensorrt") or bool(RepoSettings.load(repo).gpus)
     )
     peak = cuda_matmul_peak_gflops() if on_gpu else matmul_peak_gflops()
     flops = model_flops(repo, specs_for(repo, preset))
 
     data = bench_sprites(sprites, grid)
-    detectors = saved_detectors(repo)
+    detectors = RepoSettings.load(repo).detector_specs
     names = tuple(d.name for d in detectors)  # the tagger answers with theirs, as for the client
     alone = {d.name: detector_calls(data, d) for d in detectors}
     frames = frame_requests(data, frame_limit) if frame_limit else []
@@ -184,7 +184,7 @@ def run_bench(
                 log("the tagger without the extra detectors")
                 c = best.concurrency or max(sweep)
                 bare = options(
-                    derived_repo(repo, tmp_path / "bare", preset, lambda s: s, detectors=()),
+                    derived_repo(repo, tmp_path / "bare", preset, lambda s: s, no_detectors=True),
                     "bare",
                 )
                 with TritonServer(bare) as bare_srv:
@@ -291,12 +291,14 @@ def _int8_variant(
     """The int8 repository of the "+ int8" variant: (models quantised, None) or (None, why
     there is none)."""
     from stashtag.bench.triton_runs import int8_repo
-    from stashtag.repository import INT8_TARGETS, int8_models, read_gpus, repo_target
+    from stashtag.repo import RepoSettings
+    from stashtag.repo.contents import int8_models, repo_target
+    from stashtag.repo.targets import TARGET_OPTIONS
 
     already = int8_models(repo)
     if already:
         return None, f"{', '.join(already)} already int8 here, in every variant"
-    if repo_target(repo) not in INT8_TARGETS or read_gpus(repo):
+    if TARGET_OPTIONS[repo_target(repo)].int8 or RepoSettings.load(repo).gpus:
         return None, "int8 graphs are for ONNX Runtime on the CPU"
     log("quantising CLIP's image graph and DINOv2 to int8 for the + int8 variant")
     done = int8_repo(repo, dst, preset, log)

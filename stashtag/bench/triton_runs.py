@@ -14,7 +14,7 @@ import numpy as np
 
 from stashtag.bench.measure import Request, Sample
 from stashtag_client.inference.budget import FrameBudget
-from stashtag_core.modelspec import TAGGER, Batching, Detector, ModelSpec, Target
+from stashtag_core.modelspec import TAGGER, Batching, ModelSpec, Target
 from stashtag_core.presets import Preset
 
 # --- repositories derived from the one under test -----------------------------------------------
@@ -26,29 +26,25 @@ def derived_repo(
     preset: Preset,
     change: Callable[[list[ModelSpec]], list[ModelSpec]],
     target: Target | None = None,
-    detectors: tuple[Detector, ...] | None = None,
+    no_detectors: bool = False,
     bucket_scale: float | None = None,
 ) -> Path:
     """A repository at ``dst`` with ``src``'s weights (linked, not copied) and configs from
     ``change(specs)`` for ``target`` (default: ``src``'s own, so a GPU repository's baselines
-    run on the same runtime and devices), with ``src``'s detectors or ``detectors`` and its
-    input-size buckets or ``bucket_scale`` (0: the native squares)."""
-    from stashtag.repository import repo_target, specs_for, write_configs
+    run on the same runtime and devices), with ``src``'s detectors (none with
+    ``no_detectors``) and its input-size buckets or ``bucket_scale`` (0: the native squares)."""
+    from stashtag.repo import BuildSpec, build_repository
 
-    target = target or repo_target(src)
-    specs = change(
-        specs_for(src, preset, detectors=detectors, target=target, bucket_scale=bucket_scale)
+    spec = BuildSpec(
+        dst,
+        preset.name,
+        target,
+        bucket_scale=bucket_scale,
+        no_detectors=no_detectors,
+        weights_from=src,
+        adjust=change,
     )
-    names = {s.name for s in specs}
-    for model_dir in Path(src).iterdir():
-        if model_dir.name not in names or not (model_dir / "1").is_dir():
-            continue
-        (dst / model_dir.name / "1").mkdir(parents=True, exist_ok=True)
-        for f in (model_dir / "1").iterdir():
-            link = dst / model_dir.name / "1" / f.name
-            if f.name != "model.py" and not link.exists():
-                link.symlink_to(f.resolve())
-    write_configs(dst, specs, target)
+    build_repository(spec, log=lambda _m: None)
     return dst
 
 

@@ -53,10 +53,11 @@ def _measure(
     concurrency: int,
     repeats: int,
 ) -> float:
-    from stashtag.repo_detectors import saved_detectors
+    from stashtag.repo import RepoSettings
     from stashtag.server import ServerOptions, TritonServer, free_port
 
-    names = tuple(d.name for d in saved_detectors(repo))  # their work is part of a request
+    # the detectors' work is part of a request
+    names = tuple(d.name for d in RepoSettings.load(repo).detector_specs)
     with tempfile.TemporaryDirectory() as tmp:
         trial = derived_repo(repo, Path(tmp) / "repo", preset, tuning.apply)
         opts = ServerOptions(
@@ -82,17 +83,12 @@ def tune(
 ) -> TuneResult:
     """Search the settings of the frame models and (unless ``write`` is False) save the best
     as ``tuning.json`` plus regenerated configs in ``repo``."""
-    from stashtag.repository import (
-        read_tuning,
-        repo_target,
-        save_tuning,
-        specs_for,
-        write_configs,
-    )
+    from stashtag.repo import BuildSpec, RepoSettings, build_repository
+    from stashtag.repo.contents import repo_target
 
     frames_per_request = max(len(r[1]) for r in requests)
     axes = axes or candidate_axes(frames_per_request)
-    start = read_tuning(repo) or Tuning()
+    start = RepoSettings.load(repo).tuning or Tuning()
     target = repo_target(repo)  # checked before the trials, which take minutes
     trials: list[dict] = []
 
@@ -117,8 +113,9 @@ def tune(
                 best, best_fps = candidate, fps
     written: list[str] = []
     if write:
-        written.append(str(save_tuning(repo, best)))
-        written += [str(p) for p in write_configs(repo, specs_for(repo, preset), target)]
+        written.append(str(RepoSettings.load(repo).but(tuning=best).save(repo)))
+        built = build_repository(BuildSpec(repo, preset.name, target, export=False), log)
+        written += [str(p) for p in built.written]
     return TuneResult(
         _plain(start), _plain(best), start_fps, best_fps, concurrency, trials, written
     )

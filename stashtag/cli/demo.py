@@ -11,7 +11,6 @@ import typer
 
 from stashtag.cli.apps import app
 from stashtag.cli.options import PresetOpt, RandomOpt
-from stashtag.cli.repo import run_export
 from stashtag_client.cli.common import console, fail, report_results, setting_option
 from stashtag_core.errors import StashtagError
 
@@ -84,14 +83,10 @@ def demo(
 ) -> None:
     """Offline demo: build the repository if needed, start Triton, tag a bundled sample library
     (sprite sheets, a video, a watermarked still) and print the tags."""
+    from stashtag.cli.repo import build_or_fail
     from stashtag.demo.samples import write_sample_library
-    from stashtag.repository import (
-        missing_files,
-        resolve_build,
-        save_build,
-        specs_for,
-        write_configs,
-    )
+    from stashtag.repo import BuildSpec, RepoSettings
+    from stashtag.repo.contents import resolve_build
     from stashtag.server import ServerOptions, TritonServer, free_port
     from stashtag_client.directory import run_tag
     from stashtag_client.frames.discovery import discover
@@ -100,11 +95,20 @@ def demo(
 
     try:
         p, _ = resolve_build(repo, preset, "python-ort", default_preset="tiny")
-        if missing_files(repo, specs_for(repo, p), "python-ort"):
-            run_export(p.name, repo, random_weights, "", "python-ort")
-        real = add_real_models(repo, workdir / "library")
-        write_configs(repo, specs_for(repo, p, target="python-ort"), "python-ort")
-        save_build(repo, p.name, "python-ort")
+        real = real_models_installed()
+        saved = {d.detector.name for d in RepoSettings.load(repo).detectors}
+        build_or_fail(
+            BuildSpec(
+                repo,
+                p.name,
+                "python-ort",
+                if_missing=True,
+                random_weights=random_weights,
+                detectors=("content",) if real and "content" not in saved else (),
+            )
+        )
+        if real:
+            copy_photos(workdir / "library")
         library, studios = write_sample_library(workdir / "library")
         for suffix in ("", "-wal", "-shm"):  # every demo tags afresh
             (workdir / f"stashtag.db{suffix}").unlink(missing_ok=True)
@@ -134,16 +138,10 @@ def demo(
     )
 
 
-def add_real_models(repo: Path, library: Path) -> bool:
-    """With the nudenet and scikit-image packages installed, the demo also serves NudeNet's
-    real detector and tags scikit-image's photographs (copied into the library at run time:
-    none ships with stashtag). Returns whether it does."""
+def real_models_installed() -> bool:
+    """Whether the nudenet and scikit-image packages are here: then the demo also serves
+    NudeNet's real detector and tags scikit-image's photographs."""
     import importlib.util
-    import shutil
-
-    from stashtag.cli.repo import build_detectors
-    from stashtag.demo.photos import PHOTOS, photo_path
-    from stashtag.repo_detectors import parse_detector_flag, saved_detectors
 
     if not importlib.util.find_spec("nudenet") or not importlib.util.find_spec("skimage"):
         console.print(
@@ -151,13 +149,19 @@ def add_real_models(repo: Path, library: Path) -> bool:
             "detector (AGPL-3.0) and scikit-image's photographs[/dim]"
         )
         return False
-    if "content" not in {d.name for d in saved_detectors(repo)}:
-        build_detectors(repo, [parse_detector_flag("content")], False, True)
+    return True
+
+
+def copy_photos(library: Path) -> None:
+    """scikit-image's photographs into the library, at run time: none ships with stashtag."""
+    import shutil
+
+    from stashtag.demo.photos import PHOTOS, photo_path
+
     photos = library / "photos"
     photos.mkdir(parents=True, exist_ok=True)
     for name in PHOTOS:
         shutil.copy(photo_path(name), photos)
-    return True
 
 
 def print_real_detections(store_path: Path, real: bool) -> None:

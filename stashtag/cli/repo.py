@@ -19,53 +19,36 @@ from stashtag.cli.options import (
     RandomOpt,
     RepoOpt,
 )
+from stashtag.repo import BuildResult, BuildSpec, build_repository
+from stashtag.repo.contents import missing_files, resolve_build, specs_for
 from stashtag_client.cli.common import console, fail
 from stashtag_core.errors import StashtagError
-from stashtag_core.modelspec import TARGETS
 
 
-def check_target(target: str) -> None:
-    if target not in TARGETS:
-        fail(ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}"))
+def log(message: str) -> None:
+    """Progress lines of a build (module level: a build in a child process pickles it)."""
+    console.print(message)
 
 
-def run_export(
-    preset_name: str,
-    repo: Path,
-    random_weights: bool,
-    only: str,
-    target: str,
-    fp16: bool = False,
-    int8: bool = False,
-) -> dict:
-    from stashtag.repository import INT8_TARGETS
-    from stashtag_core.presets import get_preset
-    from stashtag_export.pipeline import EXPORTERS, export_all
-    from stashtag_export.tensorrt import build_plans
+def build_or_fail(spec: BuildSpec) -> BuildResult:
+    """:func:`build_repository`, its refusals as one error line and exit code 1."""
+    try:
+        return build_repository(spec, log)
+    except (StashtagError, ValueError, KeyError, OSError) as exc:
+        fail(exc)
 
-    names = tuple(n.strip() for n in only.split(",") if n.strip()) if only else EXPORTERS
-    if int8 and target not in INT8_TARGETS:
-        raise ValueError(
-            f"--int8 makes graphs for ONNX Runtime on the CPU; the {target} target runs"
-            f" {'TorchScript' if target == 'python-torch' else 'TensorRT plans'}: drop --int8"
-            " (or give --no-int8 where the repository was built with it)"
-        )
-    unknown = set(names) - set(EXPORTERS)
-    if unknown:
-        raise ValueError(f"unknown models {sorted(unknown)}; {ONLY_HELP}")
-    results = export_all(
-        get_preset(preset_name),
-        repo,
-        random_weights,
-        names,
-        log=console.print,
-        fp16=fp16,
-        torchscript=target == "python-torch",
-        int8=int8,
-    )
-    if target == "tensorrt":
-        build_plans(repo, log=lambda m: console.print(m))
-    return results
+
+def build_in_child(spec: BuildSpec) -> BuildResult:
+    """:func:`build_or_fail` in a fresh process, so torch and the exporters' memory are gone
+    when it ends (``serve`` runs for weeks after its first build)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        try:
+            return pool.submit(build_repository, spec, log).result()
+        except (StashtagError, ValueError, KeyError, OSError) as exc:
+            fail(exc)
 
 
 @app.command()
@@ -83,15 +66,19 @@ def export(
     int8: Int8Opt = False,
 ) -> None:
     """Export the preset's models to ONNX (with parity checks) into a repository."""
-    from stashtag.repository import save_build
-
-    check_target(target)
-    try:
-        results = run_export(preset, repo, random_weights, only, target, fp16, int8)
-        save_build(repo, preset, target)
-    except (StashtagError, ValueError, KeyError) as exc:
-        fail(exc)
-    console.print(f"[green]exported[/green] {', '.join(results)} into {repo}")
+    result = build_or_fail(
+        BuildSpec(
+            repo,
+            preset,
+            target,
+            random_weights=random_weights,
+            only=_names(only),
+            fp16=fp16,
+            int8=int8 or None,
+            configs=False,
+        )
+    )
+    console.print(f"[green]exported[/green] {', '.join(result.exported)} into {repo}")
 
 
 @repo_app.command("build")
@@ -161,143 +148,66 @@ def repo_build(
     """Write configs (from the model specs) and, unless --no-export, the weights.
 
     Request limits given here are saved in the repository and kept by later builds."""
-    from dataclasses import replace
-
-    from stashtag.repository import (
-        buckets_in_use,
-        built_preset,
-        built_target,
-        int8_models,
-        missing_files,
-        read_limits,
-        save_bucket_scale,
-        save_build,
-        save_device_resize,
-        save_gpus,
-        save_int8,
-        save_limits,
-        saved_int8,
-        specs_for,
-        write_configs,
+    gpu_ids = None
+    if gpus is not None:
+        gpu_ids = () if gpus.strip().lower() == "none" else _gpu_list(gpus)
+    result = build_or_fail(
+        BuildSpec(
+            repo,
+            preset,
+            target,
+            instances=instances,
+            export=export_models,
+            if_missing=if_missing,
+            random_weights=random_weights,
+            only=_names(only),
+            fp16=fp16,
+            int8=int8,
+            device_resize=device_resize,
+            bucket_scale=bucket_scale,
+            gpus=gpu_ids,
+            max_pixels=max_pixels,
+            max_frames=max_frames,
+            max_encoded_bytes=int(max_image_mb * 2**20) if max_image_mb else None,
+            detectors=tuple(detector or ()),
+            no_detectors=no_detectors,
+        )
     )
-    from stashtag_core.presets import get_preset
-
-    try:  # a rebuild keeps what the repository was built with unless told otherwise
-        preset = preset or built_preset(repo) or "small"
-        target = target or built_target(repo) or "python-ort"
-    except ValueError as exc:
-        fail(exc)
-    check_target(target)
-    if device_resize and target != "python-torch":
-        fail(StashtagError("--device-resize needs --target python-torch"))
-    try:
-        from stashtag.repo_detectors import parse_detector_flag
-
-        added = [parse_detector_flag(f) for f in detector or []]  # refused before any export
-        use_int8 = saved_int8(repo) if int8 is None else int8
-        if int8 or (use_int8 and export_models):
-            check_int8(repo, export_models, gpus, given=bool(int8))
-        complete = not missing_files(repo, specs_for(repo, get_preset(preset)), target)
-        if export_models and not (if_missing and complete):
-            run_export(preset, repo, random_weights, only, target, fp16, use_int8)
-        elif export_models:
-            console.print(f"{repo} already has every file {target} needs: not exporting")
-        build_detectors(repo, added, no_detectors, export_models)
-        if int8 is not None:
-            repo.mkdir(parents=True, exist_ok=True)
-            save_int8(repo, int8)
-        if device_resize is not None:
-            repo.mkdir(parents=True, exist_ok=True)
-            save_device_resize(repo, device_resize)
-        if bucket_scale is not None:
-            repo.mkdir(parents=True, exist_ok=True)
-            save_bucket_scale(repo, bucket_scale)
-        if gpus is not None:
-            repo.mkdir(parents=True, exist_ok=True)
-            ids = () if gpus.strip().lower() == "none" else _gpu_list(gpus)
-            save_gpus(repo, ids)
-        changes = {
-            k: v
-            for k, v in (
-                ("max_pixels", max_pixels),
-                ("max_frames", max_frames),
-                ("max_encoded_bytes", int(max_image_mb * 2**20) if max_image_mb else None),
-            )
-            if v is not None
-        }
-        if changes:
-            repo.mkdir(parents=True, exist_ok=True)
-            save_limits(repo, replace(read_limits(repo), **changes))
-        specs = specs_for(repo, get_preset(preset), instances, target=target)
-        written = write_configs(repo, specs, target)
-        scale, why_not = buckets_in_use(repo, target)
-        save_build(repo, preset, target)
-    except (StashtagError, ValueError, KeyError) as exc:
-        fail(exc)
-    console.print(f"wrote {len(written)} config/entry files for {len(specs)} models into {repo}")
-    quantized = int8_models(repo)
-    if quantized:
-        console.print(f"int8 graphs (CPU): {', '.join(quantized)}")
-    if why_not:
-        console.print(f"[yellow]input-size buckets off:[/yellow] {why_not}")
-    elif scale:
-        console.print(f"YOLO and DINOv2 run at {scale:g}x the frames' resolution (--bucket-scale)")
-    missing = missing_files(repo, specs, target)
-    if missing:
-        console.print("[yellow]still missing (run with --export):[/yellow] " + ", ".join(missing))
+    report_build(result)
 
 
-def check_int8(repo: Path, export_models: bool, gpus: str | None, given: bool = True) -> None:
-    """Refuse int8 (``given`` on the command line, else saved) where it cannot take effect:
-    without an export, or on GPUs (ONNX Runtime's CUDA provider has no int8 matmul kernels:
-    those nodes would fall back to the CPU)."""
-    from stashtag.repository import read_gpus
-
-    if not export_models:
-        raise StashtagError("--int8 rewrites the exported graphs: drop --no-export")
-    drop = "drop --int8" if given else f"{repo} was built with --int8: add --no-int8"
-    on_gpus = _gpu_list(gpus) if gpus and gpus.strip().lower() != "none" else ()
-    if gpus is None:
-        on_gpus = read_gpus(repo)
-    if on_gpus:
-        raise StashtagError(
-            f"--int8 graphs run on the CPU, and {repo} runs its graph models on GPUs"
-            f" {','.join(map(str, on_gpus))}: {drop}, or add --gpus none"
+def report_build(result: BuildResult) -> None:
+    """What a build wrote, what runs quantised or at which bucket scale, what is missing."""
+    console.print(
+        f"wrote {len(result.written)} config/entry files for {len(result.specs)} models"
+        f" into {result.repo}"
+    )
+    if result.int8_models:
+        console.print(f"int8 graphs (CPU): {', '.join(result.int8_models)}")
+    if result.buckets_off:
+        console.print(f"[yellow]input-size buckets off:[/yellow] {result.buckets_off}")
+    elif result.bucket_scale:
+        console.print(
+            f"YOLO and DINOv2 run at {result.bucket_scale:g}x the frames' resolution"
+            " (--bucket-scale)"
+        )
+    if result.missing:
+        console.print(
+            "[yellow]still missing (run with --export):[/yellow] " + ", ".join(result.missing)
         )
 
 
-def build_detectors(repo: Path, added: list, drop: bool, export_models: bool) -> None:
-    """Apply --detector (``added``: parsed) and --no-detectors to the saved detectors; export
-    the ones named and any saved one whose weights are missing (cheap: a copy of an ONNX file,
-    checked), unless --no-export."""
-    import shutil
-
-    from stashtag.repo_detectors import export_detectors, read_detectors, save_detectors
-    from stashtag_core.modelspec import ONNX_FILE
-
-    previous = read_detectors(repo)
-    names = {d.name for d, _ in added}
-    keep = [(d, s) for d, s in ([] if drop else previous) if d.name not in names] + added
-    if drop or added:
-        for gone in {d.name for d, _ in previous} - {d.name for d, _ in keep}:
-            for folder in (repo / gone, repo / f"{gone}_post"):
-                if (folder / "config.pbtxt").is_file():
-                    shutil.rmtree(folder)
-        repo.mkdir(parents=True, exist_ok=True)
-        save_detectors(repo, keep)
-    missing = [(d, s) for d, s in keep if not (repo / d.name / "1" / ONNX_FILE).is_file()]
-    todo = added + [m for m in missing if m[0].name not in names] if export_models else []
-    if todo:
-        export_detectors(repo, todo, log=console.print)
+def _names(only: str) -> tuple[str, ...]:
+    return tuple(n.strip() for n in only.split(",") if n.strip())
 
 
 def _gpu_list(text: str) -> tuple[int, ...]:
     try:
         ids = tuple(int(g) for g in text.split(",") if g.strip())
     except ValueError:
-        raise StashtagError(f"--gpus {text!r}: give GPU numbers like 0,1 (or 'none')") from None
+        fail(StashtagError(f"--gpus {text!r}: give GPU numbers like 0,1 (or 'none')"))
     if not ids or min(ids) < 0 or len(set(ids)) != len(ids):
-        raise StashtagError(f"--gpus {text!r}: give distinct GPU numbers like 0,1")
+        fail(StashtagError(f"--gpus {text!r}: give distinct GPU numbers like 0,1"))
     return ids
 
 
@@ -308,8 +218,6 @@ def repo_check(
     target: Annotated[str | None, typer.Option(help=TARGET_HELP + BUILT_HELP)] = None,
 ) -> None:
     """List files a repository still needs before Triton can serve it."""
-    from stashtag.repository import missing_files, resolve_build, specs_for
-
     try:
         p, target = resolve_build(repo, preset, target)
         missing = missing_files(repo, specs_for(repo, p), target)

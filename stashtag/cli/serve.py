@@ -82,7 +82,7 @@ def serve(
     if (tls_cert is None) != (tls_key is None):
         fail(StashtagError("TLS needs both --tls-cert and --tls-key"))
     if build and (not repo.exists() or not any(repo.iterdir())):
-        build_repository(repo, preset, target, random_weights)
+        first_build(repo, preset, target, random_weights)
     opts = ServerOptions(
         repo,
         grpc_port,
@@ -144,25 +144,27 @@ def gpu_ids() -> list[str]:
     return [ln.split()[1].rstrip(":") for ln in lines] if listed.returncode == 0 else []
 
 
-def build_repository(repo: Path, preset: str | None, target: str | None, random: bool) -> None:
-    """``stashtag repo build`` for a first start: the large preset on the GPUs found (PyTorch in
-    Triton's python backend, resizing on the GPU), else the small one for the CPU."""
-    import subprocess
-    import sys
+def first_build(repo: Path, preset: str | None, target: str | None, random: bool) -> None:
+    """``repo build`` for a first start, in a child process: the large preset on the GPUs found
+    (PyTorch in Triton's python backend, resizing on the GPU), else the small one for the CPU."""
+    from stashtag.cli.repo import build_in_child, report_build
+    from stashtag.repo import BuildSpec
 
     gpus = gpu_ids()
     preset = preset or ("large" if gpus else "small")
     target = target or ("python-torch" if gpus else "python-ort")
-    cmd = [sys.executable, "-m", "stashtag.cli", "repo", "build", "--repo", str(repo)]
-    cmd += ["--preset", preset, "--target", target]
-    if gpus and target.startswith("python"):
-        cmd += ["--gpus", ",".join(gpus), "--device-resize"]
-    if random:
-        cmd.append("--random-weights")
+    on_gpus = bool(gpus) and target.startswith("python")
     found = f"{len(gpus)} GPU(s) found" if gpus else "no GPU found"
     console.print(f"{repo} has no repository yet ({found}): building {preset} for {target}")
-    if subprocess.run(cmd).returncode != 0:
-        fail(StashtagError(f"building {repo} failed (the lines above say why); see `repo build`"))
+    spec = BuildSpec(
+        repo,
+        preset,
+        target,
+        random_weights=random,
+        gpus=tuple(int(g) for g in gpus) if on_gpus else None,
+        device_resize=True if on_gpus and target == "python-torch" else None,
+    )
+    report_build(build_in_child(spec))
 
 
 def paste_hint(opts, address: str) -> str:

@@ -138,14 +138,15 @@ def test_a_users_yolov8_onnx_goes_in_the_detector_slot(tmp_path, monkeypatch):
     is described from its own metadata, wrapped for uint8 frames and checked against itself."""
     from ultralytics import YOLO
 
-    from stashtag.repo_detectors import parse_detector_flag
+    from stashtag.repo.detectors import parse_detector_flag
     from stashtag_export.detector import export_detector
 
     monkeypatch.chdir(tmp_path)
     source = Path(
         YOLO("yolov8n.yaml").export(format="onnx", imgsz=256, dynamic=True, simplify=False)
     )
-    detector, where = parse_detector_flag(f"mine={source},pad=0")
+    saved = parse_detector_flag(f"mine={source},pad=0")
+    detector, where = saved.detector, saved.source
     assert (detector.name, detector.image_size, len(detector.classes)) == ("mine", 256, 80)
     assert detector.classes[:2] == ("0", "1")  # ultralytics names a dataset-less model so
     assert detector.pad == 0 and where == str(Path(source).resolve())

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from stashtag.cli import app
-from stashtag.repository import int8_models
+from stashtag.repo.contents import int8_models
 from stashtag_core.errors import ExportError
 from stashtag_core.presets import get_preset
 from stashtag_export import pipeline
@@ -130,11 +130,11 @@ def test_repo_build_remembers_int8_until_told_otherwise(tmp_path):
 
 
 def test_a_malformed_int8_setting_names_the_file(tmp_path):
-    from stashtag.repository import SETTINGS_FILE, saved_int8
+    from stashtag.repo import SETTINGS_FILE, RepoSettings
 
     (tmp_path / SETTINGS_FILE).write_text('{"int8": "yes"}')
     with pytest.raises(ValueError, match=r"stashtag-settings.json: int8: expected true or false"):
-        saved_int8(tmp_path)
+        RepoSettings.load(tmp_path)
     build = ["repo", "build", "--preset", "tiny", "--no-export", "--repo", str(tmp_path)]
     result = runner.invoke(app, build)
     assert result.exit_code != 0 and "int8: expected true or false" in result.output

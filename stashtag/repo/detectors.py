@@ -1,4 +1,4 @@
-"""Extra detectors of a repository: the ``--detector`` flag, their saved settings, their export.
+"""Extra detectors of a repository: the ``--detector`` flag and their export.
 
 ``repo build --detector content`` adds NudeNet's detector from the installed ``nudenet``
 package; ``--detector NAME=model.onnx[,classes=FILE][,placement=corner][,pad=N][,agnostic]
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from stashtag.repo_settings import SETTINGS_FILE, read_settings, save_setting
+from stashtag.repo.settings import SavedDetector
 from stashtag_core.errors import StashtagError
 from stashtag_core.modelspec import META_FILE, Detector, nudenet_detector
 from stashtag_core.modelspec.detectors import NUDENET_NAME
@@ -21,12 +21,12 @@ from stashtag_core.modelspec.detectors import NUDENET_NAME
 NUDENET_SOURCE = "nudenet"  # the source of a detector taken from the installed package
 
 
-def parse_detector_flag(text: str) -> tuple[Detector, str]:
-    """``(detector, source)`` of one ``--detector`` value; errors say what is wrong."""
+def parse_detector_flag(text: str) -> SavedDetector:
+    """The detector and source of one ``--detector`` value; errors say what is wrong."""
     from stashtag_export.detector import describe_onnx
 
     if text.strip() == NUDENET_NAME:
-        return nudenet_detector(), NUDENET_SOURCE
+        return SavedDetector(nudenet_detector(), NUDENET_SOURCE)
     name, eq, rest = text.partition("=")
     if not eq or not rest:
         raise StashtagError(f"--detector {text!r}: give 'content' or NAME=model.onnx[,…]")
@@ -51,37 +51,11 @@ def parse_detector_flag(text: str) -> tuple[Detector, str]:
     detector = describe_onnx(name.strip(), Path(path), **opts)
     if bgr:
         detector = Detector.from_dict({**detector.as_dict(), "bgr": True})
-    return detector, str(Path(path).resolve())
-
-
-def read_detectors(repo: Path) -> list[tuple[Detector, str]]:
-    """The repository's saved detectors with their sources."""
-    saved = read_settings(repo).get("detectors", [])
-    try:
-        return [
-            (Detector.from_dict({k: v for k, v in d.items() if k != "source"}), d["source"])
-            for d in saved
-        ]
-    except (TypeError, KeyError, ValueError, AttributeError) as exc:
-        raise ValueError(
-            f"{Path(repo) / SETTINGS_FILE}: detectors: {exc} (rebuild with --detector, or"
-            " --no-detectors to drop them)"
-        ) from None
-
-
-def saved_detectors(repo: Path) -> tuple[Detector, ...]:
-    return tuple(d for d, _ in read_detectors(repo))
-
-
-def save_detectors(repo: Path, detectors: list[tuple[Detector, str]]) -> Path:
-    names = [d.name for d, _ in detectors]
-    if len(set(names)) != len(names):
-        raise StashtagError(f"two detectors share a name: {', '.join(names)}")
-    return save_setting(repo, "detectors", [{**d.as_dict(), "source": s} for d, s in detectors])
+    return SavedDetector(detector, str(Path(path).resolve()))
 
 
 def export_detectors(
-    repo: Path, detectors: list[tuple[Detector, str]], log: Callable[[str], None] = print
+    repo: Path, detectors: list[SavedDetector], log: Callable[[str], None] = print
 ) -> dict[str, dict]:
     """Export each detector into ``repo`` and write its ``meta.json``; NudeNet's also gets its
     parity against NudeNet's own API on real photographs (when scikit-image is installed)."""
@@ -90,7 +64,8 @@ def export_detectors(
     from stashtag_export.onnx_io import write_meta
 
     results = {}
-    for detector, source in detectors:
+    for saved in detectors:
+        detector, source = saved.detector, saved.source
         log(f"exporting detector {detector.name} ({source})…")
         if source == NUDENET_SOURCE:
             meta = export_nudenet(repo)
