@@ -33,6 +33,24 @@ ALLOWED_KEYS = {
     "requires",
 }
 SETTING_TYPES = {"STRING", "NUMBER", "BOOLEAN"}
+MANIFEST = PLUGIN_DIR / f"{PLUGIN_ID}.yml"
+SETTINGS_MARK = (
+    "# Generated from client/stashtag_client/settings.py (the fields and PLUGIN_FORMS) by\n"
+    "# `stashtag plugin manifest`: edit that, not this.\n"
+)
+
+
+def generated_manifest(text: str | None = None) -> str:
+    """The manifest with its ``settings:`` block (its last) made from the client's settings."""
+    from stashtag_client.settings import manifest_settings
+
+    text = MANIFEST.read_text(encoding="utf-8") if text is None else text
+    head = text.split(SETTINGS_MARK)[0] if SETTINGS_MARK in text else text
+    head = head[: head.index("\nsettings:\n") + 1] if "\nsettings:\n" in head else head
+    block = yaml.safe_dump(
+        {"settings": manifest_settings()}, sort_keys=False, allow_unicode=True, width=10**6
+    )
+    return head + SETTINGS_MARK + block
 
 
 def check_manifest(manifest: dict) -> None:

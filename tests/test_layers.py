@@ -45,10 +45,11 @@ CLIENT_LAYERS = {
     "tagging": 2,
     "session": 3,
     "setting_values": 0,
-    "settings": 3,
-    "stash": 4,
-    "directory": 4,
-    "cli": 5,
+    "settings": 0,  # a leaf: declares and parses; `wiring` builds what settings configure
+    "wiring": 4,
+    "stash": 5,
+    "directory": 5,
+    "cli": 6,
 }
 
 
@@ -132,6 +133,23 @@ def test_client_imports_no_server_export_or_heavy_package():
         return mine is None or theirs is None or theirs <= mine
 
     assert _violations("stashtag_client", allowed) == []
+
+
+def test_settings_are_a_leaf_read_only_from_the_wiring_layer_up():
+    """Settings declare and parse; the layers below the wiring get plain values, never them."""
+    settings = {"stashtag_client.settings"}
+    floor = CLIENT_LAYERS["wiring"]
+    leaks = sorted(
+        f"{module} imports {name}"
+        for module, names in GRAPH.items()
+        if module.startswith("stashtag_client.") and module not in settings
+        if (_client_layer(module) or 0) < floor
+        for name in names
+        if name in settings
+    )
+    assert leaks == []
+    own = {n for n in GRAPH["stashtag_client.settings"] if n.startswith("stashtag_client.")}
+    assert {_client_layer(n) for n in own} <= {0}, "a leaf: only value parsing below it"
 
 
 def test_export_imports_no_client_or_server():

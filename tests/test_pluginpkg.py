@@ -81,3 +81,18 @@ def test_plugin_and_client_versions_agree():
         assert meta["project"]["version"] == str(manifest["version"]), dist
     shown = CliRunner().invoke(app, ["--version"])
     assert shown.exit_code == 0 and f"stashtag-client {manifest['version']}" in shown.output
+
+
+def test_the_manifest_settings_are_generated_from_the_settings_declaration(monkeypatch):
+    """plugin/stashtag.yml's settings block is what `stashtag plugin manifest` writes, and the
+    generator reads the declaration (a changed form changes the manifest)."""
+    from stashtag.pluginpkg import MANIFEST, generated_manifest
+    from stashtag_client import settings
+
+    assert MANIFEST.read_text(encoding="utf-8") == generated_manifest(), (
+        "run `stashtag plugin manifest`"
+    )
+    name, text, kind = settings.PLUGIN_FORMS["dryRun"]
+    monkeypatch.setitem(settings.PLUGIN_FORMS, "dryRun", (name, "Changed", kind))
+    changed = yaml.safe_load(generated_manifest())["settings"]["dryRun"]
+    assert changed == {"displayName": name, "description": "Changed", "type": kind}

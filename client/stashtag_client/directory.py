@@ -27,11 +27,12 @@ from rich.text import Text
 
 from stashtag_client.frames.sources import SceneSource
 from stashtag_client.inference.pipeline import SceneOutcome
-from stashtag_client.session import TaggingSession, TagSet
+from stashtag_client.session import TagSet
 from stashtag_client.settings import Settings
 from stashtag_client.store import Store
 from stashtag_client.tagging.mapping import SceneResult, studio_label
 from stashtag_client.tagging.vocabulary import Vocabulary
+from stashtag_client.wiring import tagging_session
 
 
 @dataclass
@@ -87,7 +88,7 @@ async def tag_sources(
     def server_event(message: str) -> None:
         console.print(Text("server ", style="yellow") + Text(message), soft_wrap=True)
 
-    async with TaggingSession(store, vocab, settings.session(), server_event) as session:
+    async with tagging_session(settings, store, vocab, server_event) as session:
         with _progress(console, quiet) as progress:
             task = progress.add_task("tag", total=len(sources), fps=0.0, errors=0)
 

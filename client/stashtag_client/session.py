@@ -9,7 +9,7 @@ A session opens the endpoint pool, asks the servers for their ``model_id``, buil
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from stashtag_client.frames.sources import SceneSource
 from stashtag_client.inference.budget import FrameBudget, parse_budget
@@ -20,12 +20,7 @@ from stashtag_client.inference.pipeline import (
     server_model_id,
     server_takes_frame_lists,
 )
-from stashtag_client.inference.transport import (
-    EndpointPool,
-    RetryPolicy,
-    ServerAccess,
-    parse_endpoints,
-)
+from stashtag_client.inference.transport import EndpointPool
 from stashtag_client.store import SceneRecord, Store
 from stashtag_client.tagging.learned import LearnedTag
 from stashtag_client.tagging.mapping import SceneResult, TextBank, map_scene
@@ -53,16 +48,6 @@ class TagSet:
         return map_scene(record, self.vocab, self.bank, list(studios or []), self.learned)
 
 
-@dataclass(frozen=True)
-class SessionOptions:
-    endpoints: str = "127.0.0.1:8001"  # "host:port[=weight]", comma-separated
-    max_in_flight: int = 16
-    timeout_s: float = 600.0  # per request at first (doubled while the server is busy)
-    attempts: int = 6
-    access: ServerAccess = field(default_factory=ServerAccess)
-    frame_budget: str = "auto"  # see inference/budget.py parse_budget
-
-
 class TaggingSession:
     """``async with TaggingSession(...) as s``: the pool is open and :attr:`tagset` is built."""
 
@@ -70,30 +55,31 @@ class TaggingSession:
         self,
         store: Store,
         vocab: Vocabulary,
-        options: SessionOptions,
+        pool: EndpointPool,
+        frame_budget: str = "auto",
         on_event: Callable[[str], None] | None = None,
     ) -> None:
-        """``on_event``: told when an endpoint is taken out or comes back."""
-        self.store, self.vocab, self.options = store, vocab, options
+        """``pool``: not open yet (the session opens and closes it); ``frame_budget``: see
+        :func:`~stashtag_client.inference.budget.parse_budget`; ``on_event``: told of what a
+        user should know (detectors the server lacks)."""
+        self.store, self.vocab, self.frame_budget = store, vocab, frame_budget
         self.on_event = on_event
-        self.pool: EndpointPool | None = None
+        self.pool = pool
+        self._opened = False
         self.tagset: TagSet | None = None
         self.detectors: dict[str, tuple[str, ...]] = {}  # the server's extra detectors
         self.budget: FrameBudget | None = None  # None: every model on every frame
 
     async def __aenter__(self) -> TaggingSession:
-        o = self.options
-        policy = RetryPolicy(attempts=o.attempts, timeout_s=o.timeout_s)
-        pool = EndpointPool(
-            parse_endpoints(o.endpoints), o.max_in_flight, policy, o.access, self.on_event
-        )
+        pool = self.pool
+        assert not self._opened, "a session is entered once"
         await pool.__aenter__()
-        self.pool = pool
+        self._opened = True
         try:
             model_id = await server_model_id(pool)
             self.detectors = await server_detectors(pool)
             self._warn_unserved_detectors()
-            budget = parse_budget(o.frame_budget, self.detectors)
+            budget = parse_budget(self.frame_budget, self.detectors)
             if budget is not None and not await server_takes_frame_lists(pool):
                 budget = None  # an older server, or --device-resize: every frame it is
             self.budget = budget
@@ -106,7 +92,7 @@ class TaggingSession:
         return self
 
     async def __aexit__(self, *exc) -> None:
-        if self.pool is not None:
+        if self._opened:
             await self.pool.__aexit__(*exc)
 
     async def tag(
@@ -119,7 +105,7 @@ class TaggingSession:
     ) -> list[SceneOutcome]:
         """Send every source not stored yet (all with ``force``); each is stored as answered.
         ``collect=False``: outcomes go to ``on_done`` only (memory flat for any library)."""
-        assert self.pool is not None and self.tagset is not None, "use `async with`"
+        assert self._opened and self.tagset is not None, "use `async with`"
         run = TagRun(
             self.pool,
             self.store,
@@ -142,4 +128,4 @@ class TaggingSession:
                 )
 
     def status(self) -> list[dict]:
-        return self.pool.status() if self.pool is not None else []
+        return self.pool.status() if self._opened else []

@@ -29,13 +29,6 @@ from stashtag_client.setting_values import (
     suggest_mode,
     with_legacy_keys,
 )
-from stashtag_core.protocol import PRIORITY_BULK, PRIORITY_INTERACTIVE
-
-if typing.TYPE_CHECKING:  # the objects settings build; imported where built (see below)
-    from stashtag_client.inference.transport import ServerAccess
-    from stashtag_client.session import SessionOptions
-    from stashtag_client.tagging.descriptions import DescribeSettings
-    from stashtag_client.tagging.vocabulary import Vocabulary
 
 ENV_PREFIX = "STASHTAG_"
 CONFIG_ENV = "STASHTAG_CONFIG"
@@ -221,59 +214,73 @@ class Settings:
                     f"{value:g} ({value * 100:g} %)"
                 )
 
-    # --- derived ------------------------------------------------------------------------------
-    # Built on demand: the web UI's operations start a process per call and read settings
-    # without needing grpc, requests or the tagging modules (0.3 s of imports).
-    @property
-    def access(self) -> ServerAccess:
-        from stashtag_client.inference.transport import ServerAccess
-
-        priority = PRIORITY_INTERACTIVE if self.interactive else PRIORITY_BULK
-        return ServerAccess.from_env(
-            self.server_key or None, self.tls_ca or None, priority=priority
-        )
-
-    def session(self) -> SessionOptions:
-        from stashtag_client.session import SessionOptions
-
-        return SessionOptions(
-            self.endpoints,
-            self.max_in_flight,
-            self.timeout_s,
-            self.attempts,
-            self.access,
-            self.frame_budget,
-        )
-
-    @property
-    def description(self) -> DescribeSettings:
-        from stashtag_client.tagging.descriptions import DescribeSettings
-
-        return DescribeSettings(
-            template=self.describe_template,
-            endpoint=self.describe_endpoint,
-            model=self.describe_model,
-            api_key=self.describe_api_key,
-            timeout_s=self.describe_timeout_s,
-        )
-
-    def tag_vocabulary(self) -> Vocabulary:
-        """The vocabulary file (or the shipped one) with the allow/deny lists and review level."""
-        from stashtag_client.tagging.rules import with_overrides
-        from stashtag_client.tagging.vocabulary import load_vocabulary
-
-        vocab = load_vocabulary(self.vocabulary or None)
-        policy = with_overrides(
-            vocab.policy,
-            names_list(self.allow_tags),
-            names_list(self.deny_tags),
-            self.review_below or None,
-        )
-        return dataclasses.replace(vocab, policy=policy)
-
     def learned_confirmed(self, name: str) -> bool:
         names = names_list(self.confirmed_learned)
         return "*" in names or name.casefold() in {n.casefold() for n in names}
+
+
+# Each setting's flag, the same in every command (its variable is STASHTAG_<SETTING NAME>); the
+# others are --<name with dashes> (booleans --<name>/--no-<name>).
+FLAGS = {
+    "endpoints": "--triton",
+    "stash_url": "--stash-url",
+    "stash_api_key": "--stash-api-key",
+    "store": "--store",
+    "max_in_flight": "--in-flight",
+    "timeout_s": "--timeout",
+    "allow_tags": "--allow",
+    "deny_tags": "--deny",
+    "confirmed_learned": "--confirm-learned",
+    "interactive": "--interactive/--bulk",
+    "describe_timeout_s": "--describe-timeout",
+    "calibrate_min_labels": "--min-labels",
+}
+
+# The settings each kind of command takes as flags (a command names the groups it reads).
+GROUPS: dict[str, tuple[str, ...]] = {
+    "connection": ("endpoints", "server_key", "tls_ca", "timeout_s", "attempts", "interactive"),
+    "inference": ("max_in_flight", "ocr_frames", "frame_budget"),
+    "store": ("store",),
+    "vocabulary": ("vocabulary", "allow_tags", "deny_tags", "review_below"),
+    "stash": ("stash_url", "stash_api_key", "stash_verify_tls"),
+    "writing": (
+        "mode",
+        "strategy",
+        "only_new_any",
+        "allow_overwrite",
+        "parent_tag",
+        "review_parent",
+        "markers",
+        "studio",
+        "overwrite_studio",
+        "dry_run",
+        "confirmed_learned",
+        "full_images",
+        "gallery_share",
+    ),
+    "describe": (
+        "describe",
+        "describe_overwrite",
+        "describe_template",
+        "describe_endpoint",
+        "describe_model",
+        "describe_api_key",
+        "describe_timeout_s",
+    ),
+    "learning": ("calibrate_min_labels",),
+}
+
+
+def flag_of(name: str) -> str:
+    """The flag of setting ``name`` (``--a/--no-a`` for a boolean)."""
+    if name in FLAGS:
+        return FLAGS[name]
+    dashed = "--" + name.replace("_", "-")
+    return f"{dashed}/--no-{name.replace('_', '-')}" if _TYPES[name] is bool else dashed
+
+
+def setting_type(name: str) -> type:
+    return _TYPES[name]
 
 
 def help_of(name: str) -> str:
@@ -298,13 +305,210 @@ def plugin_keys() -> set[str]:
     return set(_BY_PLUGIN)
 
 
+def manifest_settings() -> dict[str, dict[str, str]]:
+    """The plugin manifest's ``settings:`` block, from the fields and :data:`PLUGIN_FORMS`."""
+    return {
+        key: {"displayName": name, "description": text, "type": kind}
+        for key, (name, text, kind) in PLUGIN_FORMS.items()
+    }
+
+
 def names_list(text: str) -> list[str]:
     return [n.strip() for n in text.split(",") if n.strip()]
+
+
+# How each plugin setting shows on Stash's settings page; the manifest's `settings:` block
+# (plugin/stashtag.yml) is generated from this: `stashtag plugin manifest`.
+PLUGIN_FORMS: dict[str, tuple[str, str, str]] = {  # key: (displayName, description, type)
+    "1_tritonEndpoints": (
+        "Triton endpoints",
+        "host:port[=weight], comma-separated (default 127.0.0.1:8001); what `stashtag serve` "
+        "printed",
+        "STRING",
+    ),
+    "2_tritonServerKey": (
+        "Triton server key",
+        "Key of a shared server started with `stashtag serve --key` (sent as the stashtag-key"
+        " header)",
+        "STRING",
+    ),
+    "3_tritonTlsCa": (
+        "Triton TLS CA file",
+        "PEM certificate to trust for a TLS server (use grpcs://host:port endpoints)",
+        "STRING",
+    ),
+    "4_requestsInFlight": (
+        "Requests in flight",
+        "Inference requests sent at once, at most (default 16; more keeps a fast GPU server busy)",
+        "NUMBER",
+    ),
+    "frameBudget": (
+        "Frame budget",
+        "Frames each model sees: auto (default: CLIP every frame, YOLO and detectors every "
+        "3rd, DINOv2 every 2nd), all, or model:n,... e.g. yolo:2,dino:1",
+        "STRING",
+    ),
+    "vocabulary": (
+        "Vocabulary file",
+        "Path to a vocabulary YAML (empty = the shipped default)",
+        "STRING",
+    ),
+    "parentTag": (
+        "Parent tag",
+        "Tags stashtag creates go under this tag (default AI)",
+        "STRING",
+    ),
+    "suggestMode": (
+        "Suggest only",
+        "Put tags under a review parent instead of applying them",
+        "BOOLEAN",
+    ),
+    "noMarkers": (
+        "Disable markers",
+        "Do not create scene markers",
+        "BOOLEAN",
+    ),
+    "noStudio": (
+        "Disable studio",
+        "Do not set studios from watermarks",
+        "BOOLEAN",
+    ),
+    "overwriteStudio": (
+        "Overwrite studio",
+        "Replace a scene's studio when the watermark names another",
+        "BOOLEAN",
+    ),
+    "queueNewScenes": (
+        "Queue new scenes",
+        "New scenes get AI_TagMe (tagged by the next Tag queued scenes run); off: the hook "
+        "does nothing",
+        "BOOLEAN",
+    ),
+    "tagOnCreate": (
+        "Tag on create",
+        "Tag a new scene at once when Stash has made its sprite; without one, queue it and "
+        "ask Stash for the sprite",
+        "BOOLEAN",
+    ),
+    "dryRun": (
+        "Dry run",
+        "Log what would change; write nothing",
+        "BOOLEAN",
+    ),
+    "storePath": (
+        "Store file",
+        "Embedding store (SQLite); default stashtag.db in the plugin folder",
+        "STRING",
+    ),
+    "learnTags": (
+        "Tags to learn",
+        "Your own tags to learn from the scenes you gave them (comma-separated; task Learn tags)",
+        "STRING",
+    ),
+    "confirmedLearned": (
+        "Confirmed learned tags",
+        "Learned tags to apply (comma-separated, * = all); the others are only suggested "
+        "under AI Review",
+        "STRING",
+    ),
+    "forgetTags": (
+        "Learned tags to delete",
+        "Comma-separated, * = all (task Delete learned tags)",
+        "STRING",
+    ),
+    "calibrateMinLabels": (
+        "Calibration minimum",
+        "Kept and removed scenes a tag needs, each, before calibration changes it (default 3)",
+        "NUMBER",
+    ),
+    "strategy": (
+        "Tagging strategy",
+        "append (default: add beside your tags) | only-new (skip scenes stashtag tagged) | "
+        "replace-own (replace stashtag's earlier tags) | overwrite (replace all tags; needs "
+        "Allow overwrite)",
+        "STRING",
+    ),
+    "onlyNewAnyTag": (
+        "Only-new skips any tagged scene",
+        "With only-new: skip scenes that have any tag at all, not only stashtag's",
+        "BOOLEAN",
+    ),
+    "allowOverwrite": (
+        "Allow overwrite",
+        "Let the overwrite strategy replace your own tags (saved first; Remove stashtag tags "
+        "restores them)",
+        "BOOLEAN",
+    ),
+    "allowTags": (
+        "Allowed tags",
+        "If set, only these tags are applied (comma-separated)",
+        "STRING",
+    ),
+    "denyTags": (
+        "Denied tags",
+        "Tags never applied (comma-separated)",
+        "STRING",
+    ),
+    "reviewBelowPercent": (
+        "Review below (%)",
+        "Tags scoring under this percentage (0-100) are suggested for review instead of "
+        "applied (0 = off)",
+        "NUMBER",
+    ),
+    "fullImages": (
+        "Tag full images",
+        "Send each image file itself instead of Stash's thumbnail (slower, sharper)",
+        "BOOLEAN",
+    ),
+    "galleryPercent": (
+        "Gallery share (%)",
+        "A gallery gets a tag when at least this percentage of its images has it (default 30)",
+        "NUMBER",
+    ),
+    "logLevel": (
+        "Log level",
+        "trace | debug | info (default) | warning | error",
+        "STRING",
+    ),
+    "describe": (
+        "Write descriptions",
+        "Fill empty scene details with a short description from the tags, objects, studio and"
+        " on-screen text (off by default)",
+        "BOOLEAN",
+    ),
+    "describeOverwrite": (
+        "Overwrite details",
+        "Also replace details you wrote yourself",
+        "BOOLEAN",
+    ),
+    "describeTemplate": (
+        "Description template",
+        "Fields {tags} {objects} {studio} {text} (empty = all four)",
+        "STRING",
+    ),
+    "describeEndpoint": (
+        "Description model endpoint",
+        "OpenAI-compatible base URL of a local model server, e.g. http://localhost:1234/v1 "
+        "(LM Studio) or http://localhost:11434/v1 (Ollama); empty = the template only",
+        "STRING",
+    ),
+    "describeModel": (
+        "Description model",
+        "Model name on that server",
+        "STRING",
+    ),
+    "describeApiKey": (
+        "Description endpoint key",
+        "Bearer key, if the server wants one",
+        "STRING",
+    ),
+}
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 _TYPES = typing.get_type_hints(Settings)
 _BY_PLUGIN = {f.metadata["plugin"]: f for f in _FIELDS.values() if f.metadata.get("plugin")}
+assert set(PLUGIN_FORMS) == set(_BY_PLUGIN), "every plugin setting has one form, and only those"
 
 
 def _coerce_field(name: str, value: Any, source: str) -> Any:

@@ -11,26 +11,26 @@ import typer
 
 from stashtag.cli.apps import app
 from stashtag.cli.options import PresetOpt, RandomOpt
-from stashtag_client.cli.common import console, fail, report_results, setting_option
+from stashtag_client.cli.common import console, fail, report_results
+from stashtag_client.cli.setting_flags import with_settings
+from stashtag_client.settings import Settings
 from stashtag_core.errors import StashtagError
 
 
 @app.command()
+@with_settings("connection", fixed={"interactive": True})
 def smoke(
-    url: Annotated[str, typer.Option("--triton", help="Triton gRPC address.")] = "127.0.0.1:8001",
+    settings: Settings,
     sprite: Annotated[
         Path | None, typer.Option(help="Sprite JPEG (default: bundled sample).")
     ] = None,
     vtt: Annotated[Path | None, typer.Option(help="Its thumbnails VTT.")] = None,
-    server_key: Annotated[str | None, setting_option("server_key")] = None,
-    tls_ca: Annotated[str | None, setting_option("tls_ca")] = None,
 ) -> None:
     """Send a sprite sheet through the ensemble, OCR and CLIP text; print what came back."""
-    from stashtag_client.settings import Settings
+    from stashtag_client.wiring import server_access
 
     try:
-        flags = {"server_key": server_key, "tls_ca": tls_ca, "interactive": True}
-        report = _smoke(url, sprite, vtt, Settings.load(flags=flags).access)
+        report = _smoke(settings.endpoints, sprite, vtt, server_access(settings))
     except (StashtagError, OSError, ValueError) as exc:
         fail(exc)
     typer.echo(json.dumps(report, indent=2))

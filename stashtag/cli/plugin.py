@@ -28,3 +28,23 @@ def plugin_build(
         f"wrote {archive} and {index}: serve {out} over HTTP and add "
         f"<url>/index.yml in Stash → Settings → Plugins → Available plugins"
     )
+
+
+@plugin_app.command("manifest")
+def plugin_manifest(
+    check: Annotated[
+        bool,
+        typer.Option(help="Only say whether plugin/stashtag.yml is up to date (exit 1 if not)."),
+    ] = False,
+) -> None:
+    """Regenerate the settings of plugin/stashtag.yml from the client's settings declaration."""
+    from stashtag.pluginpkg import MANIFEST, generated_manifest
+
+    text = generated_manifest()
+    if MANIFEST.read_text(encoding="utf-8") == text:
+        console.print(f"{MANIFEST} is up to date")
+        return
+    if check:
+        fail(ValueError(f"{MANIFEST} is stale: run `stashtag plugin manifest`"))
+    MANIFEST.write_text(text, encoding="utf-8")
+    console.print(f"wrote {MANIFEST}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from stashtag_client.settings import Settings, SettingsError, help_of, plugin_keys
+from stashtag_client.wiring import describe_settings
+from stashtag_core.protocol import PRIORITY_INTERACTIVE
 
 
 def test_defaults_file_env_plugin_flags_in_that_order(tmp_path):
@@ -107,8 +109,25 @@ def test_derived_values():
     s = Settings(confirmed_learned="Beach, sunset", describe_endpoint="http://llm/v1")
     assert s.learned_confirmed("SUNSET") and not s.learned_confirmed("Night")
     assert Settings(confirmed_learned="*").learned_confirmed("anything")
-    assert s.description.endpoint == "http://llm/v1"
-    assert s.session().endpoints == s.endpoints
+    assert describe_settings(s).endpoint == "http://llm/v1"
+
+
+def test_one_wiring_builds_the_pool_from_the_settings(monkeypatch):
+    """Timeout, attempts, key and CA reach every pool, search's included; the environment is
+    read once, by the settings."""
+    from stashtag_client.wiring import endpoint_pool
+
+    monkeypatch.setenv("STASHTAG_SERVER_KEY", "from-env")
+    s = Settings.load(
+        env={"STASHTAG_SERVER_KEY": "k", "STASHTAG_TIMEOUT_S": "7", "STASHTAG_ATTEMPTS": "2"},
+        flags={"endpoints": "a:1,b:2=3", "tls_ca": "/ca.pem"},
+    )
+    pool = endpoint_pool(s, 1, interactive=True)
+    assert (pool.policy.timeout_s, pool.policy.attempts) == (7.0, 2)
+    assert [e.weight for e in pool.endpoints] == [1, 3]
+    assert pool.access.key == "k" and str(pool.access.ca_file) == "/ca.pem"
+    assert pool.access.priority == PRIORITY_INTERACTIVE
+    assert endpoint_pool(Settings(), 4).access.key is None  # nothing but the settings counts
     assert "host:port" in help_of("endpoints")
 
 

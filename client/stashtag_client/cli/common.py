@@ -12,31 +12,6 @@ from rich.markup import escape
 
 from stashtag_core.errors import StashtagError
 
-# One flag name per setting in every command (its variable is STASHTAG_<SETTING NAME>).
-FLAGS = {
-    "endpoints": "--triton",
-    "stash_url": "--stash-url",
-    "stash_api_key": "--stash-api-key",
-    "store": "--store",
-    "max_in_flight": "--in-flight",
-    "timeout_s": "--timeout",
-    "allow_tags": "--allow",
-    "deny_tags": "--deny",
-    "confirmed_learned": "--confirm-learned",
-}
-
-
-def setting_option(name: str, *decls: str) -> typer.models.OptionInfo:
-    """A flag for the setting ``name`` (its help from the settings); default: not given, so a
-    config file and ``STASHTAG_*`` variables apply unless the flag overrides them."""
-    from stashtag_client.settings import help_of
-
-    if name in FLAGS:
-        if decls and decls != (FLAGS[name],):
-            raise ValueError(f"setting {name} is {FLAGS[name]} in every command, not {decls}")
-        decls = (FLAGS[name],)
-    return typer.Option(*decls, help=help_of(name), show_default=False)
-
 
 def read_studios(path: Path | None) -> list[str]:
     if path is None:
@@ -67,15 +42,9 @@ StudiosOpt = Annotated[
 ]
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")]
-ConfigOpt = Annotated[
-    Path | None, typer.Option(help="Settings file (YAML; keys are setting names).")
-]
-
 
 console = Console(stderr=True)
 
-VocabOpt = Annotated[Path | None, typer.Option(help="Vocabulary YAML (default: the shipped one).")]
-StoreOpt = Annotated[Path, typer.Option("--store", help="Embedding store (SQLite).")]
 ModelIdOpt = Annotated[str | None, typer.Option(help="Model id, if the store holds several.")]
 
 

@@ -13,21 +13,10 @@ import typer
 from rich.table import Table
 
 from stashtag_client.cli.apps import app, learned_app
-from stashtag_client.cli.common import (
-    ModelIdOpt,
-    StoreOpt,
-    VocabOpt,
-    console,
-    fail,
-    open_store,
-    setting_option,
-    store_model_id,
-)
+from stashtag_client.cli.common import ModelIdOpt, console, fail, open_store, store_model_id
+from stashtag_client.cli.setting_flags import with_settings
+from stashtag_client.settings import Settings
 from stashtag_core.errors import StashtagError
-
-StashUrlOpt = Annotated[str | None, setting_option("stash_url")]
-ApiKeyOpt = Annotated[str | None, setting_option("stash_api_key")]
-DryRunOpt = Annotated[bool, typer.Option(help="Show the result; save nothing.")]
 
 
 def _keys(path: Path) -> list[str]:
@@ -38,27 +27,20 @@ def _keys(path: Path) -> list[str]:
     return [k.strip() for k in lines if k.strip() and not k.lstrip().startswith("#")]
 
 
-def _sync(stash_url: str | None, api_key: str | None, db, vocabulary: Path | None, dry_run: bool):
+def _sync(settings: Settings, db):
     """The labels' source: Stash, per the settings (flags over env and config file)."""
-    from stashtag_client.settings import Settings
     from stashtag_client.stash.client import StashClient
     from stashtag_client.stash.http import StashConnection
     from stashtag_client.stash.sync import StashSync
+    from stashtag_client.wiring import vocabulary
 
-    flags = {
-        "stash_url": stash_url,
-        "stash_api_key": api_key,
-        "vocabulary": str(vocabulary) if vocabulary else None,
-        "dry_run": dry_run,
-    }
-    settings = Settings.load(flags=flags)
     if not settings.stash_url:
         raise StashtagError(
             "give the Stash URL (--stash-url or STASHTAG_STASH_URL): labels come from Stash"
             " (learn also takes --positives FILE instead)"
         )
     client = StashClient(StashConnection.from_settings(settings))
-    return StashSync(client, db, settings.tag_vocabulary(), settings)
+    return StashSync(client, db, vocabulary(settings), settings)
 
 
 def _metrics_table(tags, with_date: bool = False) -> Table:
@@ -85,18 +67,15 @@ LEGEND = (
 
 
 @app.command()
+@with_settings("stash", "store", "vocabulary", "dry_run")
 def learn(
     tags: Annotated[list[str], typer.Argument(help="Tag name(s) to learn.")],
-    stash_url: StashUrlOpt = None,
-    api_key: ApiKeyOpt = None,
+    settings: Settings,
     positives: Annotated[
         Path | None,
         typer.Option(help="Without Stash: a file of example scene keys, one a line."),
     ] = None,
-    store: StoreOpt = Path("stashtag.db"),
-    vocabulary: VocabOpt = None,
     model_id: ModelIdOpt = None,
-    dry_run: DryRunOpt = False,
 ) -> None:
     """Learn a custom tag from scenes you tagged (≥ 5) with the stored embeddings; retag and
     tag then apply it like any other tag. Precision/recall are cross-validated against your
@@ -104,8 +83,9 @@ def learn(
     from stashtag_client.tagging.learned import LearnError, learn_tag, save_learned
 
     learned, failed = [], {}
+    dry_run = settings.dry_run
     try:
-        with open_store(store) as db:
+        with open_store(Path(settings.store)) as db:
             if positives is not None:
                 if len(tags) != 1:
                     raise StashtagError("--positives takes one tag at a time")
@@ -119,7 +99,7 @@ def learn(
             else:
                 from stashtag_client.stash.learning import learn_from_stash
 
-                sync = _sync(stash_url, api_key, db, vocabulary, dry_run)
+                sync = _sync(settings, db)
                 learned, failed = learn_from_stash(sync, tags)
     except (StashtagError, ValueError) as exc:
         fail(exc)
@@ -137,12 +117,13 @@ def learn(
 
 
 @learned_app.command("list")
-def learned_list(store: StoreOpt = Path("stashtag.db"), model_id: ModelIdOpt = None) -> None:
+@with_settings("store")
+def learned_list(settings: Settings, model_id: ModelIdOpt = None) -> None:
     """Learned tags with their cross-validated figures and thresholds."""
     from stashtag_client.tagging.learned import load_learned
 
     try:
-        with open_store(store) as db:
+        with open_store(Path(settings.store)) as db:
             tags = load_learned(db, store_model_id(db, model_id))
     except StashtagError as exc:
         fail(exc)
@@ -150,10 +131,12 @@ def learned_list(store: StoreOpt = Path("stashtag.db"), model_id: ModelIdOpt = N
 
 
 @learned_app.command("delete")
+@with_settings("store")
 def learned_delete(
     names: Annotated[list[str] | None, typer.Argument(help="Learned tag names.")] = None,
+    *,
+    settings: Settings,
     all_: Annotated[bool, typer.Option("--all", help="Delete every learned tag.")] = False,
-    store: StoreOpt = Path("stashtag.db"),
     model_id: ModelIdOpt = None,
 ) -> None:
     """Delete learned tags from the store (the plugin's task also takes them off Stash's
@@ -163,7 +146,7 @@ def learned_delete(
     if not names and not all_:
         fail(StashtagError("name the learned tags to delete, or give --all"))
     try:
-        with open_store(store) as db:
+        with open_store(Path(settings.store)) as db:
             gone = delete_learned(db, store_model_id(db, model_id), None if all_ else names)
     except StashtagError as exc:
         fail(exc)
@@ -175,15 +158,9 @@ def learned_delete(
 
 
 @app.command()
+@with_settings("stash", "store", "vocabulary", "dry_run", "learning")
 def calibrate(
-    stash_url: StashUrlOpt = None,
-    api_key: ApiKeyOpt = None,
-    store: StoreOpt = Path("stashtag.db"),
-    vocabulary: VocabOpt = None,
-    min_labels: Annotated[
-        int, typer.Option(help="Accepted and rejected scenes a tag needs, each.")
-    ] = 3,
-    dry_run: DryRunOpt = False,
+    settings: Settings,
     reset: Annotated[bool, typer.Option(help="Drop calibrated thresholds instead.")] = False,
 ) -> None:
     """Tune per-tag thresholds from the tags you kept and removed (and AI_Incorrect scenes);
@@ -191,14 +168,15 @@ def calibrate(
     from stashtag_client.stash.learning import calibrate_from_stash
     from stashtag_client.tagging.thresholds import reset_thresholds
 
+    dry_run = settings.dry_run
     try:
-        with open_store(store) as db:
-            sync = _sync(stash_url, api_key, db, vocabulary, dry_run)
+        with open_store(Path(settings.store)) as db:
+            sync = _sync(settings, db)
             if reset:
                 n = 0 if dry_run else reset_thresholds(db, sync.store_model_id())
                 console.print(f"dropped {n} calibrated threshold(s)")
                 return
-            results = calibrate_from_stash(sync, min_labels)
+            results = calibrate_from_stash(sync, settings.calibrate_min_labels)
     except StashtagError as exc:
         fail(exc)
     table = Table("tag", "kind", "kept", "removed", "threshold", "precision", "recall", "note")

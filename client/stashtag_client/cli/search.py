@@ -12,42 +12,36 @@ from stashtag_client.cli.apps import app
 from stashtag_client.cli.common import (
     ModelIdOpt,
     OutOpt,
-    StoreOpt,
     console,
     fail,
     open_store,
-    setting_option,
     store_model_id,
 )
+from stashtag_client.cli.setting_flags import with_settings
+from stashtag_client.settings import Settings
 from stashtag_core.errors import StashtagError
 
 
 @app.command()
+@with_settings("connection", "store", fixed={"interactive": True})  # someone is waiting
 def search(
     query: Annotated[str, typer.Argument(help='What to look for, e.g. "a beach at night".')],
-    url: Annotated[str | None, setting_option("endpoints")] = None,
-    store: Annotated[str | None, setting_option("store")] = None,
+    settings: Settings,
     limit: Annotated[int, typer.Option(help="How many scenes.")] = 10,
     model_id: ModelIdOpt = None,
-    server_key: Annotated[str | None, setting_option("server_key")] = None,
-    tls_ca: Annotated[str | None, setting_option("tls_ca")] = None,
 ) -> None:
     """Rank stored scenes by CLIP similarity to a text query (best frame and its time)."""
     import asyncio
 
-    from stashtag_client.inference.transport import EndpointPool, parse_endpoints
-    from stashtag_client.settings import Settings
     from stashtag_client.tagging.similarity import search as search_store
     from stashtag_client.tagging.textbank import embed_prompts
+    from stashtag_client.wiring import endpoint_pool
 
     async def embed(db, mid, settings: Settings):
-        pool = EndpointPool(parse_endpoints(settings.endpoints), 1, access=settings.access)
-        async with pool:
+        async with endpoint_pool(settings, 1) as pool:
             return (await embed_prompts(pool, db, mid, [query]))[query]
 
-    flags = {"endpoints": url, "store": store, "server_key": server_key, "tls_ca": tls_ca}
     try:
-        settings = Settings.load(flags={**flags, "interactive": True})  # someone is waiting
         with open_store(Path(settings.store)) as db:
             mid = store_model_id(db, model_id)
             hits = search_store(db, mid, asyncio.run(embed(db, mid, settings)), limit)
@@ -58,9 +52,10 @@ def search(
 
 
 @app.command()
+@with_settings("store")
 def similar(
     scene: Annotated[str, typer.Argument(help="Scene key as stored (see `tag` output).")],
-    store: StoreOpt = Path("stashtag.db"),
+    settings: Settings,
     limit: Annotated[int, typer.Option(help="How many scenes.")] = 10,
     model_id: ModelIdOpt = None,
 ) -> None:
@@ -68,7 +63,7 @@ def similar(
     from stashtag_client.tagging.similarity import SceneIndex
 
     try:
-        with open_store(store) as db:
+        with open_store(Path(settings.store)) as db:
             index = SceneIndex.from_store(db, store_model_id(db, model_id))
             neighbours = index.similar(scene, limit)
     except (StashtagError, KeyError) as exc:
@@ -78,8 +73,9 @@ def similar(
 
 
 @app.command()
+@with_settings("store")
 def duplicates(
-    store: StoreOpt = Path("stashtag.db"),
+    settings: Settings,
     scene_threshold: Annotated[float, typer.Option(help="Scene cosine for a candidate.")] = 0.95,
     frame_threshold: Annotated[float, typer.Option(help="Frame cosine for a match.")] = 0.9,
     min_aligned: Annotated[float, typer.Option(help="Share of frames matched in order.")] = 0.8,
@@ -92,7 +88,7 @@ def duplicates(
     from stashtag_client.tagging.similarity import find_duplicates
 
     try:
-        with open_store(store) as db:
+        with open_store(Path(settings.store)) as db:
             found = find_duplicates(
                 db, store_model_id(db, model_id), scene_threshold, frame_threshold, min_aligned
             )

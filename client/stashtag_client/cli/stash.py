@@ -14,45 +14,23 @@ from typing import Annotated
 import typer
 
 from stashtag_client.cli.apps import app
-from stashtag_client.cli.common import ConfigOpt, OutOpt, QuietOpt, console, fail
-from stashtag_client.cli.common import setting_option as _opt
+from stashtag_client.cli.common import OutOpt, QuietOpt, console, fail
+from stashtag_client.cli.setting_flags import with_settings
 from stashtag_client.cli.stash_output import ReportFile, progress_bar, summary_table
+from stashtag_client.settings import Settings
 from stashtag_core.errors import DEBUG_ENV, StashtagError
 
 WHAT_TASKS = {"scenes": "tag", "images": "tag-images", "galleries": "tag-galleries"}
 
 
 @app.command()
+@with_settings("connection", "inference", "store", "vocabulary", "stash", "writing", "describe")
 def stash(
-    url: Annotated[str | None, _opt("stash_url")] = None,
-    api_key: Annotated[str | None, _opt("stash_api_key")] = None,
-    triton: Annotated[str | None, _opt("endpoints")] = None,
+    settings: Settings,
     scenes: Annotated[
         str, typer.Option(help="queued | untagged | all | id:1,2,3 (images: all | gallery:ID)")
     ] = "queued",
     what: Annotated[str, typer.Option(help="scenes | images | galleries")] = "scenes",
-    config: ConfigOpt = None,
-    mode: Annotated[str | None, _opt("mode")] = None,
-    vocabulary: Annotated[str | None, _opt("vocabulary")] = None,
-    store: Annotated[str | None, _opt("store")] = None,
-    markers: Annotated[bool | None, _opt("markers", "--markers/--no-markers")] = None,
-    studio: Annotated[bool | None, _opt("studio", "--studio/--no-studio")] = None,
-    overwrite_studio: Annotated[bool | None, _opt("overwrite_studio")] = None,
-    dry_run: Annotated[bool | None, _opt("dry_run")] = None,
-    confirm_learned: Annotated[str | None, _opt("confirmed_learned", "--confirm-learned")] = None,
-    strategy: Annotated[str | None, _opt("strategy")] = None,
-    only_new_any: Annotated[bool | None, _opt("only_new_any")] = None,
-    allow_overwrite: Annotated[bool | None, _opt("allow_overwrite")] = None,
-    allow: Annotated[str | None, _opt("allow_tags", "--allow")] = None,
-    deny: Annotated[str | None, _opt("deny_tags", "--deny")] = None,
-    review_below: Annotated[float | None, _opt("review_below")] = None,
-    describe: Annotated[bool | None, _opt("describe")] = None,
-    describe_endpoint: Annotated[str | None, _opt("describe_endpoint")] = None,
-    describe_model: Annotated[str | None, _opt("describe_model")] = None,
-    describe_overwrite: Annotated[bool | None, _opt("describe_overwrite")] = None,
-    server_key: Annotated[str | None, _opt("server_key")] = None,
-    tls_ca: Annotated[str | None, _opt("tls_ca")] = None,
-    interactive: Annotated[bool | None, _opt("interactive", "--interactive/--bulk")] = None,
     undo: Annotated[bool, typer.Option(help="Remove stashtag's tags and markers instead.")] = False,
     review: Annotated[
         bool, typer.Option(help="Carry out AI_Accept/AI_Reject review verdicts instead.")
@@ -66,40 +44,13 @@ def stash(
     quiet: QuietOpt = False,
 ) -> None:
     """Tag scenes, images or galleries of a Stash library (the plugin runs the same code)."""
-    from stashtag_client.settings import Settings
     from stashtag_client.stash.client import StashClient
     from stashtag_client.stash.http import StashConnection
     from stashtag_client.stash.plugin import PLUGIN_ID
     from stashtag_client.stash.sync import StashSync
     from stashtag_client.stash.tasks import run_task
     from stashtag_client.store import Store
-
-    flags = {
-        "stash_url": url,
-        "stash_api_key": api_key,
-        "endpoints": triton,
-        "mode": mode,
-        "vocabulary": vocabulary,
-        "store": store,
-        "markers": markers,
-        "studio": studio,
-        "overwrite_studio": overwrite_studio,
-        "dry_run": dry_run,
-        "confirmed_learned": confirm_learned,
-        "strategy": strategy,
-        "only_new_any": only_new_any,
-        "allow_overwrite": allow_overwrite,
-        "allow_tags": allow,
-        "deny_tags": deny,
-        "review_below": review_below,
-        "describe": describe,
-        "describe_endpoint": describe_endpoint,
-        "describe_model": describe_model,
-        "describe_overwrite": describe_overwrite,
-        "server_key": server_key,
-        "tls_ca": tls_ca,
-        "interactive": interactive,
-    }
+    from stashtag_client.wiring import vocabulary as vocabulary_of
 
     verbose = bool(os.environ.get(DEBUG_ENV))
 
@@ -109,7 +60,6 @@ def stash(
         console.print(f"[{level}] {msg}", markup=False, soft_wrap=True)
 
     try:
-        settings = Settings.load(file=config, flags=flags)
         if not settings.stash_url:
             raise StashtagError(
                 "give the Stash URL: --stash-url, STASHTAG_STASH_URL or the config file"
@@ -117,14 +67,14 @@ def stash(
         if what not in WHAT_TASKS:
             raise StashtagError(f"--what {what!r}: scenes, images or galleries")
         client = StashClient(StashConnection.from_settings(settings))
-        if store is None and settings.store == Settings().store:
+        if settings.store == Settings().store:
             # no store named anywhere: the one the plugin of this Stash uses, if it is here
             shared = client.plugin_store(PLUGIN_ID)
             if shared is not None:
-                settings = Settings.load(file=config, flags=flags, defaults={"store": str(shared)})
+                settings = settings.replace(store=str(shared))
                 console.print(f"store: {settings.store} (the Stash plugin's)")
         with Store(Path(settings.store)) as db:
-            sync = StashSync(client, db, settings.tag_vocabulary(), settings, log)
+            sync = StashSync(client, db, vocabulary_of(settings), settings, log)
             task = "undo" if undo else "review" if review else WHAT_TASKS[what]
             args = {"task": task, "scenes": scenes, "images": scenes, "force": force}
             if watch:

@@ -10,7 +10,6 @@ Errors the server reports about a request itself (bad image, bad rectangles) are
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -55,13 +54,6 @@ class ServerAccess:
     tls: bool = False
     ca_file: Path | None = None  # PEM roots to trust, for self-signed servers
     priority: int = 0  # 0: the server's default (bulk)
-
-    @classmethod
-    def from_env(cls, key: str | None = None, ca_file: str | Path | None = None, **kw):
-        """Explicit values win over ``STASHTAG_SERVER_KEY`` / ``STASHTAG_TLS_CA``."""
-        key = key or os.environ.get(KEY_ENV) or None
-        ca = ca_file or os.environ.get(TLS_CA_ENV) or None
-        return cls(key=key, ca_file=Path(ca) if ca else None, **kw)
 
     @property
     def headers(self) -> dict[str, str]:

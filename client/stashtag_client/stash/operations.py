@@ -22,6 +22,7 @@ from stashtag_client.settings import Settings
 from stashtag_client.stash.client import StashClient
 from stashtag_client.stash.workflow import DUPLICATE_TAG
 from stashtag_client.store import Store
+from stashtag_client.wiring import endpoint_pool, vocabulary
 from stashtag_core.errors import StashtagError
 
 CARD_FIELDS = (
@@ -150,14 +151,11 @@ class Operations:
         import asyncio
 
         from stashtag_client.inference.pipeline import server_model_id
-        from stashtag_client.inference.transport import EndpointPool, parse_endpoints
         from stashtag_client.tagging.textbank import embed_prompts
 
         async def embed():
-            pool = EndpointPool(
-                parse_endpoints(self.settings.endpoints), 1, access=self.settings.access
-            )
-            async with pool:
+            # someone is waiting: the settings' timeout and attempts, ahead of bulk work
+            async with endpoint_pool(self.settings, 1, interactive=True) as pool:
                 served = await server_model_id(pool)
                 if served != model_id:  # another model's text vectors would rank at random
                     raise OperationError(
@@ -261,5 +259,5 @@ class Operations:
         from stashtag_client.stash.sync import StashSync
 
         return StashSync(
-            self.client, self.store, self.settings.tag_vocabulary(), self.settings, self.log
+            self.client, self.store, vocabulary(self.settings), self.settings, self.log
         )

@@ -18,6 +18,7 @@ from stashtag_client.settings import Settings
 from stashtag_client.stash.client import StashClient
 from stashtag_client.stash.http import StashConnection
 from stashtag_client.store import Store
+from stashtag_client.wiring import vocabulary
 from stashtag_core.errors import StashtagError
 
 PLUGIN_ID = "stashtag"
@@ -69,7 +70,7 @@ def main(stdin: str) -> int:
                 from stashtag_client.stash.sync import StashSync
                 from stashtag_client.stash.tasks import run_task
 
-                sync = StashSync(client, store, settings.tag_vocabulary(), settings, log)
+                sync = StashSync(client, store, vocabulary(settings), settings, log)
                 output = run_task(sync, args, log, progress)
                 progress(1.0)
         print(json.dumps({"output": output, "error": None}))

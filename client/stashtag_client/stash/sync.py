@@ -13,7 +13,7 @@ from functools import partial
 
 from stashtag_client.frames.sources import SceneSource
 from stashtag_client.inference.pipeline import SceneOutcome
-from stashtag_client.session import TaggingSession, TagSet
+from stashtag_client.session import TagSet
 from stashtag_client.settings import Settings
 from stashtag_client.stash.client import StashClient
 from stashtag_client.stash.http import StashError
@@ -27,6 +27,7 @@ from stashtag_client.stash.writer import StashWriter
 from stashtag_client.store import Store
 from stashtag_client.tagging.mapping import SceneResult
 from stashtag_client.tagging.vocabulary import Vocabulary
+from stashtag_client.wiring import tagging_session
 
 
 class StashSync:
@@ -116,9 +117,7 @@ class StashSync:
         done = tally or Tally(keep=0, on_report=reports.append)
         waiting: dict[str, object] = {}  # store key → item, sent and not written yet
         server_event = partial(self.log, "w")
-        async with TaggingSession(
-            self.store, self.vocab, self.settings.session(), server_event
-        ) as session:
+        async with tagging_session(self.settings, self.store, self.vocab, server_event) as session:
             tagset = session.tagset
             self._log_learned(tagset)
             studios = self.items.studios()

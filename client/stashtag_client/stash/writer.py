@@ -28,6 +28,7 @@ from stashtag_client.stash.workflow import (
 )
 from stashtag_client.tagging.descriptions import describe
 from stashtag_client.tagging.mapping import SceneResult, studio_label
+from stashtag_client.wiring import describe_settings
 from stashtag_core.errors import StashtagError
 
 MARKER_PREFIX = "[AI] "
@@ -173,7 +174,7 @@ class StashWriter:
         if not st.describe or (scene.details and not st.describe_overwrite):
             return ""
         try:
-            text = describe(result, st.description)
+            text = describe(result, describe_settings(st))
         except StashtagError as exc:  # a description is a bonus: the tags are written anyway
             self.log("w", f"scene {scene.id}: no description ({exc})")
             return ""
