@@ -92,7 +92,7 @@ def test_the_manifest_settings_are_generated_from_the_settings_declaration(monke
     assert MANIFEST.read_text(encoding="utf-8") == generated_manifest(), (
         "run `stashtag plugin manifest`"
     )
-    name, text, kind = settings.PLUGIN_FORMS["dryRun"]
+    name, _, kind = settings.PLUGIN_FORMS["dryRun"]
     monkeypatch.setitem(settings.PLUGIN_FORMS, "dryRun", (name, "Changed", kind))
     changed = yaml.safe_load(generated_manifest())["settings"]["dryRun"]
     assert changed == {"displayName": name, "description": "Changed", "type": kind}
