@@ -1,14 +1,15 @@
 # The two commands of the README:
 #   make demo   set up .venv, export tiny random-weight models, start Triton, tag the bundled sample
-#   make test   set up .venv and run the whole test suite against a real Triton server
+#   make test   set up .venv, run `make check`, then the whole test suite against a real Triton
+# For the edit-test loop (CONTRIBUTING.md): make check, make test-fast (under 2 minutes).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 
-.PHONY: demo test lint install clean bench bench-gpu ui browser
+.PHONY: demo test test-fast check lint install clean bench bench-gpu ui browser
 
-# The three distributions side by side, editable: core (shared contract), client (light, runs
+# The four distributions side by side, editable: core (shared contract), client (light, runs
 # inside Stash), export (torch) and the server at the root.
 DISTS := pyproject.toml core/pyproject.toml client/pyproject.toml export/pyproject.toml
 # content: NudeNet's real detector (AGPL-3.0 weights, read from the nudenet wheel, never copied
@@ -40,9 +41,19 @@ ui: $(UI)/node_modules/.package-lock.json
 browser:
 	@sh scripts/ensure_chromium.sh
 
-test: install $(UI)/node_modules/.package-lock.json browser
-	$(BIN)/ruff check .
+test: check $(UI)/node_modules/.package-lock.json browser
 	$(BIN)/python -m pytest
+
+# Lint, format and types: what CI checks before the tests.
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m mypy
+	$(BIN)/stashtag plugin manifest --check
+
+# The tests that need no Triton server, export, browser or install (tests/conftest.py --fast).
+test-fast: install
+	$(BIN)/python -m pytest --fast -q
 
 # Regenerates docs/benchmarks/small-cpu (small preset, random weights; about 22 minutes and
 # 18 GB of memory on 2 cores: run nothing else meanwhile), with the change against the committed
@@ -67,9 +78,7 @@ bench-gpu: install
 		--repo repos/large-gpu
 	$(BIN)/stashtag bench --repo repos/large-gpu $(GPU_BENCH) --out runs/bench-gpu-device-resize
 
-lint: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+lint: check
 
 clean:
 	rm -rf repos runs .pytest_cache

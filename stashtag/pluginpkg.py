@@ -41,10 +41,15 @@ SETTINGS_MARK = (
 
 
 def generated_manifest(text: str | None = None) -> str:
-    """The manifest with its ``settings:`` block (its last) made from the client's settings."""
+    """The manifest with its version (``stashtag_core.__version__``) and its ``settings:``
+    block (its last) made from the client's settings declaration."""
+    import re
+
+    import stashtag_core
     from stashtag_client.settings import manifest_settings
 
     text = MANIFEST.read_text(encoding="utf-8") if text is None else text
+    text = re.sub(r"^version: .*$", f"version: {stashtag_core.__version__}", text, flags=re.M)
     head = text.split(SETTINGS_MARK)[0] if SETTINGS_MARK in text else text
     head = head[: head.index("\nsettings:\n") + 1] if "\nsettings:\n" in head else head
     block = yaml.safe_dump(

@@ -17,6 +17,35 @@ os.environ.setdefault("YOLO_AUTOINSTALL", "false")
 from stashtag.demo.samples import encode_jpeg, sprite_sheet
 from stashtag.server import ServerOptions, TritonServer, free_port
 
+# `pytest --fast` (make test-fast): the edit-test loop, without Triton, exports or installs.
+HEAVY_FIXTURES = {"tiny_repo"}  # every Triton fixture builds on it
+HEAVY_FOLDERS = ("export", "ui")  # each test exports models or drives a browser
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--fast",
+        action="store_true",
+        help="Only the tests that need no Triton server, model export, browser or install.",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--fast"):
+        return
+    here = Path(__file__).parent
+    keep, drop = [], []
+    for item in items:
+        folder = Path(item.path).relative_to(here).parts[0]
+        heavy = (
+            HEAVY_FIXTURES & set(getattr(item, "fixturenames", ()))
+            or item.get_closest_marker("slow")
+            or folder in HEAVY_FOLDERS
+        )
+        (drop if heavy else keep).append(item)
+    config.hook.pytest_deselected(items=drop)
+    items[:] = keep
+
 
 @pytest.fixture(scope="session")
 def tiny_repo(tmp_path_factory) -> Path:

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from stashtag.cli import app
 from stashtag.pluginpkg import PLUGIN_DIR, check_manifest, release_time
+from stashtag_core import __version__
 
 
 def test_build_zip_and_index(tmp_path):
@@ -27,8 +28,8 @@ def test_build_zip_and_index(tmp_path):
         "stashtag_plugin.py",
         "ui/dist/stashtag-ui.css",  # the web UI, where the manifest's ui section names it
         "ui/dist/stashtag-ui.js",
-        "wheels/stashtag_client-0.2.0-py3-none-any.whl",
-        "wheels/stashtag_core-0.2.0-py3-none-any.whl",
+        f"wheels/stashtag_client-{__version__}-py3-none-any.whl",
+        f"wheels/stashtag_core-{__version__}-py3-none-any.whl",
     ]
     # Stash loads every .yml under its plugins folder as a plugin manifest (seen in a real
     # Stash: the client's default.yml, installed into deps/, logged a load error at each start)
@@ -73,12 +74,8 @@ def test_bad_manifest(edit, message):
 
 def test_plugin_and_client_versions_agree():
     """The plugin ships this client: one version for both (the plugin warns otherwise)."""
-    import tomllib
-
     manifest = yaml.safe_load((PLUGIN_DIR / "stashtag.yml").read_text())
-    for dist in ("client", "core"):
-        meta = tomllib.loads((PLUGIN_DIR.parent / dist / "pyproject.toml").read_text())
-        assert meta["project"]["version"] == str(manifest["version"]), dist
+    assert str(manifest["version"]) == __version__
     shown = CliRunner().invoke(app, ["--version"])
     assert shown.exit_code == 0 and f"stashtag-client {manifest['version']}" in shown.output
 
@@ -96,3 +93,25 @@ def test_the_manifest_settings_are_generated_from_the_settings_declaration(monke
     monkeypatch.setitem(settings.PLUGIN_FORMS, "dryRun", (name, "Changed", kind))
     changed = yaml.safe_load(generated_manifest())["settings"]["dryRun"]
     assert changed == {"displayName": name, "description": "Changed", "type": kind}
+
+
+def test_one_version_everywhere(tmp_path):
+    """The release's version is stashtag_core's; every place packaging spells it out agrees,
+    and set_version rewrites them all."""
+    import shutil
+
+    import stashtag
+    import stashtag_client
+    from stashtag.versioning import PLACES, ROOT, set_version, written_versions
+    from stashtag_core import __version__
+
+    assert written_versions() == {name: {__version__} for name, _ in PLACES}
+    assert stashtag.__version__ == stashtag_client.__version__ == __version__
+    assert yaml.safe_load((ROOT / "plugin" / "stashtag.yml").read_text())["version"] == __version__
+    for name, _ in PLACES:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / name, tmp_path / name)
+    assert set_version("9.8.7", tmp_path)
+    assert written_versions(tmp_path) == {name: {"9.8.7"} for name, _ in PLACES}
+    with pytest.raises(ValueError, match=r"give x\.y\.z"):
+        set_version("next", tmp_path)

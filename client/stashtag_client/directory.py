@@ -88,7 +88,10 @@ async def tag_sources(
     def server_event(message: str) -> None:
         console.print(Text("server ", style="yellow") + Text(message), soft_wrap=True)
 
+    paths = {src.scene: str(src.path) for src in sources}
+    results: dict[str, SceneResult] = {}
     async with tagging_session(settings, store, vocab, server_event) as session:
+        tagset = session.tagset
         with _progress(console, quiet) as progress:
             task = progress.add_task("tag", total=len(sources), fps=0.0, errors=0)
 
@@ -100,6 +103,7 @@ async def tag_sources(
                     stats.skipped += 1
                 else:
                     stats.errors += 1
+                results[o.scene] = _mapped(o, tagset, store, studios, paths[o.scene])
                 elapsed = time.perf_counter() - start_wall
                 progress.update(
                     task, advance=1, fps=stats.frames / max(elapsed, 1e-9), errors=stats.errors
@@ -113,19 +117,22 @@ async def tag_sources(
                         Text(label + " ", style=style) + Text(message), soft_wrap=True
                     )
 
-            outcomes = await session.tag(sources, force, settings.ocr_frames, done)
+            await session.tag(sources, force, settings.ocr_frames, done, collect=False)
         stats.endpoints = session.status()
-        tagset = session.tagset
     stats.wall_s = time.perf_counter() - start_wall
     stats.cpu_s = time.process_time() - start_cpu
-    errors = {o.scene: o.error for o in outcomes if o.status == "error"}
-    results = []
-    for src in sources:
-        if src.scene in errors:
-            results.append(SceneResult(src.scene, str(src.path), error=errors[src.scene]))
-            continue
-        results.append(tagset.map(store.get(src.scene, tagset.model_id), studios))
-    return results, stats
+    return [results[src.scene] for src in sources], stats
+
+
+def _mapped(
+    outcome: SceneOutcome, tagset: TagSet, store: Store, studios: list[str] | None, path: str
+) -> SceneResult:
+    """A scene's tags as soon as it is answered, from the record it carries (a skipped scene's
+    from the store): nothing is kept per scene but its result."""
+    if outcome.status == "error":
+        return SceneResult(outcome.scene, path, error=outcome.error)
+    record = outcome.record or store.get(outcome.scene, tagset.model_id)
+    return tagset.map(record, studios)
 
 
 def retag_store(

@@ -110,29 +110,31 @@ class Store:
             np.isin(want, saw.get(model, everything)).all() for model, want in needs(frames).items()
         )
 
-    def put(self, r: SceneRecord) -> None:
-        """Store one scene atomically (and clear an earlier error for it)."""
+    def put(self, r: SceneRecord) -> SceneRecord:
+        """Store one scene atomically (and clear an earlier error for it); return the record
+        as the store holds it (embeddings in float16), decoded from what was written, so the
+        caller maps exactly what a later :meth:`get` would give without reading it back."""
         dets = [d.tolist() for d in r.detections]
+        row = (
+            r.scene,
+            r.model_id,
+            r.source,
+            r.time_basis,
+            r.frames,
+            _blob(r.times, np.float64),
+            _blob(r.clip, np.float16),
+            _blob(r.dino_cls, np.float16),
+            _blob(r.dino_patch, np.float16),
+            json.dumps(dets),
+            json.dumps(r.ocr),
+            time.time(),
+            r.ocr_error,
+            json.dumps({k: d.as_json() for k, d in r.detected.items()}),
+            json.dumps({k: np.asarray(v).tolist() for k, v in r.seen.items()}),
+        )
         with self.db:
             self.db.execute(
-                "INSERT OR REPLACE INTO scenes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    r.scene,
-                    r.model_id,
-                    r.source,
-                    r.time_basis,
-                    r.frames,
-                    _blob(r.times, np.float64),
-                    _blob(r.clip, np.float16),
-                    _blob(r.dino_cls, np.float16),
-                    _blob(r.dino_patch, np.float16),
-                    json.dumps(dets),
-                    json.dumps(r.ocr),
-                    time.time(),
-                    r.ocr_error,
-                    json.dumps({k: d.as_json() for k, d in r.detected.items()}),
-                    json.dumps({k: np.asarray(v).tolist() for k, v in r.seen.items()}),
-                ),
+                "INSERT OR REPLACE INTO scenes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row
             )
             if r.frames:
                 self.db.execute(
@@ -142,6 +144,7 @@ class Store:
             self.db.execute(
                 "DELETE FROM errors WHERE scene = ? AND model_id = ?", (r.scene, r.model_id)
             )
+        return _record(row)
 
     def put_error(self, scene: str, model_id: str, message: str) -> None:
         with self.db:

@@ -3,7 +3,6 @@ computing (Triton's own compute time for it) and the share of this machine's mat
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,24 +81,19 @@ def compute_stats(url: str, models: list[str]) -> dict[str, tuple[int, float]]:
     readings agree: a model's statistics are recorded after the answer it was part of left."""
     import tritonclient.grpc as grpcclient
 
+    from stashtag.statistics import model_stats, settled
+
     client = grpcclient.InferenceServerClient(url)
 
     def read() -> dict[str, tuple[int, float]]:
         out = {}
         for name in models:
-            stats = client.get_inference_statistics(name, as_json=True)["model_stats"][0]
+            stats = model_stats(client, name)
             ns = int(stats.get("inference_stats", {}).get("compute_infer", {}).get("ns", 0))
             out[name] = (int(stats.get("inference_count", 0)), ns / 1e9)
         return out
 
-    last = read()
-    for _ in range(50):
-        time.sleep(0.2)
-        now = read()
-        if now == last:
-            return now
-        last = now
-    return last
+    return settled(read, timeout_s=10.0, interval_s=0.2)
 
 
 def compute_report(

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from stashtag.bench.measure import Request, Sample
+from stashtag.statistics import counts, settled
 from stashtag_client.inference.budget import FrameBudget
 from stashtag_core.modelspec import TAGGER, Batching, ModelSpec, Target
 from stashtag_core.presets import Preset
@@ -129,12 +130,9 @@ def _batches(url: str, model: str = "clip_image") -> tuple[int, int] | None:
     from tritonclient.utils import InferenceServerException
 
     try:
-        stats = grpcclient.InferenceServerClient(url).get_inference_statistics(model, as_json=True)[
-            "model_stats"
-        ][0]
+        return counts(grpcclient.InferenceServerClient(url), model)
     except InferenceServerException:
         return None
-    return int(stats.get("inference_count", 0)), int(stats.get("execution_count", 0))
 
 
 async def _send_all(
@@ -190,14 +188,12 @@ def calls_sample(
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     mean_batch = None
     if before is not None:
-        after, last = before, None
-        for _ in range(20):  # Triton's statistics can trail the last response
-            after = _batches(url, batched) or before
+        after = settled(
+            lambda: _batches(url, batched) or before,
             # every frame counted, or (a model under a frame budget sees fewer) counts settled
-            if after[0] - before[0] >= frames or (after == last and after[0] > before[0]):
-                break
-            last = after
-            time.sleep(0.1)
+            lambda now, last: now[0] - before[0] >= frames or (now == last and now[0] > before[0]),
+            timeout_s=2.0,
+        )
         executions = after[1] - before[1]
         mean_batch = round((after[0] - before[0]) / executions, 2) if executions else None
     return Sample(frames, seconds, lat, cpu, mean_batch)

@@ -102,13 +102,13 @@ def build_repository(spec: BuildSpec, log: Log = print) -> BuildResult:
         log(f"{repo} already has every file {target} needs: not exporting")
     if spec.configs and not spec.weights_from:
         exported |= _apply_detectors(repo, saved, settings, added, exporting, log)
-    if spec.weights_from:
-        _link_weights(source, repo, specs_for(source, preset, target=target, settings=settings))
-    settings.save(repo)
-
-    specs = specs_for(repo, preset, spec.instances, target=target, settings=settings)
+    # a derived repository's specs are its source's (whose exports it links)
+    specs = specs_for(source, preset, spec.instances, target=target, settings=settings)
     if spec.adjust:
         specs = spec.adjust(specs)
+    if spec.weights_from:  # only the models kept: Triton loads every folder it finds
+        _link_weights(source, repo, specs)
+    settings.save(repo)
     written = write_configs(repo, specs, target) if spec.configs else []
     scale, why_not = buckets_in_use(repo, target, settings)
     return BuildResult(

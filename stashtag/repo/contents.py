@@ -139,7 +139,7 @@ def repo_target(repo: Path) -> Target:
         return "python-torch"
     if "onnx_file" in cfg.parameters:
         return "python-ort"
-    targets = {"tensorrt_plan": "tensorrt", "onnxruntime_onnx": "onnxruntime"}
+    targets: dict[str, Target] = {"tensorrt_plan": "tensorrt", "onnxruntime_onnx": "onnxruntime"}
     if cfg.platform in targets:
         return targets[cfg.platform]
     raise ValueError(f"{path}: not a config stashtag wrote (no known target)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import cast
 
 from stashtag_core.modelspec import TARGETS, Detector, Limits, Target, Tuning
 from stashtag_core.modelspec.buckets import DEFAULT_BUCKET_SCALE
@@ -59,7 +60,7 @@ class RepoSettings:
             raise ValueError(f"{path}: expected an object of settings")
         return cls(
             preset=_choice(path, data, "preset", PRESETS),
-            target=_choice(path, data, "target", TARGETS),
+            target=cast(Target | None, _choice(path, data, "target", TARGETS)),
             limits=_record(path, data, "limits", Limits) or Limits(),
             tuning=_record(path, data, "tuning", Tuning),
             gpus=_gpus(path, data),

@@ -4,7 +4,6 @@ import asyncio
 import json
 import os
 import signal
-import time
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ from typer.testing import CliRunner
 
 from stashtag.demo.samples import encode_jpeg, sprite_sheet, sprite_vtt
 from stashtag.server import ServerOptions, TritonServer, free_port
+from stashtag.statistics import counts, settled
 from stashtag_client.frames.discovery import discover
 from stashtag_client.frames.sources import SceneSource
 from stashtag_client.frames.video import write_test_video
@@ -253,20 +253,8 @@ def test_ocr_frames_all_reads_every_frame_of_a_stash_sprite(triton, tmp_path):
 
 
 def _count(admin, model: str) -> int:
-    """Executions of ``model``, read once the counter has settled (stats can trail responses)."""
-
-    def read() -> int:
-        stats = admin.get_inference_statistics(model, as_json=True)["model_stats"][0]
-        return int(stats.get("execution_count", 0))
-
-    last = read()
-    for _ in range(20):
-        time.sleep(0.25)
-        now = read()
-        if now == last:
-            return now
-        last = now
-    return last
+    """Executions of ``model``, read once the counter has settled."""
+    return settled(lambda: counts(admin, model)[1], interval_s=0.25)
 
 
 def test_timeout_on_a_busy_server_keeps_the_endpoint(triton, library):
@@ -313,3 +301,25 @@ def test_any_surprise_while_loading_is_that_scenes_error(tmp_path):
             "/lib/a_sprite.jpg: OverflowError: Python int too large to convert to C long"
         )
         assert store.errors("m") == {"a": outcome.error}
+
+
+def test_a_fresh_record_goes_to_mapping_without_a_store_read(
+    triton, library, tmp_path, monkeypatch
+):
+    """Records flow forward: what was just stored is mapped from memory; only scenes a
+    previous run stored are read back."""
+    from stashtag_client.directory import run_tag
+    from stashtag_client.settings import Settings
+    from stashtag_client.tagging.vocabulary import load_vocabulary
+
+    sources = list(discover([library / "sprites"]))[:4]
+    settings = Settings(endpoints=triton.options.grpc_url, store=str(tmp_path / "s.db"))
+    reads: list[str] = []
+    real_get = Store.get
+    monkeypatch.setattr(Store, "get", lambda s, k, m: reads.append(k) or real_get(s, k, m))
+    first, stats = run_tag(sources[:2], settings, load_vocabulary(), quiet=True)
+    assert stats.stored == 2 and reads == [] and all(r.frames == 9 for r in first)
+    again, stats = run_tag(sources, settings, load_vocabulary(), quiet=True)
+    assert stats.skipped == 2 and sorted(reads) == sorted(s.scene for s in sources[:2])
+    assert [r.scene for r in again] == [s.scene for s in sources]  # in the order given
+    assert [r.to_dict() for r in again[:2]] == [r.to_dict() for r in first]

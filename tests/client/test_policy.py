@@ -245,7 +245,7 @@ def test_overwrite_needs_permission_and_undo_restores_everything(library):
     after = tag_names(fake)
     assert after[lib.concept[0]] == {"Sunset", QUEUE_TAG}  # workflow tags stay
     assert after[lib.other[0]] == set()
-    assert sync.undo(sync.scenes("all")) == len(fake.scenes)
+    assert sync.writer.undo(sync.scenes("all")) == len(fake.scenes)
     assert tag_names(fake) == before
 
 

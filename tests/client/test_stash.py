@@ -242,7 +242,7 @@ def test_undo_removes_only_stashtags_work(stash, triton, tmp_path):
     with Store(tmp_path / "s.db") as store:
         sync = make_sync(url, store, triton)
         run(sync, "queued")
-        sync.undo(sync.scenes("all"))
+        sync.writer.undo(sync.scenes("all"))
     assert "Beach" in names(fake, "1") and "900" in fake.markers
     assert not any(m["title"].startswith(MARKER_PREFIX) for m in fake.markers.values())
     ai_children = {t["id"] for t in fake.tags.values() if t["parent_ids"]}

@@ -1,27 +1,24 @@
 """Per-model frame budgets: each model of the tagger sees only the frames its list names."""
 
-import time
-
 import numpy as np
 import pytest
 
+from stashtag.statistics import counts, settled
 from stashtag_client.inference.grpc_client import ServerError
 
 
 def _count(admin, model: str) -> int:
-    stats = admin.get_inference_statistics(model, as_json=True)["model_stats"][0]
-    return int(stats.get("inference_count", 0))
+    return counts(admin, model)[0]
 
 
 def _settled(admin, models, want: dict[str, int], timeout: float = 10.0) -> dict[str, int]:
-    """Each model's count once those in ``want`` reached theirs: Triton's statistics can trail
-    the response the client already has."""
-    deadline = time.monotonic() + timeout
-    while True:
-        counts = {m: _count(admin, m) for m in models}
-        if all(counts[m] >= n for m, n in want.items()) or time.monotonic() > deadline:
-            return counts
-        time.sleep(0.05)
+    """Each model's inference count once those in ``want`` reached theirs."""
+    return settled(
+        lambda: {m: _count(admin, m) for m in models},
+        lambda now, _: all(now[m] >= n for m, n in want.items()),
+        timeout_s=timeout,
+        interval_s=0.05,
+    )
 
 
 def test_each_model_answers_for_its_listed_frames(client, small_sprite):

@@ -8,6 +8,7 @@ import pytest
 
 from stashtag.processing.image import crop_frames, decode_image, letterbox_batch, prepare
 from stashtag.processing.yolo import postprocess_batch
+from stashtag.statistics import counts, settled
 from stashtag_core.modelspec import YOLO_MAX_DETECTIONS
 from stashtag_core.modelspec.buckets import (
     DEFAULT_BUCKET_SCALE,
@@ -85,8 +86,7 @@ def test_concurrent_sprites_are_batched(client, triton_admin, small_sprite):
 
 
 def _stats(admin, model: str) -> tuple[int, int]:
-    stats = admin.get_inference_statistics(model, as_json=True)["model_stats"][0]
-    return int(stats.get("inference_count", 0)), int(stats.get("execution_count", 0))
+    return settled(lambda: counts(admin, model))
 
 
 @pytest.mark.parametrize("frames", [1, 81])

@@ -89,7 +89,7 @@ def discover(
     seen: set[str] = set()
     for root in map(Path, paths):
         if not _is_dir(root):
-            files, broken = [root], []
+            files, broken = [root], list[tuple[Path, str]]()
         else:
             files, broken = _walk(root, skipped)
         for folder, reason in broken:

@@ -64,7 +64,8 @@ def parse_vtt(text: str, source: str = "<vtt>") -> list[SpriteCue]:
             )
         if rect[2] == 0 or rect[3] == 0:
             raise InputError(f"{source}:{n + 1}: cue rectangle {rect} is empty")
-        cues.append(SpriteCue(start, end, rect))
+        x, y, w, h = rect
+        cues.append(SpriteCue(start, end, (x, y, w, h)))
     if not cues:
         raise InputError(f"{source}: no cues found")
     return sorted(cues, key=lambda c: c.start)

@@ -83,8 +83,9 @@ def _method(channel, rpc: str):
     request, response = protocol.METHODS[rpc]
     return channel.unary_unary(
         f"/{protocol.SERVICE}/{rpc}",
-        request_serializer=protocol.message(request).SerializeToString,
-        response_deserializer=protocol.message(response).FromString,
+        # the message classes are built at run time from the descriptors (no generated stubs)
+        request_serializer=protocol.message(request).SerializeToString,  # type: ignore[attr-defined]
+        response_deserializer=protocol.message(response).FromString,  # type: ignore[attr-defined]
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,6 +32,9 @@ class SceneOutcome:
     frames: int = 0
     error: str = ""
     warning: str = ""  # stored, but part of it failed (OCR)
+    # what was just stored, carried on to mapping and writing (None: skipped or failed; a
+    # skipped scene's record is the store's)
+    record: SceneRecord | None = field(default=None, repr=False, compare=False)
 
 
 def ocr_subset(frames: int, policy: str) -> np.ndarray:
@@ -44,9 +47,9 @@ def ocr_subset(frames: int, policy: str) -> np.ndarray:
     kind, _, k = policy.partition(":")
     if kind != "ends" or not k.isdigit():
         raise ValueError(f"OCR frame policy {policy!r}: use none, all or ends:K")
-    k = int(k)
+    n = int(k)
     return np.unique(
-        np.concatenate([np.arange(min(k, frames)), np.arange(max(0, frames - k), frames)])
+        np.concatenate([np.arange(min(n, frames)), np.arange(max(0, frames - n), frames)])
     )
 
 
@@ -113,7 +116,8 @@ class TagRun:
         # the tagger's request is on its way while OCR's frames are found (a video decoded)
         tag_call = asyncio.ensure_future(self.pool.infer(TAGGER.model, feed, outputs))
         subset = ocr_subset(f.frames, self.ocr_frames)
-        views, ocr_error = [], ""
+        views: list = []
+        ocr_error = ""
         try:
             if len(subset):
                 views, ocr_error = await asyncio.to_thread(f.ocr_views, subset)
@@ -182,9 +186,11 @@ class TagRun:
             record = await self._infer_scene(frames)
         except Exception as exc:  # any failure is this scene's alone
             return self._failed(source, describe(exc))
-        self.store.put(record)
+        stored = self.store.put(record)
         warning = f"{source.path}: {record.ocr_error}" if record.ocr_error else ""
-        return SceneOutcome(source.scene, "stored", frames=record.frames, warning=warning)
+        return SceneOutcome(
+            source.scene, "stored", frames=record.frames, warning=warning, record=stored
+        )
 
     def _failed(self, source: SceneSource, message: str) -> SceneOutcome:
         named = message.startswith(str(source.path.parent)) or source.path.name in message

@@ -15,10 +15,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from stashtag_client.inference.grpc_client import ServerError
+
+if TYPE_CHECKING:
+    from stashtag_client.inference.grpc_client import AsyncTriton
 from stashtag_core.errors import StashtagError
 from stashtag_core.protocol import GRPC_KEY_HEADER, KEY_ENV, KEY_HEADER, TLS_CA_ENV
 
@@ -60,7 +64,7 @@ class ServerAccess:
         """gRPC metadata carrying the key."""
         return {GRPC_KEY_HEADER: self.key} if self.key else {}
 
-    def channel(self, url: str):
+    def channel(self, url: str) -> tuple[str, Any]:
         """The address without a ``grpc(s)://`` prefix and its TLS credentials (None: plain)."""
         from stashtag_client.inference.grpc_client import credentials
 
@@ -103,7 +107,7 @@ class Endpoint:
     served: int = 0
     last_error: str = ""
     down_since: float | None = None  # monotonic time it was taken out
-    client: object = field(default=None, repr=False)
+    client: AsyncTriton | None = field(default=None, repr=False)
 
     def load(self) -> float:
         return (self.in_flight + 1) / self.weight

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,6 +11,8 @@ from stashtag_client.inference.grpc_client import Triton
 from stashtag_client.inference.transport import ServerAccess
 from stashtag_core.modelspec import CLIP_TEXT, OCR, TAGGER, frame_list
 from stashtag_core.modelspec.detectors import detector_outputs
+
+FrameIndices = Sequence[int] | np.ndarray  # a model's frame list
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ MODEL_OUTPUTS = {
 
 
 def tagger_outputs(
-    detectors: Sequence[str], frames: Mapping[str, Sequence[int]] | None = None
+    detectors: Sequence[str], frames: Mapping[str, FrameIndices] | None = None
 ) -> tuple[str, ...]:
     """The tagger outputs to ask for: the fixed ones plus each extra detector's two, less those
     of models whose frame list in ``frames`` is empty (Triton then skips those models)."""
@@ -61,7 +63,7 @@ def tagger_outputs(
     )
 
 
-def unpack_tagger(out: dict, detectors: Sequence[str]) -> tuple:
+def unpack_tagger(out: dict, detectors: Iterable[str]) -> tuple:
     """``(clip, dino_cls, dino_patch, detections, {detector: detections})`` from a tagger
     answer; what was not asked for (a model with an empty frame list) comes back empty."""
     empty = np.zeros((0, 0), np.float32)
@@ -74,7 +76,7 @@ def unpack_tagger(out: dict, detectors: Sequence[str]) -> tuple:
     return clip, dino_cls, dino_patch, detections, detected
 
 
-def frame_lists(frames: Mapping[str, Sequence[int]] | None) -> dict[str, np.ndarray]:
+def frame_lists(frames: Mapping[str, FrameIndices] | None) -> dict[str, np.ndarray]:
     """The tagger's optional inputs for per-model frame lists."""
     return {
         frame_list(m): np.asarray(idx, np.int32).reshape(-1) for m, idx in (frames or {}).items()
@@ -119,7 +121,8 @@ class TritonClient:
             TAGGER.model, {**feed, **frame_lists(frames)}, tagger_outputs(detectors, frames)
         )
         seen = {m: np.asarray(idx, np.int64) for m, idx in (frames or {}).items()}
-        return FrameResults(*unpack_tagger(out, detectors), seen)
+        clip, dino_cls, dino_patch, dets, detected = unpack_tagger(out, detectors)
+        return FrameResults(clip, dino_cls, dino_patch, dets, detected, seen)
 
     def embed_text(self, prompts: list[str]) -> np.ndarray:
         """CLIP text embeddings, tokenised on the server."""

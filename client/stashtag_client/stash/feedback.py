@@ -52,7 +52,7 @@ def take_snapshot(sync: StashSync, progress: Callable[[float], None] | None = No
                 sync.ledger.applied(scene.id) - set(scene.tags) - sync.ledger.pending(scene.id)
             )
             sync.ledger.reject(scene.id, removed)
-        sync.record_feedback(scene)
+        sync.writer.record_feedback(scene)
         snap.applied[scene.id] = sync.ledger.applied(scene.id)
         if progress and i % 100 == 0:
             progress(i / max(len(scenes), 1))
@@ -71,7 +71,8 @@ def tag_ids(sync: StashSync, name: str) -> tuple[set[str], set[str]]:
     def ids(*names: str) -> set[str]:
         return {i for n in dict.fromkeys(names) if (i := sync.tags.get(n, create=False))}
 
-    return ids(sync.tag_name(name)[0], name), ids(sync.tag_name(name, suggest=True)[0])
+    tag_name = sync.writer.tag_name
+    return ids(tag_name(name)[0], name), ids(tag_name(name, suggest=True)[0])
 
 
 def tag_labels(snap: Snapshot, sync: StashSync, name: str) -> tuple[set[str], set[str]] | None:

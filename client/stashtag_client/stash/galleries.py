@@ -50,7 +50,8 @@ def tag_galleries(
         if not results:
             reports.append(SceneReport(gallery.id, "skipped", error="no tagged images yet"))
         else:
-            reports.append(galleries.apply(gallery, gallery_result(gallery.id, results, share), {}))
+            result = gallery_result(gallery.id, results, share)
+            reports.append(galleries.writer.apply(gallery, result, {}))
         if progress:
             progress((i + 1) / len(found))
     return reports

@@ -24,9 +24,13 @@ from stashtag_client.settings import Settings
 from stashtag_client.stash.client import StashClient
 from stashtag_client.stash.http import StashError
 from stashtag_client.stash.models import StashScene
+from stashtag_client.stash.selection import Selection
 from stashtag_client.stash.tags import TagRegistry
 from stashtag_client.stash.workflow import DONE_TAG, QUEUE_TAG
 from stashtag_core.errors import InputError, StashtagError
+
+# what a selection gives: a list, or a streamed Selection (a whole library, page by page)
+Chosen = list | Selection
 
 
 class StashItems:
@@ -43,7 +47,7 @@ class StashItems:
         """Where the store keeps the item's records."""
         return f"{self.kind}:{item_id}"
 
-    def select(self, selection: str) -> list:
+    def select(self, selection: str) -> Chosen:
         raise NotImplementedError
 
     def source(self, item, to_generate: set[str]) -> SceneSource:
@@ -64,7 +68,7 @@ class Scenes(StashItems):
     def key(self, item_id: str) -> str:
         return item_id
 
-    def select(self, selection: str) -> list:
+    def select(self, selection: str) -> Chosen:
         """``queued`` (AI_TagMe), ``untagged`` (not AI_Tagged), ``all`` or ``id:1,2,3``."""
         if selection.startswith("id:"):
             ids = list(dict.fromkeys(i.strip() for i in selection[3:].split(",") if i.strip()))
@@ -158,7 +162,7 @@ class Scenes(StashItems):
 class Images(StashItems):
     kind = "image"
 
-    def select(self, selection: str) -> list:
+    def select(self, selection: str) -> Chosen:
         """``all``, ``queued`` (AI_TagMe) or ``gallery:ID``."""
         if selection == "all":
             return self.client.find_images()
@@ -187,7 +191,7 @@ class Images(StashItems):
 class Galleries(StashItems):
     kind = "gallery"
 
-    def select(self, selection: str) -> list:
+    def select(self, selection: str) -> Chosen:
         if selection != "all":
             raise ValueError(f"galleries: selection {selection!r} is not all")
         return self.client.find_galleries()

@@ -70,7 +70,7 @@ class StashImage:
 
     @classmethod
     def from_gql(cls, i: dict) -> StashImage:
-        f = next((v for v in i.get("visual_files") or [] if v), {})
+        f: dict = next((v for v in i.get("visual_files") or [] if v), {})
         paths = i.get("paths") or {}
         return cls(
             id=str(i["id"]),

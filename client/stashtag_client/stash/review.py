@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from stashtag_client.stash.client import StashClient
+from stashtag_client.stash.items import Chosen
 from stashtag_client.stash.models import StashScene
 from stashtag_client.stash.sync import StashSync
 from stashtag_client.stash.workflow import ACCEPT_TAG, REJECT_TAG
@@ -33,7 +34,7 @@ def apply_review(sync: StashSync, progress: Callable[[float], None] | None = Non
     report = ReviewReport()
     verdict = {n: sync.tags.get(n, create=False) for n in (ACCEPT_TAG, REJECT_TAG)}
     ids = [i for i in verdict.values() if i]
-    scenes = sync.client.find_scenes(ids, "INCLUDES") if ids else []
+    scenes: Chosen = sync.client.find_scenes(ids, "INCLUDES") if ids else []
     prefix = f"{sync.settings.review_parent}: "
     for i, scene in enumerate(scenes):
         accept = verdict[ACCEPT_TAG] in scene.tags

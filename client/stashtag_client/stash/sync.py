@@ -18,16 +18,18 @@ from stashtag_client.settings import Settings
 from stashtag_client.stash.client import StashClient
 from stashtag_client.stash.http import StashError
 from stashtag_client.stash.instance import instance_key
-from stashtag_client.stash.items import ITEMS
+from stashtag_client.stash.items import ITEMS, Chosen
 from stashtag_client.stash.ledger import TagLedger
-from stashtag_client.stash.models import StashScene
 from stashtag_client.stash.tags import TagRegistry
 from stashtag_client.stash.workflow import SceneReport, Tally
 from stashtag_client.stash.writer import StashWriter
-from stashtag_client.store import Store
-from stashtag_client.tagging.mapping import SceneResult
+from stashtag_client.store import SceneRecord, Store
 from stashtag_client.tagging.vocabulary import Vocabulary
 from stashtag_client.wiring import tagging_session
+
+
+def _no_progress(_fraction: float) -> None:
+    pass
 
 
 class StashSync:
@@ -44,7 +46,7 @@ class StashSync:
     ) -> None:
         settings.check()
         self.client, self.store, self.vocab, self.settings = client, store, vocab, settings
-        self.log = log or (lambda level, msg: None)
+        self.log: Callable[[str, str], None] = log or (lambda level, msg: None)
         self.tags = TagRegistry(client, settings.dry_run)
         self.stash_key = instance_key(client, store.db, settings.dry_run, self.log)
         self.parent = settings.parent_tag or vocab.parent_tag
@@ -70,32 +72,10 @@ class StashSync:
         """Where the store keeps an item's records (scenes by id, others by kind:id)."""
         return self.items.key(item_id)
 
-    def scenes(self, selection: str) -> list:
+    def scenes(self, selection: str) -> Chosen:
         """The selected items: for scenes ``queued``, ``untagged``, ``all`` or ``id:1,2,3``;
         for images ``all``, ``queued`` or ``gallery:ID``; for galleries ``all``."""
         return self.items.select(selection)
-
-    def source(self, item, to_generate: set[str]) -> SceneSource:
-        return self.items.source(item, to_generate)
-
-    # --- writing back (see StashWriter) ---------------------------------------------------------
-    def apply(self, scene, result: SceneResult, studios: dict[str, str]) -> SceneReport:
-        return self.writer.apply(scene, result, studios)
-
-    def tag_name(self, name: str, suggest: bool = False) -> tuple[str, str]:
-        return self.writer.tag_name(name, suggest)
-
-    def workflow(self, scene: StashScene, ok: bool) -> None:
-        self.writer.workflow(scene, ok)
-
-    def record_feedback(self, scene: StashScene) -> None:
-        self.writer.record_feedback(scene)
-
-    def remove_everywhere(self, names: list[str]) -> int:
-        return self.writer.remove_everywhere(names)
-
-    def undo(self, scenes: list) -> int:
-        return self.writer.undo(scenes)
 
     # --- the whole job ------------------------------------------------------------------------
     async def run(
@@ -110,7 +90,7 @@ class StashSync:
         moment leaves every finished scene written, and the next run skips them (their
         workflow tags say so; their embeddings are in the store). Reports are returned, or,
         for a whole library, counted into ``tally`` (then nothing is kept per scene)."""
-        progress = progress or (lambda f: None)
+        progress = progress or _no_progress
         total = max(len(scenes), 1) if isinstance(scenes, Sized) else 0
         to_generate: set[str] = set()
         reports: list[SceneReport] = []
@@ -159,15 +139,15 @@ class StashSync:
     ) -> SceneReport:
         """One item's tags, markers, studio and workflow tags, from its stored answer."""
         try:
-            self.record_feedback(item)
+            self.writer.record_feedback(item)
             if outcome.status == "error":
                 self.log("e", f"{self.kind} {item.id}: {outcome.error}")
-                self.workflow(item, ok=False)
+                self.writer.workflow(item, ok=False)
                 return SceneReport(item.id, "error", error=outcome.error)
             if outcome.warning:  # tagged, but OCR read less than it should have
                 self.log("w", f"{self.kind} {item.id}: {outcome.warning}")
-            report = self._retag_one(item, tagset, studios)
-            self.workflow(item, ok=report.status != "error")
+            report = self._retag_one(item, tagset, studios, outcome.record)
+            self.writer.workflow(item, ok=report.status != "error")
             return report
         except StashError as exc:
             self.log("e", f"{self.kind} {item.id}: {exc}")
@@ -196,7 +176,7 @@ class StashSync:
         return ids[0]
 
     def retag(
-        self, scenes: list, progress: Callable[[float], None] | None = None
+        self, scenes: Chosen, progress: Callable[[float], None] | None = None
     ) -> list[SceneReport]:
         """Re-apply tags from stored embeddings with the current vocabulary: no GPU."""
         tagset = self.tagset()
@@ -208,8 +188,11 @@ class StashSync:
                 progress((i + 1) / len(scenes))
         return reports
 
-    def _retag_one(self, scene, tagset: TagSet, studios: dict[str, str]) -> SceneReport:
-        record = self.store.get(self.key(scene.id), tagset.model_id)
+    def _retag_one(
+        self, scene, tagset: TagSet, studios: dict[str, str], record: SceneRecord | None = None
+    ) -> SceneReport:
+        """Map one item's record (the one just stored, else the store's) and write it back."""
+        record = record or self.store.get(self.key(scene.id), tagset.model_id)
         if record is None:
             return SceneReport(scene.id, "skipped", error="not tagged yet")
         result = tagset.map(record, list(studios))
@@ -217,7 +200,7 @@ class StashSync:
             self.log("e", f"{self.kind} {scene.id}: {result.error}")
             return SceneReport(scene.id, "error", error=result.error)
         try:
-            return self.apply(scene, result, studios)
+            return self.writer.apply(scene, result, studios)
         except StashError as exc:
             self.log("e", f"{self.kind} {scene.id}: {exc}")
             return SceneReport(scene.id, "error", error=str(exc))
@@ -243,7 +226,7 @@ class StashSync:
             self.ledger.confirm(sid, {tag})
         return tag
 
-    def missing_sprites(self, scenes: list[StashScene]) -> list[str]:
+    def missing_sprites(self, scenes: Chosen) -> list[str]:
         return [s.id for s in scenes if not s.sprite_url or self.client.fetch(s.sprite_url) is None]
 
 

@@ -58,7 +58,7 @@ def run_task(
         log("i", f"sprite generation requested for {len(missing)} scene(s)")
         return {"generate": missing}
     if task == "undo":
-        changed = sync.undo(sync.scenes(args.get("scenes", "all")))
+        changed = sync.writer.undo(sync.scenes(args.get("scenes", "all")))
         log("i", f"removed stashtag's tags and markers from {changed} scene(s)")
         return {"undone": changed}
     if task in ("tag-images", "tag-galleries"):
@@ -185,7 +185,7 @@ def learning_task(sync: StashSync, task: str, log: Log, progress: Progress) -> d
         if sync.settings.dry_run
         else delete_learned(sync.store, model_id, None if "*" in names else names)
     )
-    scenes = sync.remove_everywhere(gone)
+    scenes = sync.writer.remove_everywhere(gone)
     log(
         "i",
         f"deleted {len(gone)} learned tag(s): {', '.join(gone) or '-'}; taken off the "

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from stashtag_client.settings import Settings
 from stashtag_client.stash.client import StashClient
-from stashtag_client.stash.items import StashItems
+from stashtag_client.stash.items import Chosen, StashItems
 from stashtag_client.stash.ledger import TagLedger
 from stashtag_client.stash.models import StashScene
 from stashtag_client.stash.tags import TagRegistry, create_once
@@ -235,7 +235,7 @@ class StashWriter:
         if self.items.extras and any(n == INCORRECT_TAG for n in scene.tags.values()):
             self.ledger.mark_incorrect(scene.id, self.ledger.applied(scene.id))
 
-    def undo(self, scenes: list[StashScene]) -> int:
+    def undo(self, scenes: Chosen) -> int:
         """Remove every tag and marker stashtag added (the user's stay), and give scenes that
         `overwrite` changed their earlier tags back."""
         changed = 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -44,6 +45,14 @@ class Calibration:
 
 def _f_beta(p: float, r: float) -> float:
     return (1 + BETA**2) * p * r / (BETA**2 * p + r) if p + r else 0.0
+
+
+def _aggregated(t: float, probs: list, how) -> np.ndarray:
+    return np.array([aggregate(p, t, how)[0] for p in probs])
+
+
+def _at_least(t: float, scores: np.ndarray) -> np.ndarray:
+    return scores >= t
 
 
 def best_threshold(
@@ -93,16 +102,16 @@ def calibrate(
             continue
         if rule is not None:
             probs = [frame_probabilities(records[s].clip, vocab, bank)[name] for s in keys]
-
-            def decide(t: float, probs=probs) -> np.ndarray:
-                return np.array([aggregate(p, t, vocab.aggregation)[0] for p in probs])
+            decide = partial(_aggregated, probs=probs, how=vocab.aggregation)
         else:
             scores = np.array([tag.score(tag.frame_probabilities(records[s])) for s in keys])
-
-            def decide(t: float, scores=scores) -> np.ndarray:
-                return scores >= t
+            decide = partial(_at_least, scores=scores)
 
         new, before, after = best_threshold(decide, y, current)
-        before, after = (tuple(round(v, 4) for v in pr) for pr in (before, after))
-        out.append(Calibration(name, kind, n_pos, n_neg, current, round(new, 4), *before, *after))
+        pr = [round(v, 4) for v in (*before, *after)]
+        out.append(
+            Calibration(
+                name, kind, n_pos, n_neg, current, round(new, 4), pr[0], pr[1], pr[2], pr[3]
+            )
+        )
     return out

@@ -9,6 +9,7 @@ scene's ``details`` only where it is empty, unless the user says otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 
@@ -61,7 +62,7 @@ def describe(result: SceneResult, settings: DescribeSettings) -> str:
         return base
     url = settings.endpoint.rstrip("/") + "/chat/completions"
     headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
-    body = {
+    body: dict[str, Any] = {
         "model": settings.model,
         "messages": [
             {"role": "system", "content": SYSTEM_PROMPT},

@@ -263,18 +263,18 @@ def map_scene(
                 "dino",
             )
     confidence = class_confidence(record.detections)
-    for rule in vocab.detections:
-        frames = detection_frames(record, confidence, rule)
+    for det in vocab.detections:
+        frames = detection_frames(record, confidence, det)
         if frames is None:  # the server did not run this rule's detector
             continue
-        seen = max(len(record.frames_of(rule.detector)), 1)
+        seen = max(len(record.frames_of(det.detector)), 1)
         score = round(len(frames) / seen, 4)
-        result.scores[rule.tag] = max(score, result.scores.get(rule.tag, 0.0))
+        result.scores[det.tag] = max(score, result.scores.get(det.tag, 0.0))
         # min_frames counts the scene's frames: a detector that saw every n-th needs n× fewer
-        need = math.ceil(rule.min_frames * seen / max(record.frames, 1))
+        need = math.ceil(det.min_frames * seen / max(record.frames, 1))
         enough = len(frames) >= min(need, seen)
-        if enough and len(frames) and score >= rule.min_fraction:
-            hit(rule.tag, rule.parent, score, rule.detector, frames, rule.markers, rule.detector)
+        if enough and len(frames) and score >= det.min_fraction:
+            hit(det.tag, det.parent, score, det.detector, frames, det.markers, det.detector)
     try:
         _apply_policy(result, hits_of, vocab, confidence)
     except RuleLoopError as exc:

@@ -167,7 +167,9 @@ def parse_vocabulary(text: str, source: str = "<vocabulary>") -> Vocabulary:
     tags_list = root.get("tags", LineList())
     if not isinstance(tags_list, list):
         raise r.fail("tags", root.line_of("tags"), "must be a list")
-    tags, learned, names = [], [], {}
+    tags: list = []
+    learned: list = []
+    names: dict[str, int] = {}
     for i, item in enumerate(tags_list):
         where = f"tags[{i}]"
         t = r.mapping(item, where, getattr(tags_list, "line", 0))
@@ -219,9 +221,9 @@ def parse_vocabulary(text: str, source: str = "<vocabulary>") -> Vocabulary:
                 markers=r.get(t, "markers", where, "bool", True),
             )
         )
-    for gname, g in groups.items():
+    for gname, grp in groups.items():
         members = sum(t.group == gname for t in tags)
-        if g.exclusive and members < 2:
+        if grp.exclusive and members < 2:
             raise r.fail(
                 f"groups.{gname}",
                 groups_map.line_of(gname),
