@@ -85,8 +85,8 @@ def test_images_and_galleries_tagged_end_to_end(library, triton, tmp_path):
         expected = gallery_result("500", [map_scene(r, images.vocab, bank) for r in stored], 0.3)
         assert [t.name for t in expected.tags] == ["Always"]
 
-        assert images.undo(images.scenes("all")) == 3
-        assert galleries.undo(galleries.scenes("all")) == 1
+        assert images.writer.undo(images.scenes("all")) == 3
+        assert galleries.writer.undo(galleries.scenes("all")) == 1
         assert names(fake, fake.images)["600"] == {"Holiday"}
         assert all(not v.tag_ids for k, v in fake.images.items() if k != "600")
         assert not fake.galleries["500"].tag_ids
