@@ -40,6 +40,16 @@ SETTINGS_MARK = (
 )
 
 
+UI_ANSWERS = PLUGIN_DIR / "ui" / "src" / "answers.ts"
+
+
+def generated_files() -> dict[Path, str]:
+    """Every plugin file generated from a Python declaration, with the text it must have."""
+    from stashtag_client.stash.answers import typescript
+
+    return {MANIFEST: generated_manifest(), UI_ANSWERS: typescript()}
+
+
 def generated_manifest(text: str | None = None) -> str:
     """The manifest with its version (``stashtag_core.__version__``) and its ``settings:``
     block (its last) made from the client's settings declaration."""

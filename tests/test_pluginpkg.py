@@ -115,3 +115,15 @@ def test_one_version_everywhere(tmp_path):
     assert written_versions(tmp_path) == {name: {"9.8.7"} for name, _ in PLACES}
     with pytest.raises(ValueError, match=r"give x\.y\.z"):
         set_version("next", tmp_path)
+
+
+def test_the_uis_answer_types_are_generated_from_the_python_declaration():
+    """plugin/ui/src/answers.ts is what `stashtag plugin manifest` writes (tsc then checks the
+    pages against it: tests/ui/test_build.py)."""
+    from stashtag.pluginpkg import UI_ANSWERS, generated_files
+
+    assert UI_ANSWERS.read_text(encoding="utf-8") == generated_files()[UI_ANSWERS]
+    assert (
+        "  pairs: Pair[];" in UI_ANSWERS.read_text()
+        and "  model_id: string;" in UI_ANSWERS.read_text()
+    )

@@ -1,4 +1,7 @@
-"""The store's schema, owned in one place: every table, and the migrations between versions.
+"""The store's schema and the migrations between its versions.
+
+Every table is created here except the scene index, whose table and rows belong with the code
+that reads them (:mod:`stashtag_client.scene_index`; its migration is here).
 
 The version lives in the database itself (SQLite's ``user_version``). Opening an older store
 runs the missing migrations in one transaction each; a store written by a newer stashtag is

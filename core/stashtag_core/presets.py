@@ -36,7 +36,7 @@ class YoloArch:
     """One ultralytics YOLOv8 detector."""
 
     name: str  # "yolov8n" → weights yolov8n.pt, architecture yolov8n.yaml
-    image_size: int = 640  # raw heads are exported at a fixed square size (see design.md)
+    image_size: int = 640  # the native square; graphs take any size (input-size buckets)
     num_classes: int = 80  # COCO
 
 

@@ -24,7 +24,9 @@ def torch_export(
     free_size: dict[str, dict[int, str]] | None = None,
 ) -> Path:
     """Trace ``module`` to ONNX with every tensor named and a dynamic batch axis; ``free_size``
-    frees more axes (``{"image": {2: "height", 3: "width"}}``: input-size buckets)."""
+    frees more axes (``{"image": {2: "height", 3: "width"}}``: input-size buckets). Inside
+    :data:`WRITE_TORCHSCRIPT` (the python-torch target) it also writes a checked TorchScript
+    trace beside the graph (``model.pt``)."""
     import torch
 
     path.parent.mkdir(parents=True, exist_ok=True)

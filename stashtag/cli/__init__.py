@@ -1,6 +1,6 @@
 """The ``stashtag`` command line: the client's commands plus repository, serving, bench, plugin.
 
-One module per command group; each registers its commands on the apps of :mod:`stashtag.cli.app`
+One module per command group; each registers its commands on the apps of :mod:`stashtag.cli.apps`
 when imported.
 """
 

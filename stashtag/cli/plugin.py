@@ -1,4 +1,4 @@
-"""``plugin build``: the Stash plugin source."""
+"""``plugin build`` and ``plugin manifest``: the Stash plugin source and its generated files."""
 
 from __future__ import annotations
 
@@ -34,17 +34,22 @@ def plugin_build(
 def plugin_manifest(
     check: Annotated[
         bool,
-        typer.Option(help="Only say whether plugin/stashtag.yml is up to date (exit 1 if not)."),
+        typer.Option(help="Only say whether the generated files are up to date (exit 1 if not)."),
     ] = False,
 ) -> None:
-    """Regenerate the settings of plugin/stashtag.yml from the client's settings declaration."""
-    from stashtag.pluginpkg import MANIFEST, generated_manifest
+    """Regenerate what the plugin derives from the Python declarations: plugin/stashtag.yml's
+    version and settings, and the web UI's types of the operations' answers."""
+    from stashtag.pluginpkg import generated_files
 
-    text = generated_manifest()
-    if MANIFEST.read_text(encoding="utf-8") == text:
-        console.print(f"{MANIFEST} is up to date")
+    stale = [
+        path for path, text in generated_files().items() if path.read_text(encoding="utf-8") != text
+    ]
+    if not stale:
+        console.print("the plugin's generated files are up to date")
         return
     if check:
-        fail(ValueError(f"{MANIFEST} is stale: run `stashtag plugin manifest`"))
-    MANIFEST.write_text(text, encoding="utf-8")
-    console.print(f"wrote {MANIFEST}")
+        fail(ValueError(f"stale: {', '.join(map(str, stale))}: run `stashtag plugin manifest`"))
+    for path, text in generated_files().items():
+        if path in stale:
+            path.write_text(text, encoding="utf-8")
+            console.print(f"wrote {path}")

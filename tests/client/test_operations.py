@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from stashtag_client.stash.answers import ANSWERS, mismatches
 from stashtag_client.stash.client import StashClient
 from stashtag_client.stash.http import StashConnection, StashError
 from stashtag_client.store import SceneRecord, Store
@@ -61,11 +62,15 @@ def ui(tmp_path):
 
 
 def operation(client: StashClient, **args):
+    """Run one operation as the UI does; its answer must be what answers.py declares (the UI's
+    TypeScript types are generated from that)."""
     data = client.gql(
         "mutation Op($id: ID!, $args: Map) { runPluginOperation(plugin_id: $id, args: $args) }",
         {"id": "stashtag", "args": args},
     )
-    return data["runPluginOperation"]
+    answer = data["runPluginOperation"]
+    assert mismatches(answer, ANSWERS[args["op"]], args["op"]) == []
+    return answer
 
 
 def test_search_answers_from_the_index_with_the_frame_time(ui):
@@ -161,3 +166,19 @@ def test_errors_come_back_as_graphql_errors_naming_the_problem(ui, tmp_path):
     with pytest.raises(StashError, match="holds no tagged scenes yet"):
         operation(client, op="similar", scene_id="1")
     assert all("\x01e\x02" in o["stderr"] for o in fake.operations)  # logged for Stash too
+
+
+def test_every_operation_has_a_declared_answer_and_drift_is_caught():
+    """The declaration covers every operation, and the check sees an answer that drifted."""
+    from stashtag_client.stash.operations import Operations
+
+    assert set(ANSWERS) == {n[3:] for n in dir(Operations) if n.startswith("op_")}
+    good = {"marked": ["1"], "tag": "AI_Duplicate"}
+    assert mismatches(good, ANSWERS["mark_duplicates"]) == []
+    assert mismatches({**good, "pairs": []}, ANSWERS["mark_duplicates"]) == [
+        "answer.pairs: not declared"
+    ]
+    assert mismatches({"marked": [1]}, ANSWERS["mark_duplicates"]) == [
+        "answer.tag: missing",
+        "answer.marked[0]: 1 is not str",
+    ]

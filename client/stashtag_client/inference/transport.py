@@ -35,7 +35,6 @@ RETRYABLE = {
     "UNKNOWN",
     "CANCELLED",
 }
-_TRITON_DTYPES = {np.uint8: "UINT8", np.int32: "INT32", np.int64: "INT64", np.float32: "FP32"}
 
 
 class RequestError(StashtagError):

@@ -17,8 +17,25 @@ record. ``args.op`` names the operation; each returns JSON the UI reads (``ui/sr
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from stashtag_client.settings import Settings
+from stashtag_client.stash.answers import (
+    Alignment,
+    Card,
+    DecideAnswer,
+    DuplicateGroup,
+    DuplicatesAnswer,
+    DuplicateScene,
+    Hit,
+    MarkDuplicatesAnswer,
+    Neighbour,
+    Pair,
+    ReviewAnswer,
+    SearchAnswer,
+    SimilarAnswer,
+    StatusAnswer,
+)
 from stashtag_client.stash.client import StashClient
 from stashtag_client.stash.workflow import DUPLICATE_TAG
 from stashtag_client.store import Store
@@ -35,7 +52,7 @@ class OperationError(StashtagError):
     """An operation the UI asked for cannot be answered (named, with what to do)."""
 
 
-def cards(client: StashClient, ids: list[str]) -> dict[str, dict]:
+def cards(client: StashClient, ids: list[str]) -> dict[str, Card]:
     """What a scene card shows, for ``ids``, in one request (scenes Stash no longer has are
     left out: the store may remember deleted scenes)."""
     numeric = [int(i) for i in ids if str(i).isdigit()]
@@ -46,7 +63,7 @@ def cards(client: StashClient, ids: list[str]) -> dict[str, dict]:
         f"filter: $f) {{ scenes {{ {CARD_FIELDS} }} }} }}",
         {"ids": numeric, "f": {"per_page": -1}},
     )
-    out = {}
+    out: dict[str, Card] = {}
     for s in data["findScenes"]["scenes"]:
         f = (s.get("files") or [{}])[0]
         out[str(s["id"])] = {
@@ -101,7 +118,7 @@ class Operations:
             raise OperationError(f"unknown operation {op!r} (known: {', '.join(known)})")
         return handler(args)
 
-    def op_status(self, args: dict) -> dict:
+    def op_status(self, args: dict) -> StatusAnswer:
         model_id = self.store.latest_model_id()
         return {
             "store": str(self.store.path),
@@ -109,7 +126,7 @@ class Operations:
             "scenes": self.store.count(model_id) if model_id else 0,
         }
 
-    def op_search(self, args: dict) -> dict:
+    def op_search(self, args: dict) -> SearchAnswer:
         from stashtag_client.tagging.similarity import search
 
         text = str(args.get("text") or "").strip()
@@ -120,8 +137,12 @@ class Operations:
         query = self._embed(model_id, text)
         hits = search(self.store, model_id, query, _limit(args, 24), among)
         found = cards(self.client, [h.scene for h in hits])
+        # a card plus more: mypy cannot follow ** into a TypedDict (the tests check the shape)
         rows = [
-            {**found[h.scene], "score": h.score, "frame": h.frame, "time": round(h.time, 2)}
+            cast(
+                Hit,
+                {**found[h.scene], "score": h.score, "frame": h.frame, "time": round(h.time, 2)},
+            )
             for h in hits
             if h.scene in found
         ]
@@ -167,7 +188,7 @@ class Operations:
 
         return asyncio.run(embed())
 
-    def op_similar(self, args: dict) -> dict:
+    def op_similar(self, args: dict) -> SimilarAnswer:
         from stashtag_client.tagging.similarity import (
             MIN_ALIGNED,
             SCENE_THRESHOLD,
@@ -183,19 +204,21 @@ class Operations:
         neighbours = index.similar(scene, _limit(args, 12))
         found = cards(self.client, [n.scene for n in neighbours])
         mine = self.store.get(scene, model_id)
-        rows = []
+        rows: list[Neighbour] = []
         for n in neighbours:
             if n.scene not in found:
                 continue
-            duplicate = None
+            duplicate: Alignment | None = None
             if n.score >= SCENE_THRESHOLD:
                 aligned, offset = frame_alignment(mine, self.store.get(n.scene, model_id))
                 if aligned >= MIN_ALIGNED:
                     duplicate = {"aligned": round(aligned, 3), "offset_s": round(offset, 2)}
-            rows.append({**found[n.scene], "score": n.score, "duplicate": duplicate})
+            rows.append(
+                cast(Neighbour, {**found[n.scene], "score": n.score, "duplicate": duplicate})
+            )
         return {"scene_id": scene, "tagged": True, "neighbours": rows}
 
-    def op_duplicates(self, args: dict) -> dict:
+    def op_duplicates(self, args: dict) -> DuplicatesAnswer:
         """Confirmed pairs joined into groups (a video stored three times is one group)."""
         from stashtag_client.tagging.similarity import find_duplicates
 
@@ -207,15 +230,16 @@ class Operations:
                 group_of[scene] = joined
         found = cards(self.client, sorted(group_of))
         marked = self._scenes_tagged(DUPLICATE_TAG)
-        groups = []
+        groups: list[DuplicateGroup] = []
         for members in {id(g): g for g in group_of.values()}.values():
             rows = [
-                {**found[s], "marked": s in marked}
+                cast(DuplicateScene, {**found[s], "marked": s in marked})
                 for s in sorted(members, key=_id_order)
                 if s in found  # Stash scenes only (a shared store may hold files and images)
             ]
             if len(rows) > 1:
-                groups.append({"scenes": rows, "pairs": [vars(d) for d in pairs if d.a in members]})
+                mine = [cast(Pair, vars(d)) for d in pairs if d.a in members]
+                groups.append({"scenes": rows, "pairs": mine})
         return {"groups": groups}
 
     def _scenes_tagged(self, name: str) -> set[str]:
@@ -224,7 +248,7 @@ class Operations:
             return set()
         return {s.id for s in self.client.find_scenes([tag["id"]], "INCLUDES")}
 
-    def op_mark_duplicates(self, args: dict) -> dict:
+    def op_mark_duplicates(self, args: dict) -> MarkDuplicatesAnswer:
         """Tag the scenes the user chose (the copies to drop) ``AI_Duplicate``; stashtag's own
         tag, so Remove stashtag tags takes it away again."""
         ids = [str(i) for i in args.get("scene_ids") or []]
@@ -233,7 +257,7 @@ class Operations:
         self._sync().add_own_tag(ids, DUPLICATE_TAG)
         return {"marked": ids, "tag": DUPLICATE_TAG}
 
-    def op_review(self, args: dict) -> dict:
+    def op_review(self, args: dict) -> ReviewAnswer:
         from stashtag_client.stash.review import pending_suggestions
 
         scenes = pending_suggestions(self.client, self.settings.review_parent)
@@ -244,7 +268,7 @@ class Operations:
             ]
         }
 
-    def op_decide(self, args: dict) -> dict:
+    def op_decide(self, args: dict) -> DecideAnswer:
         from stashtag_client.stash.review import settle
 
         scene = self.client.find_scene(str(args.get("scene_id") or ""))
