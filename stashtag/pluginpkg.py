@@ -134,8 +134,8 @@ def ui_files(manifest: dict, source: Path) -> list[tuple[str, Path]]:
 
 
 def build(out: Path, source: Path = PLUGIN_DIR) -> tuple[Path, Path]:
-    """Write ``<out>/stashtag.zip`` (manifest, entry, bootstrap, the client wheels) and
-    ``<out>/index.yml``; return both paths."""
+    """Write ``<out>/stashtag.zip`` (manifest, entry, bootstrap, hook, web UI, the client
+    wheels) and ``<out>/index.yml``; return both paths."""
     manifest = yaml.safe_load((source / f"{PLUGIN_ID}.yml").read_text())
     check_manifest(manifest)
     out.mkdir(parents=True, exist_ok=True)

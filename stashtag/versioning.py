@@ -2,7 +2,7 @@
 
 Python code imports it; the plugin manifest is generated with it (``stashtag plugin manifest``);
 packaging metadata that cannot import (each distribution's ``pyproject.toml`` and its pins of
-the others, the UI's npm files) is rewritten by :func:`set_version` (``stashtag version``) and
+the others, the UI's npm files) is rewritten by :func:`set_version` (``scripts/set_version.py``) and
 checked equal by the tests.
 """
 

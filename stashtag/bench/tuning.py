@@ -82,7 +82,7 @@ def tune(
     log: Callable[[str], None] = print,
 ) -> TuneResult:
     """Search the settings of the frame models and (unless ``write`` is False) save the best
-    as ``tuning.json`` plus regenerated configs in ``repo``."""
+    in ``repo``'s settings (``tuning``) and regenerate its configs."""
     from stashtag.repo import BuildSpec, RepoSettings, build_repository
     from stashtag.repo.contents import repo_target
 

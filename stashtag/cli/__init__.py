@@ -1,4 +1,5 @@
-"""The ``stashtag`` command line: the client's commands plus repository, serving, bench, plugin.
+"""The ``stashtag`` command line: the client's commands plus repository, serving, bench, demo
+and plugin.
 
 One module per command group; each registers its commands on the apps of :mod:`stashtag.cli.apps`
 when imported.

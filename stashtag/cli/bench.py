@@ -46,7 +46,7 @@ def bench(
         typer.Option(
             "--tune",
             help="Also search batching delay, batch sizes and instances; write the best into"
-            " REPO (tuning.json + configs).",
+            " REPO (its settings + configs).",
         ),
     ] = False,
     tune_repeats: Annotated[int, typer.Option(help="Runs per tuning trial (median).")] = 2,

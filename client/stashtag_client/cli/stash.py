@@ -28,7 +28,8 @@ WHAT_TASKS = {"scenes": "tag", "images": "tag-images", "galleries": "tag-galleri
 def stash(
     settings: Settings,
     scenes: Annotated[
-        str, typer.Option(help="queued | untagged | all | id:1,2,3 (images: all | gallery:ID)")
+        str,
+        typer.Option(help="queued | untagged | all | id:1,2,3 (images: all | queued | gallery:ID)"),
     ] = "queued",
     what: Annotated[str, typer.Option(help="scenes | images | galleries")] = "scenes",
     undo: Annotated[bool, typer.Option(help="Remove stashtag's tags and markers instead.")] = False,

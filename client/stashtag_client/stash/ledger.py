@@ -13,7 +13,7 @@ import time
 
 
 class TagLedger:
-    """The store's record of one Stash instance (``stash``: its URL)."""
+    """The store's record of one Stash instance (``stash``: its key, see :mod:`.instance`)."""
 
     def __init__(self, db: sqlite3.Connection, stash: str) -> None:
         self.db, self.stash = db, stash
