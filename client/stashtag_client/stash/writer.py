@@ -1,10 +1,11 @@
 """Writing a run's results back to Stash: tags, review suggestions, markers, studio, details.
 
-Rules (README, section Stash): tags stashtag creates carry ``ignore_auto_tag`` (vocabulary
-tags under the parent tag, suggestions under the review parent); tags are only added or removed
-with the bulk update mutations, and only the tags stashtag itself added (recorded in the ledger)
-are ever removed; stashtag's markers carry a title prefix and are reconciled against what Stash holds, so re-runs and crash-resumes neither
-duplicate nor lose anything; the studio is set only on scenes without one unless overwriting.
+Rules (README, section Stash): tags stashtag creates carry ``ignore_auto_tag`` (vocabulary tags
+under the parent tag, suggestions under the review parent); tags are only added or removed with
+the bulk update mutations, and only the tags stashtag itself added (recorded in the ledger) are
+ever removed; stashtag's markers carry a title prefix and are reconciled against what Stash
+holds, so re-runs and crash-resumes neither duplicate nor lose anything; the studio is set only
+on scenes without one unless overwriting.
 """
 
 from __future__ import annotations
