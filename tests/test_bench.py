@@ -27,8 +27,7 @@ from stashtag.bench.report import (
     to_markdown,
 )
 from stashtag.bench.triton_runs import derived_repo
-from stashtag.repo import SETTINGS_FILE, RepoSettings
-from stashtag.repo.config_text import parse_config
+from stashtag.repo import SETTINGS_FILE, RepoSettings, parse_config
 from stashtag_core.modelspec import Tuning
 from stashtag_core.presets import get_preset
 

@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from stashtag.repo.config_text import parse_config, render_config
-from stashtag.repo.contents import write_configs
+from stashtag.repo import parse_config, render_config, write_configs
 from stashtag_core.modelspec import TARGETS, build_specs, spec_by_name
 from stashtag_core.modelspec.buckets import DEFAULT_BUCKET_SCALE
 from stashtag_core.presets import PRESETS, get_preset
@@ -138,7 +137,7 @@ def test_a_repository_remembers_its_preset_and_target(tmp_path):
 def test_a_repository_from_before_the_setting_tells_its_preset(tmp_path):
     from dataclasses import replace
 
-    from stashtag.repo.contents import built_preset, built_target, write_configs
+    from stashtag.repo import built_preset, built_target, write_configs
     from stashtag_core.modelspec import build_specs
     from stashtag_core.presets import get_preset
 
@@ -205,7 +204,7 @@ def test_other_tritonserver_binary(tiny_repo, tmp_path):
 @pytest.mark.parametrize("target", ["python-ort", "python-torch", "onnxruntime", "tensorrt"])
 def test_the_target_is_read_back_from_the_configs(tmp_path, target):
     """bench and tune rebuild a repository's configs for the target it was built for."""
-    from stashtag.repo.contents import repo_target
+    from stashtag.repo import repo_target
 
     write_configs(tmp_path, build_specs(get_preset("tiny")), target)
     assert repo_target(tmp_path) == target
@@ -262,7 +261,7 @@ def test_input_size_buckets_follow_the_repository(tiny_repo, tmp_path):
 
     from stashtag.bench.triton_runs import derived_repo
     from stashtag.cli import app
-    from stashtag.repo.contents import buckets_in_use, specs_for
+    from stashtag.repo import buckets_in_use, specs_for
 
     preset = get_preset("tiny")
     repo = derived_repo(tiny_repo, tmp_path / "copy", preset, lambda specs: specs)

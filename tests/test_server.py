@@ -143,6 +143,7 @@ def test_serve_restarts_a_killed_server_and_leaves_nothing_behind(tiny_repo, tmp
     assert len(used) >= 2 and used.isdisjoint(regions())  # their regions are gone too
 
 
+@pytest.mark.slow  # exports the tiny preset and starts Triton
 def test_first_start_builds_the_repository_and_says_what_to_paste(tmp_path):
     """One command on a new box: no repository yet → built (here: tiny, random weights, no GPU
     on this machine → the CPU target), served, and the endpoint to enter in Stash printed."""

@@ -155,8 +155,7 @@ def configuration_flops(
     """Counted from ``repo``'s graphs (no timing): each frame model's work per item at its
     native square and at a sprite cell's bucket, and per tagged frame under ``budget`` (a
     :class:`~stashtag_client.inference.budget.FrameBudget`) over ``frames``-frame sprites."""
-    from stashtag.repo import RepoSettings
-    from stashtag.repo.contents import specs_for
+    from stashtag.repo import RepoSettings, specs_for
     from stashtag_core.modelspec.buckets import DEFAULT_BUCKET_SCALE
 
     scale = bucket_scale if bucket_scale is not None else RepoSettings.load(repo).bucket_scale

@@ -94,8 +94,7 @@ def run_bench(
     ``repo``'s configs say (``repo build --gpus``).
     """
     from stashtag.bench.flops import cuda_matmul_peak_gflops, matmul_peak_gflops
-    from stashtag.repo import RepoSettings
-    from stashtag.repo.contents import buckets_in_use, repo_target, specs_for
+    from stashtag.repo import RepoSettings, buckets_in_use, repo_target, specs_for
     from stashtag.server import ServerOptions, TritonServer, free_port
     from stashtag_client.inference.budget import FrameBudget
 
@@ -291,9 +290,7 @@ def _int8_variant(
     """The int8 repository of the "+ int8" variant: (models quantised, None) or (None, why
     there is none)."""
     from stashtag.bench.triton_runs import int8_repo
-    from stashtag.repo import RepoSettings
-    from stashtag.repo.contents import int8_models, repo_target
-    from stashtag.repo.targets import TARGET_OPTIONS
+    from stashtag.repo import TARGET_OPTIONS, RepoSettings, int8_models, repo_target
 
     already = int8_models(repo)
     if already:

@@ -83,8 +83,7 @@ def tune(
 ) -> TuneResult:
     """Search the settings of the frame models and (unless ``write`` is False) save the best
     in ``repo``'s settings (``tuning``) and regenerate its configs."""
-    from stashtag.repo import BuildSpec, RepoSettings, build_repository
-    from stashtag.repo.contents import repo_target
+    from stashtag.repo import BuildSpec, RepoSettings, build_repository, repo_target
 
     frames_per_request = max(len(r[1]) for r in requests)
     axes = axes or candidate_axes(frames_per_request)

@@ -80,7 +80,7 @@ def bench(
 
     from stashtag.bench import compare as compare_reports
     from stashtag.bench import run_bench, to_markdown, write_report
-    from stashtag.repo.contents import missing_files, resolve_build, specs_for
+    from stashtag.repo import missing_files, resolve_build, specs_for
 
     try:
         previous = None
@@ -132,8 +132,7 @@ def bench(
 def _print_flops(repo: Path, preset) -> None:
     from stashtag.bench.compute import configuration_flops
     from stashtag.bench.compute_markdown import configuration_lines
-    from stashtag.repo import RepoSettings
-    from stashtag.repo.contents import buckets_in_use
+    from stashtag.repo import RepoSettings, buckets_in_use
     from stashtag_client.inference.budget import FrameBudget
 
     scale, why_not = buckets_in_use(repo, "python-ort")

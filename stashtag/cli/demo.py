@@ -85,8 +85,7 @@ def demo(
     (sprite sheets, a video, a watermarked still) and print the tags."""
     from stashtag.cli.repo import build_or_fail
     from stashtag.demo.samples import write_sample_library
-    from stashtag.repo import BuildSpec, RepoSettings
-    from stashtag.repo.contents import resolve_build
+    from stashtag.repo import BuildSpec, RepoSettings, resolve_build
     from stashtag.server import ServerOptions, TritonServer, free_port
     from stashtag_client.directory import run_tag
     from stashtag_client.frames.discovery import discover

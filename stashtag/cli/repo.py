@@ -19,8 +19,14 @@ from stashtag.cli.options import (
     RandomOpt,
     RepoOpt,
 )
-from stashtag.repo import BuildResult, BuildSpec, build_repository
-from stashtag.repo.contents import missing_files, resolve_build, specs_for
+from stashtag.repo import (
+    BuildResult,
+    BuildSpec,
+    build_repository,
+    missing_files,
+    resolve_build,
+    specs_for,
+)
 from stashtag_client.cli.common import console, fail
 from stashtag_core.errors import StashtagError
 

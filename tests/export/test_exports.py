@@ -138,7 +138,7 @@ def test_a_users_yolov8_onnx_goes_in_the_detector_slot(tmp_path, monkeypatch):
     is described from its own metadata, wrapped for uint8 frames and checked against itself."""
     from ultralytics import YOLO
 
-    from stashtag.repo.detectors import parse_detector_flag
+    from stashtag.repo import parse_detector_flag
     from stashtag_export.detector import export_detector
 
     monkeypatch.chdir(tmp_path)

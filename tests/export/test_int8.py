@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from stashtag.cli import app
-from stashtag.repo.contents import int8_models
+from stashtag.repo import int8_models
 from stashtag_core.errors import ExportError
 from stashtag_core.presets import get_preset
 from stashtag_export import pipeline

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from stashtag.bench.triton_runs import derived_repo
-from stashtag.repo.config_text import parse_config
-from stashtag.repo.contents import missing_files, specs_for
+from stashtag.repo import missing_files, parse_config, specs_for
 from stashtag.server import ServerOptions, TritonServer, free_port
 from stashtag_client.inference.grpc_client import ServerError
 from stashtag_client.inference.triton import TritonClient
@@ -179,7 +178,7 @@ def test_device_resize_agrees_with_preprocess_resizing(
 
 
 def test_device_resize_is_refused_for_other_targets(tmp_path):
-    from stashtag.repo.contents import write_configs
+    from stashtag.repo import write_configs
     from stashtag_core.modelspec import build_specs, with_device_resize
 
     specs = with_device_resize(build_specs(get_preset("tiny")))
