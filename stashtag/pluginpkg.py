@@ -35,7 +35,7 @@ ALLOWED_KEYS = {
 SETTING_TYPES = {"STRING", "NUMBER", "BOOLEAN"}
 MANIFEST = PLUGIN_DIR / f"{PLUGIN_ID}.yml"
 SETTINGS_MARK = (
-    "# Generated from client/stashtag_client/settings.py (the fields and PLUGIN_FORMS) by\n"
+    "# Generated from client/stashtag_client/settings.py and setting_forms.py by\n"
     "# `stashtag plugin manifest`: edit that, not this.\n"
 )
 

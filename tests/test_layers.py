@@ -45,6 +45,7 @@ CLIENT_LAYERS = {
     "tagging": 2,
     "session": 3,
     "setting_values": 0,
+    "setting_forms": 0,
     "settings": 0,  # a leaf: declares and parses; `wiring` builds what settings configure
     "wiring": 4,
     "stash": 5,

@@ -1,7 +1,7 @@
 """Setting flags made from the settings declaration, the same in every command.
 
 ``@with_settings("connection", "store")`` adds one flag per setting of those groups
-(:data:`~stashtag_client.settings.GROUPS`) plus ``--config`` to a command, and calls it with
+(:data:`~stashtag_client.setting_forms.GROUPS`) plus ``--config`` to a command, and calls it with
 ``settings=`` loaded once: defaults, the config file (``--config`` or ``$STASHTAG_CONFIG``),
 ``STASHTAG_*`` variables, then the flags given. A flag not given leaves the others to apply.
 """
@@ -24,7 +24,7 @@ PREFIX = "setting__"  # the generated parameters' names, apart from the command'
 
 def setting_names(*groups: str) -> tuple[str, ...]:
     """The settings of ``groups`` (group names, or single setting names), in order, once."""
-    from stashtag_client.settings import GROUPS
+    from stashtag_client.setting_forms import GROUPS
 
     names: list[str] = []
     for group in groups:
