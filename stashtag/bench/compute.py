@@ -9,7 +9,8 @@ from pathlib import Path
 from stashtag.bench.flops import graph_flops
 from stashtag.bench.measure import CELL_H, CELL_W
 from stashtag_core.modelspec import ModelSpec
-from stashtag_core.modelspec.buckets import BucketChoice, letterbox_bucket, parse_sizes
+from stashtag_core.modelspec.buckets import letterbox_bucket
+from stashtag_core.modelspec.params import PreprocessParams
 
 
 @dataclass
@@ -35,7 +36,7 @@ class ComputeReport:
     not_run: dict[str, float] = field(default_factory=dict)
 
 
-def item_shape(spec: ModelSpec, pre: dict[str, str] | None = None) -> tuple[int, ...] | None:
+def item_shape(spec: ModelSpec, pre: PreprocessParams | None = None) -> tuple[int, ...] | None:
     """The shape one item of ``spec``'s image input has in the bench (batch 1: a sprite cell
     at its input-size bucket, from ``preprocess``'s parameters ``pre``, where it has one);
     None for a model whose input size depends on the content (OCR's text lines)."""
@@ -46,12 +47,12 @@ def item_shape(spec: ModelSpec, pre: dict[str, str] | None = None) -> tuple[int,
         return (1, *dims)
     cell = [(CELL_W, CELL_H)]
     if pre and spec.name in ("yolo", "dinov2"):
-        buckets = BucketChoice(pre)
+        buckets = pre.bucket_choice()
         w, h = buckets.yolo(cell) if spec.name == "yolo" else buckets.dino(cell)
         return (1, 3, h, w)
-    if pre and f"{spec.name}_buckets" in pre:  # a detector
-        sizes = parse_sizes(pre[f"{spec.name}_buckets"])
-        w, h = letterbox_bucket(cell, sizes, float(pre.get("bucket_scale", "0")))
+    detector = next((d for d in pre.detectors if d.name == spec.name), None) if pre else None
+    if pre and detector and detector.buckets:
+        w, h = letterbox_bucket(cell, detector.buckets, pre.bucket_scale)
         return (1, 3, h, w)
     if spec.name == "ocr_det":  # a sprite cell, resized as OCR's detector input is
         import numpy as np
@@ -66,8 +67,8 @@ def item_shape(spec: ModelSpec, pre: dict[str, str] | None = None) -> tuple[int,
 def model_flops(repo: Path, specs: list[ModelSpec]) -> dict[str, float]:
     """GFLOP per item of each graph model the repository holds as ONNX."""
     out = {}
-    pre = next((s.parameters for s in specs if s.name == "preprocess"), None)
-    pre = pre if pre and "yolo_size" in pre else None
+    given = next((s.parameters for s in specs if s.name == "preprocess"), None)
+    pre = PreprocessParams.decode(given) if given and "yolo_size" in given else None
     for spec in specs:
         path = Path(repo) / spec.name / "1" / "model.onnx"
         shape = item_shape(spec, pre) if spec.kind == "onnx" else None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Literal
 
 import cv2
 import numpy as np
@@ -17,9 +16,8 @@ import numpy as np
 from stashtag_core.errors import InputError
 from stashtag_core.modelspec import LETTERBOX_PAD, MAX_FRAME_ASPECT
 from stashtag_core.modelspec.buckets import Size
-
-ResizeMode = Literal["crop", "letterbox", "squash"]
-Placement = Literal["center", "corner"]
+from stashtag_core.modelspec.detectors import Placement
+from stashtag_core.modelspec.params import ResizeMode
 
 
 def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
@@ -217,7 +215,9 @@ def prepare(frames: list[np.ndarray], size: int | Size, mode: ResizeMode) -> np.
     """Resize frames for one model; letterbox geometry is available via :func:`letterbox_batch`."""
     if not frames:  # a model whose frame list is empty this request
         return empty_batch(size)
-    if mode == "crop":
+    if mode == "crop":  # to a square only: CLIP's input
+        if not isinstance(size, int):
+            raise ValueError(f"crop resizes to a square side, not to {size}")
         return to_nchw([resize_crop(f, size) for f in frames])
     if mode == "squash":
         return to_nchw([resize_squash(f, size) for f in frames])

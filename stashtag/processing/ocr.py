@@ -58,8 +58,8 @@ def _box_score(prob: np.ndarray, box: np.ndarray) -> float:
     ymin = int(np.clip(np.floor(box[:, 1].min()), 0, h - 1))
     ymax = int(np.clip(np.ceil(box[:, 1].max()), 0, h - 1))
     mask = np.zeros((ymax - ymin + 1, xmax - xmin + 1), dtype=np.uint8)
-    shifted = box - np.array([xmin, ymin], dtype=np.float32)
-    cv2.fillPoly(mask, shifted.reshape(1, -1, 2).astype(np.int32), 1)
+    shifted: np.ndarray = (box - np.array([xmin, ymin], dtype=np.float32)).astype(np.int32)
+    cv2.fillPoly(mask, [shifted.reshape(-1, 2)], (1,))
     return float(cv2.mean(prob[ymin : ymax + 1, xmin : xmax + 1], mask)[0])
 
 
@@ -80,8 +80,7 @@ def det_boxes(
     prob: np.ndarray, src_w: int, src_h: int, params: DetParams
 ) -> tuple[np.ndarray, np.ndarray]:
     """DB probability map ``(H, W)`` → ``(K, 4, 2)`` boxes in source pixels and their scores."""
-    bitmap = (prob > params.threshold).astype(np.uint8)
-    bitmap = cv2.dilate(bitmap, np.ones((2, 2), np.uint8))
+    bitmap = cv2.dilate((prob > params.threshold).astype(np.uint8), np.ones((2, 2), np.uint8))
     contours, _ = cv2.findContours(bitmap * 255, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
     h, w = prob.shape
     boxes, scores = [], []

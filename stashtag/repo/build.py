@@ -23,11 +23,12 @@ from stashtag.repo.contents import (
     specs_for,
     write_configs,
 )
+from stashtag.repo.detectors import parse_detector_flag
 from stashtag.repo.settings import RepoSettings, SavedDetector
 from stashtag.repo.targets import check_target, refusals
 from stashtag_core.errors import StashtagError
 from stashtag_core.modelspec import ONNX_FILE, ModelSpec, Target
-from stashtag_core.presets import get_preset
+from stashtag_core.presets import Preset, get_preset
 
 EXPORTABLE = ("clip", "yolo", "dinov2", "ocr")  # the --only names (stashtag_export.pipeline)
 Log = Callable[[str], None]
@@ -87,19 +88,16 @@ def build_repository(spec: BuildSpec, log: Log = print) -> BuildResult:
         or (repo_target(source) if spec.weights_from else built_target(repo, saved))
         or "python-ort"
     )
-    added = [_parse_detector(d) for d in spec.detectors]
+    added = [parse_detector_flag(d) for d in spec.detectors]
     settings = _settings(spec, saved, added, preset.name, target)
     exporting = spec.export and not spec.weights_from
     _check(spec, settings, target, exporting, saved)
 
     exported: dict[str, dict] = {}
-    # detectors are exported on their own (_apply_detectors): only the preset's models count
-    main = specs_for(repo, preset, detectors=(), target=target, settings=settings)
-    complete = not missing_files(repo, main, target)
-    if exporting and not (spec.if_missing and complete):
-        exported = _export(spec, repo, preset.name, target, settings.int8, log)
-    elif exporting:
+    if exporting and spec.if_missing and _complete(repo, preset, target, settings):
         log(f"{repo} already has every file {target} needs: not exporting")
+    elif exporting:
+        exported = _export(spec, repo, preset.name, target, settings.int8, log)
     if spec.configs and not spec.weights_from:
         exported |= _apply_detectors(repo, saved, settings, added, exporting, log)
     # a derived repository's specs are its source's (whose exports it links)
@@ -125,10 +123,10 @@ def build_repository(spec: BuildSpec, log: Log = print) -> BuildResult:
     )
 
 
-def _parse_detector(text: str) -> SavedDetector:
-    from stashtag.repo.detectors import parse_detector_flag
-
-    return parse_detector_flag(text)
+def _complete(repo: Path, preset: Preset, target: Target, settings: RepoSettings) -> bool:
+    """Whether ``repo`` holds every file of the preset's models (detectors export apart)."""
+    main = specs_for(repo, preset, detectors=(), target=target, settings=settings)
+    return not missing_files(repo, main, target)
 
 
 def _settings(

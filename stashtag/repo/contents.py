@@ -10,7 +10,7 @@ from pathlib import Path
 
 from google.protobuf import text_format
 
-from stashtag.repo.config_text import parse_config, render_config, shim_module
+from stashtag.repo.config_text import config_parameters, parse_config, render_config, shim_module
 from stashtag.repo.detectors import detector_metas, sized_by_export
 from stashtag.repo.settings import SETTINGS_FILE, RepoSettings
 from stashtag.repo.targets import TARGET_OPTIONS
@@ -19,6 +19,7 @@ from stashtag_core.modelspec import (
     META_FILE,
     OCR_CHARSET_FILE,
     PYTHON_TARGETS,
+    TAGGER,
     Detector,
     ModelSpec,
     Target,
@@ -26,6 +27,14 @@ from stashtag_core.modelspec import (
     spec_by_name,
     weights_file,
     with_device_resize,
+)
+from stashtag_core.modelspec.param_codec import format_sizes
+from stashtag_core.modelspec.params import (
+    DeviceResize,
+    PreprocessParams,
+    TaggerParams,
+    TextEncoderParams,
+    with_params,
 )
 from stashtag_core.presets import PRESETS, Preset, get_preset
 
@@ -114,16 +123,17 @@ def specs_for(
     texts = {m: p.read_text() for m, p in metas.items()}
     scale = json.loads(texts["clip_image"]).get("logit_scale")
     if scale_used:  # DINOv2 embeds a frame differently per bucket: stores keyed apart
-        texts["~buckets"] = spec_by_name(specs, "preprocess").parameters["dino_buckets"]
+        pre = PreprocessParams.decode(spec_by_name(specs, "preprocess").parameters)
+        texts["~buckets"] = format_sizes(pre.dino_buckets or ())
     digest = hashlib.sha256("".join(texts[m] for m in sorted(texts)).encode()).hexdigest()[:12]
-    extra = {
-        "clip_text_encoder": {"logit_scale": f"{scale:.6g}"} if scale is not None else {},
-        "tagger": {"model_id": f"{preset.name}-{digest}"},
-    }
-    return [
-        replace(s, parameters={**s.parameters, **extra[s.name]}) if s.name in extra else s
-        for s in specs
-    ]
+    out = []
+    for s in specs:
+        if s.name == "clip_text_encoder" and scale is not None:
+            s = with_params(s, TextEncoderParams, logit_scale=scale)
+        elif s.name == TAGGER.model:
+            s = with_params(s, TaggerParams, model_id=f"{preset.name}-{digest}")
+        out.append(s)
+    return out
 
 
 def repo_target(repo: Path) -> Target:
@@ -152,8 +162,9 @@ def built_preset(repo: Path, settings: RepoSettings | None = None) -> str | None
     config = Path(repo) / "tagger" / "config.pbtxt"
     if name is None and config.is_file():
         try:
-            model_id = parse_config(config.read_text()).parameters["model_id"].string_value
-        except (text_format.ParseError, KeyError):
+            params = config_parameters(parse_config(config.read_text()))
+            model_id = TaggerParams.decode(params).model_id
+        except (text_format.ParseError, ValueError):
             model_id = ""
         name = model_id.rpartition("-")[0] or None
     if name is not None and name not in PRESETS:
@@ -196,7 +207,7 @@ def resolve_build(
 
 def write_configs(repo: Path, specs: list[ModelSpec], target: Target) -> list[Path]:
     """Write every ``config.pbtxt`` and python-backend ``model.py``; return the files written."""
-    resizing = [s.name for s in specs if "resize" in s.parameters]
+    resizing = [s.name for s in specs if DeviceResize.decode(s.parameters).resize]
     if resizing and target != "python-torch":
         raise ValueError(
             f"{repo}: {', '.join(resizing)} resize frames themselves (--device-resize), which"

@@ -26,12 +26,17 @@ Capture = Callable[[Callable, list], Captured]
 def parse_batches(text: str) -> tuple[int, ...]:
     """``"1,2,4"`` → ``(1, 2, 4)``; empty turns graphs off."""
     try:
-        sizes = sorted({int(p) for p in text.split(",") if p.strip()})
+        sizes = [int(p) for p in text.split(",") if p.strip()]
     except ValueError:
         raise ValueError(f"cuda_graph_batches {text!r}: give batch sizes like 1,2,4,8") from None
-    if sizes and sizes[0] < 1:
-        raise ValueError(f"cuda_graph_batches {text!r}: batch sizes must be ≥ 1")
-    return tuple(sizes)
+    return check_batches(sizes)
+
+
+def check_batches(sizes: Sequence[int]) -> tuple[int, ...]:
+    """The batch sizes to capture, sorted and unique; each must be ≥ 1."""
+    if any(s < 1 for s in sizes):
+        raise ValueError(f"cuda_graph_batches {list(sizes)}: batch sizes must be ≥ 1")
+    return tuple(sorted(set(sizes)))
 
 
 def bucket_for(n: int, sizes: Sequence[int]) -> int | None:
@@ -98,7 +103,9 @@ class StaticBatches:
                 log.warning("batch %d: no CUDA graph (%s); running it eagerly", size, exc)
                 self.graphs[key] = None
                 return as_tuple(self.fn(*inputs))
-        static, replay, outputs = self.graphs[key]
+        captured = self.graphs[key]
+        assert captured is not None  # a failed capture ran eagerly above
+        static, replay, outputs = captured
         for buffer, x in zip(static, inputs, strict=True):
             buffer[:n].copy_(x)
         replay()

@@ -9,24 +9,25 @@ from __future__ import annotations
 import numpy as np
 
 from stashtag.processing import ocr
-from stashtag.serving.preprocess_model import decode_frames, request_limits
+from stashtag.serving.preprocess_model import decode_frames
 from stashtag.serving.triton_io import ModelArgs, bls, per_request
 from stashtag_core.modelspec import OCR_CHARSET_FILE, OCR_REC_HEIGHT
+from stashtag_core.modelspec.params import OcrParams
 
 
 class TritonPythonModel:
     def initialize(self, args: dict) -> None:
         self.args = a = ModelArgs(args)
-        self.limits = request_limits(a)
+        p = a.read(OcrParams)
+        self.limits = p.limits
         self.det = ocr.DetParams(
-            limit_side=a.param("det_limit_side", int),
-            threshold=a.param("det_threshold", float),
-            box_threshold=a.param("box_threshold", float),
-            unclip_ratio=a.param("unclip_ratio", float),
+            limit_side=p.det_limit_side,
+            threshold=p.det_threshold,
+            box_threshold=p.box_threshold,
+            unclip_ratio=p.unclip_ratio,
         )
-        self.min_score = a.param("min_text_score", float)
-        self.det_batch = a.param("det_max_batch", int)
-        self.rec_batch = a.param("rec_max_batch", int)
+        self.min_score = p.min_text_score
+        self.det_batch, self.rec_batch = p.det_max_batch, p.rec_max_batch
         # The recognition dictionary travels with ocr_rec's weights.
         charset_path = a.version_dir.parent.parent / "ocr_rec" / "1" / OCR_CHARSET_FILE
         self.charset = ocr.load_charset(charset_path.read_text(encoding="utf-8"))

@@ -6,21 +6,22 @@ import numpy as np
 
 from stashtag.serving.runtime import make_session
 from stashtag.serving.triton_io import ModelArgs, run_batched
+from stashtag_core.modelspec.params import OrtRunner
 
 
 class TritonPythonModel:
     def initialize(self, args: dict) -> None:
         self.args = ModelArgs(args)
-        path = self.args.version_dir / self.args.param("onnx_file")
+        p = self.args.read(OrtRunner)
         on_gpu = args.get("model_instance_kind") == "GPU"  # instance_group KIND_GPU (--gpus)
         self.session = make_session(
-            path,
-            threads=self.args.param("intra_op_threads", int),
+            self.args.version_dir / p.onnx_file,
+            threads=p.intra_op_threads,
             device="cuda" if on_gpu else "auto",
             device_id=int(args.get("model_instance_device_id") or 0),
         )
         self.outputs = self.args.outputs
-        self.chunk = int(self.args.params.get("run_chunk", "0")) or None
+        self.chunk = p.run_chunk or None
 
     def _run(self, *arrays):
         n = len(arrays[0])

@@ -17,26 +17,22 @@ from stashtag.processing.image import (
 from stashtag.serving.triton_io import ModelArgs, encoded_bytes, get_input, per_request
 from stashtag_core.errors import InputError
 from stashtag_core.modelspec import FRAME_MODELS, Limits, frame_list
-from stashtag_core.modelspec.buckets import BucketChoice, letterbox_bucket, parse_sizes
-from stashtag_core.modelspec.detectors import parse_letterbox_parameter
+from stashtag_core.modelspec.buckets import letterbox_bucket
+from stashtag_core.modelspec.params import PreprocessParams
 
 
 class TritonPythonModel:
     def initialize(self, args: dict) -> None:
-        self.args = a = ModelArgs(args)
-        self.limits = request_limits(a)
-        self.clip = (a.param("clip_size", int), a.param("clip_resize"))
-        self.yolo_size = a.param("yolo_size", int)
-        self.dino_resize = a.param("dino_resize")
+        self.args = ModelArgs(args)
+        p = self.args.read(PreprocessParams)
+        self.limits = p.limits
+        self.clip = (p.clip_size, p.clip_resize)
+        self.yolo_size = p.yolo_size
+        self.dino_resize = p.dino_resize
         # One bucket per request (its frames leave as one tensor); see modelspec.buckets.
-        self.buckets = BucketChoice(a.params)
-        self.device_resize = a.params.get("device_resize") == "1"
-        names = [n for n in a.params.get("detectors", "").split(",") if n]
-        self.detectors = {n: parse_letterbox_parameter(a.param(f"{n}_letterbox")) for n in names}
-        # detectors whose graphs take any size: {name: their buckets}
-        self.detector_buckets = {
-            n: parse_sizes(a.params[f"{n}_buckets"]) for n in names if f"{n}_buckets" in a.params
-        }
+        self.buckets = p.bucket_choice()
+        self.device_resize = p.device_resize
+        self.detectors = p.detectors
 
     def _handle(self, request) -> dict:
         frames = decode_frames(request, self.limits)
@@ -54,14 +50,13 @@ class TritonPythonModel:
                 "yolo_letterbox": letterbox,
                 "dino_image": prepare(dino, self.buckets.dino(shapes(dino)), self.dino_resize),
             }
-        for name, (size, placement, pad) in self.detectors.items():  # on the host: ORT graphs
-            mine = listed(request, frames, name)
-            if name in self.detector_buckets:
-                size = letterbox_bucket(
-                    shapes(mine), self.detector_buckets[name], self.buckets.scale
-                )
-            out[f"{name}_image"], out[f"{name}_letterbox"] = letterbox_batch(
-                mine, size, placement, pad
+        for d in self.detectors:  # on the host: their graphs run on ONNX Runtime
+            mine = listed(request, frames, d.name)
+            size: int | tuple[int, int] = d.size
+            if d.buckets:  # a graph that takes any size
+                size = letterbox_bucket(shapes(mine), d.buckets, self.buckets.scale)
+            out[f"{d.name}_image"], out[f"{d.name}_letterbox"] = letterbox_batch(
+                mine, size, d.placement, d.pad
             )
         return out
 
@@ -80,14 +75,6 @@ def listed(request, frames: list, model: str) -> list:
     if tensor is None:
         return frames
     return [frames[i] for i in check_frame_list(tensor.as_numpy(), len(frames), name)]
-
-
-def request_limits(args: ModelArgs) -> Limits:
-    return Limits(
-        args.param("max_pixels", int),
-        args.param("max_frames", int),
-        args.param("max_encoded_bytes", int),
-    )
 
 
 def decode_frames(request, limits: Limits):

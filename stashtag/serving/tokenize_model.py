@@ -7,13 +7,15 @@ import numpy as np
 from stashtag.processing.clip_tokenizer import ClipTokenizer
 from stashtag.serving.triton_io import ModelArgs, run_batched
 from stashtag_core.modelspec import CLIP_MERGES_FILE
+from stashtag_core.modelspec.params import TokenizeParams
 
 
 class TritonPythonModel:
     def initialize(self, args: dict) -> None:
         self.args = ModelArgs(args)
         self.tokenizer = ClipTokenizer(
-            self.args.version_dir / CLIP_MERGES_FILE, self.args.param("context_length", int)
+            self.args.version_dir / CLIP_MERGES_FILE,
+            self.args.read(TokenizeParams).context_length,
         )
 
     def _run(self, text: np.ndarray) -> dict:

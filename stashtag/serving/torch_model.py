@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from stashtag.processing.torch_resize import parse_resize, resize_frames
-from stashtag.serving.cuda_graphs import StaticBatches, as_tuple, parse_batches
+from stashtag.serving.cuda_graphs import StaticBatches, as_tuple, check_batches
 from stashtag.serving.triton_io import ModelArgs, run_batched
+from stashtag_core.modelspec.params import DeviceResize, TorchRunner
 
 
 class TritonPythonModel:
@@ -22,23 +23,22 @@ class TritonPythonModel:
 
         self.torch = torch
         self.args = a = ModelArgs(args)
+        p = a.read(TorchRunner)
         on_gpu = args.get("model_instance_kind") == "GPU" and torch.cuda.is_available()
         index = int(args.get("model_instance_device_id") or 0)
         self.device = torch.device(f"cuda:{index}" if on_gpu else "cpu")
-        precision = a.params.get("precision", "fp16")
-        self.autocast = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision)
+        self.autocast = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(p.precision)
         if not on_gpu:
             self.autocast = None  # CPU autocast is slower than fp32 for these graphs
-        threads = int(a.params.get("intra_op_threads", "0"))
-        if threads > 0:
-            torch.set_num_threads(threads)
-        path = a.version_dir / a.param("torch_file")
+        if p.intra_op_threads > 0:
+            torch.set_num_threads(p.intra_op_threads)
+        path = a.version_dir / p.torch_file
         self.model = torch.jit.load(str(path), map_location=self.device).eval()
         self.outputs = a.outputs
         self.forward = self._forward
-        resize = a.params.get("resize")  # repo build --device-resize: frames come at own size
+        resize = a.read(DeviceResize).resize  # --device-resize: frames come at own size
         self.resize = parse_resize(resize) if resize else None
-        sizes = parse_batches(a.params.get("cuda_graph_batches", ""))
+        sizes = check_batches(p.cuda_graph_batches)
         if on_gpu and sizes:
             self.forward = StaticBatches(self._forward, sizes)
 

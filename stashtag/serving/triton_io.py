@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
 from stashtag_core.errors import InputError
+from stashtag_core.modelspec.param_codec import Params
+
+P = TypeVar("P", bound=Params)
 
 
 class ModelArgs:
@@ -27,11 +31,9 @@ class ModelArgs:
             for t in self.config["output"]
         }
 
-    def param(self, key: str, cast: Callable = str):
-        try:
-            return cast(self.params[key])
-        except KeyError:
-            raise KeyError(f"model {self.name!r}: config.pbtxt lacks parameter {key!r}") from None
+    def read(self, cls: type[P]) -> P:
+        """This model's parameters as ``cls`` (the class its spec wrote them with)."""
+        return cls.decode(self.params, self.name)
 
 
 def get_input(request, name: str) -> np.ndarray:

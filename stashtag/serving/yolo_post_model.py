@@ -5,19 +5,18 @@ from __future__ import annotations
 
 from stashtag.processing.yolo import postprocess_batch
 from stashtag.serving.triton_io import ModelArgs, run_batched
+from stashtag_core.modelspec.params import NmsParams
 
 
 class TritonPythonModel:
     def initialize(self, args: dict) -> None:
-        self.args = a = ModelArgs(args)
-        self.conf = a.param("conf_threshold", float)
-        self.iou = a.param("iou_threshold", float)
-        self.max_det = a.param("max_detections", int)
-        self.agnostic = a.params.get("agnostic_nms") == "1"  # extra detectors may ask for it
+        self.args = ModelArgs(args)
+        self.nms = self.args.read(NmsParams)
 
     def _run(self, raw, letterbox) -> dict:
+        p = self.nms
         dets, counts = postprocess_batch(
-            raw, letterbox, self.conf, self.iou, self.max_det, self.agnostic
+            raw, letterbox, p.conf_threshold, p.iou_threshold, p.max_detections, p.agnostic_nms
         )
         return {"detections": dets, "num_detections": counts}
 

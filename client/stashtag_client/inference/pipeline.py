@@ -9,7 +9,6 @@ reason naming the file; an error never stops the run and nothing stored is lost.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -23,6 +22,7 @@ from stashtag_client.inference.triton import frame_lists, tagger_outputs, unpack
 from stashtag_client.store import Detected, SceneRecord, Store
 from stashtag_core.errors import StashtagError, describe
 from stashtag_core.modelspec import OCR, TAGGER
+from stashtag_core.modelspec.params import TaggerParams
 
 
 @dataclass(frozen=True)
@@ -53,37 +53,36 @@ def ocr_subset(frames: int, policy: str) -> np.ndarray:
     )
 
 
-async def _agreed_parameter(pool: EndpointPool, key: str, default: str, what: str) -> str:
-    """Tagger parameter ``key`` as every healthy endpoint serves it; they must agree."""
-    found = {
-        url: params.get(key, default)
-        for url, params in (await pool.parameters(TAGGER.model)).items()
-    }
-    if len(set(found.values())) > 1:
+async def _agreed(pool: EndpointPool, name: str, what: str):
+    """Field ``name`` of the :class:`TaggerParams` every healthy endpoint serves; they must
+    agree."""
+    served = await pool.parameters(TAGGER.model)
+    try:
+        found = {
+            url: getattr(TaggerParams.decode(p, TAGGER.model), name) for url, p in served.items()
+        }
+    except ValueError as exc:
+        raise StashtagError(f"the server's {exc}") from None
+    if len({repr(v) for v in found.values()}) > 1:
         raise StashtagError(f"endpoints serve different {what}, results would mix: {found}")
-    return next(iter(found.values()), default)
+    return next(iter(found.values()), getattr(TaggerParams(), name))
 
 
 async def server_model_id(pool: EndpointPool) -> str:
     """The ``model_id`` of the ``tagger`` all healthy endpoints serve; they must agree."""
-    return await _agreed_parameter(pool, "model_id", "unversioned", "models")
+    return await _agreed(pool, "model_id", "models")
 
 
 async def server_takes_frame_lists(pool: EndpointPool) -> bool:
     """Whether the ``tagger`` takes per-model frame lists (older servers and
     ``--device-resize`` repositories run every model on every frame)."""
-    return await _agreed_parameter(pool, "frame_lists", "0", "frame lists") == "1"
+    return await _agreed(pool, "frame_lists", "frame lists")
 
 
 async def server_detectors(pool: EndpointPool) -> dict[str, tuple[str, ...]]:
     """The extra detectors the ``tagger`` serves (``repo build --detector``) with their class
-    names, from its ``detectors`` parameter; the endpoints must agree."""
-    text = await _agreed_parameter(pool, "detectors", "{}", "detectors")
-    try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise StashtagError(f"tagger's detectors parameter is not JSON: {exc}") from None
-    return {name: tuple(classes) for name, classes in parsed.items()}
+    names; the endpoints must agree."""
+    return await _agreed(pool, "detectors", "detectors")
 
 
 class TagRun:

@@ -10,14 +10,15 @@ from stashtag_client.tagging.mapping import TextBank, build_text_bank
 from stashtag_client.tagging.vocabulary import Vocabulary
 from stashtag_core.errors import StashtagError
 from stashtag_core.modelspec import CLIP_TEXT
+from stashtag_core.modelspec.params import TextEncoderParams
 
 PROMPT_CHUNK = 64
-LOGIT_SCALE_KEY = "logit_scale"
+LOGIT_SCALE_KEY = "logit_scale"  # the store caches the server's under this meta key
 
 
 async def server_logit_scale(pool: EndpointPool) -> float:
     params = next(iter((await pool.parameters("clip_text_encoder")).values()))
-    return float(params.get(LOGIT_SCALE_KEY, 100.0))
+    return TextEncoderParams.decode(params, "clip_text_encoder").logit_scale
 
 
 async def embed_prompts(

@@ -97,14 +97,13 @@ def parse_sizes(text: str) -> tuple[Size, ...]:
 
 
 class BucketChoice:
-    """The sizes ``preprocess`` gives YOLO and DINOv2 for a request, from its config
-    parameters (``bucket_scale``, ``yolo_buckets``, ``dino_buckets``; absent: native squares)."""
+    """The sizes ``preprocess`` gives YOLO and DINOv2 for a request (from
+    :meth:`PreprocessParams.bucket_choice <stashtag_core.modelspec.params.PreprocessParams>`)."""
 
-    def __init__(self, parameters: dict[str, str]) -> None:
-        yolo, dino = parameters["yolo_size"], parameters["dino_size"]
-        self.scale = float(parameters.get("bucket_scale", "0"))
-        self.yolo_buckets = parse_sizes(parameters.get("yolo_buckets") or f"{yolo}x{yolo}")
-        self.dino_buckets = parse_sizes(parameters.get("dino_buckets") or f"{dino}x{dino}")
+    def __init__(
+        self, scale: float, yolo_buckets: tuple[Size, ...], dino_buckets: tuple[Size, ...]
+    ) -> None:
+        self.scale, self.yolo_buckets, self.dino_buckets = scale, yolo_buckets, dino_buckets
 
     def yolo(self, frames: list[Size]) -> Size:
         return letterbox_bucket(frames, self.yolo_buckets, self.scale)

@@ -19,6 +19,16 @@ from stashtag_core.modelspec.contract import (
 from stashtag_core.modelspec.detector_specs import with_detectors
 from stashtag_core.modelspec.detectors import Detector
 from stashtag_core.modelspec.limits import Limits, Tuning
+from stashtag_core.modelspec.params import (
+    DeviceResize,
+    NmsParams,
+    OcrParams,
+    PreprocessParams,
+    TaggerParams,
+    TextEncoderParams,
+    TokenizeParams,
+    with_params,
+)
 from stashtag_core.modelspec.types import (
     Batching,
     ModelSpec,
@@ -78,18 +88,15 @@ def build_specs(
                 Tensor("dino_image", "UINT8", (-1, 3, *dino_hw)),
             ),
             instances=instances,
-            parameters={
-                "clip_size": str(clip.image_size),
-                "clip_resize": "crop",
-                "yolo_size": str(yolo.image_size),
-                "yolo_resize": "letterbox",
-                "dino_size": str(dino.image_size),
-                "dino_resize": "squash",
-                "bucket_scale": f"{bucket_scale:g}",
-                "yolo_buckets": format_sizes(yolo_sizes),
-                "dino_buckets": format_sizes(dino_sizes),
-                **limits.parameters(),
-            },
+            parameters=PreprocessParams(
+                clip_size=clip.image_size,
+                yolo_size=yolo.image_size,
+                dino_size=dino.image_size,
+                bucket_scale=bucket_scale,
+                yolo_buckets=yolo_sizes,
+                dino_buckets=dino_sizes,
+                limits=limits,
+            ).encode(),
         ),
         ModelSpec(
             name="clip_image",
@@ -110,7 +117,7 @@ def build_specs(
             inputs=(Tensor("text", "STRING", (1,)),),
             outputs=(Tensor("tokens", "INT64", (clip.context_length,)),),
             batching=Batching(256, preferred=(32, 64)),
-            parameters={"context_length": str(clip.context_length)},
+            parameters=TokenizeParams(clip.context_length).encode(),
         ),
         ModelSpec(
             name="clip_text_encoder",
@@ -120,7 +127,7 @@ def build_specs(
             inputs=(Tensor("tokens", "INT64", (clip.context_length,)),),
             outputs=(Tensor("embedding", "FP32", (clip.embed_dim,)),),
             batching=Batching(256, preferred=(32, 64)),
-            parameters={"logit_scale": f"{clip.logit_scale:.6g}"},
+            parameters=TextEncoderParams(clip.logit_scale).encode(),
         ),
         ModelSpec(
             name=CLIP_TEXT.model,
@@ -160,11 +167,7 @@ def build_specs(
                 Tensor("num_detections", "INT32", (1,)),
             ),
             batching=frames,
-            parameters={
-                "conf_threshold": "0.25",
-                "iou_threshold": "0.45",
-                "max_detections": str(YOLO_MAX_DETECTIONS),
-            },
+            parameters=NmsParams().encode(),
         ),
         ModelSpec(
             name="dinov2",
@@ -210,19 +213,14 @@ def build_specs(
                 Tensor(frame_out, "INT32", (-1,)),
             ),
             calls=("ocr_det", "ocr_rec"),
-            parameters={
-                **limits.parameters(),
-                "det_limit_side": "736",
-                "det_threshold": "0.3",
-                "box_threshold": "0.5",
-                "unclip_ratio": "1.6",
-                "min_text_score": "0.5",
-                # The BLS sends at most this many frames / crops per call (any number in all).
-                # Detection scales each frame's short side up to det_limit_side (a 160x90 cell
-                # becomes 1312x736, 11 MB of float input): 8 a call bounds ocr_det's memory.
-                "det_max_batch": str(min(8, det_batching.max_batch_size)),
-                "rec_max_batch": str(rec_batching.max_batch_size),
-            },
+            # The BLS sends at most this many frames / crops per call (any number in all).
+            # Detection scales each frame's short side up to det_limit_side (a 160x90 cell
+            # becomes 1312x736, 11 MB of float input): 8 a call bounds ocr_det's memory.
+            parameters=OcrParams(
+                limits,
+                det_max_batch=min(8, det_batching.max_batch_size),
+                rec_max_batch=rec_batching.max_batch_size,
+            ).encode(),
         ),
         ModelSpec(
             name=TAGGER.model,
@@ -231,7 +229,7 @@ def build_specs(
             " (optional per-model frame lists: each model sees the frames its list names).",
             inputs=(*sprite_in, *budgets),
             # clients send per-model frame lists only to a tagger that says it takes them
-            parameters={"frame_lists": "1"},
+            parameters=TaggerParams(frame_lists=True).encode(),
             outputs=(
                 Tensor(clip_out, "FP32", (-1, clip.embed_dim)),
                 Tensor(cls_out, "FP32", (-1, dino.embed_dim)),
@@ -276,9 +274,9 @@ def with_device_resize(specs: list[ModelSpec]) -> list[ModelSpec]:
     """Move the per-model resizes from ``preprocess`` into the graph models (python-torch: on
     their GPU). ``preprocess`` then sends every frame once at its own size plus YOLO's letterbox
     placement; each model gets a ``resize`` parameter (``crop:224``) and frames of any size."""
-    pre = spec_by_name(specs, "preprocess")
+    pre = PreprocessParams.decode(spec_by_name(specs, "preprocess").parameters)
     resize = {
-        name: f"{pre.parameters[key + '_resize']}:{pre.parameters[key + '_size']}"
+        name: f"{getattr(pre, key + '_resize')}:{getattr(pre, key + '_size')}"
         for name, key in RESIZED_BY.items()
     }
     frames = Tensor("image", "UINT8", (3, -1, -1))
@@ -288,7 +286,7 @@ def with_device_resize(specs: list[ModelSpec]) -> list[ModelSpec]:
         if spec.name in ("preprocess", "tagger"):  # one frames tensor feeds every model
             spec = replace(spec, inputs=tuple(t for t in spec.inputs if not t.optional))
         if spec.name == "tagger":
-            spec = replace(spec, parameters={**spec.parameters, "frame_lists": "0"})
+            spec = with_params(spec, TaggerParams, frame_lists=False)
         if spec.name == "preprocess":
             spec = replace(
                 spec,
@@ -297,14 +295,11 @@ def with_device_resize(specs: list[ModelSpec]) -> list[ModelSpec]:
                     spec.output("yolo_letterbox"),
                     *(o for o in spec.outputs if o.name not in host_made),  # detectors'
                 ),
-                parameters={**spec.parameters, "device_resize": "1"},
             )
+            spec = with_params(spec, PreprocessParams, device_resize=True)
         elif spec.name in resize:
-            spec = replace(
-                spec,
-                inputs=(frames,),
-                parameters={**spec.parameters, "resize": resize[spec.name]},
-            )
+            spec = replace(spec, inputs=(frames,))
+            spec = with_params(spec, DeviceResize, resize=resize[spec.name])
         elif spec.name == "tagger":
             steps = []
             for step in spec.steps:

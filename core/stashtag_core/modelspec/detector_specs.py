@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from stashtag_core.modelspec.buckets import format_sizes, yolo_buckets
+from stashtag_core.modelspec.buckets import yolo_buckets
 from stashtag_core.modelspec.contract import TAGGER, YOLO_MAX_DETECTIONS
-from stashtag_core.modelspec.detectors import Detector, classes_parameter
+from stashtag_core.modelspec.detectors import Detector
+from stashtag_core.modelspec.params import (
+    DetectorInput,
+    NmsParams,
+    PreprocessParams,
+    TaggerParams,
+    with_params,
+)
 from stashtag_core.modelspec.types import (
     Batching,
     ModelSpec,
@@ -40,18 +47,12 @@ def with_detectors(
                     Tensor(f"{d.name}_image", "UINT8", (-1, 3, *hw)),
                     Tensor(f"{d.name}_letterbox", "FP32", (-1, 5)),
                 ]
-            letterbox = {f"{d.name}_letterbox": d.letterbox_parameter() for d in detectors}
-            letterbox |= {f"{n}_buckets": format_sizes(b) for n, b in sized.items() if b}
-            spec = replace(
-                spec,
-                inputs=(*spec.inputs, *lists),
-                outputs=(*spec.outputs, *images),
-                parameters={
-                    **spec.parameters,
-                    "detectors": ",".join(d.name for d in detectors),
-                    **letterbox,
-                },
+            fitted = tuple(
+                DetectorInput(d.name, d.image_size, d.placement, d.pad, sized[d.name])
+                for d in detectors
             )
+            spec = replace(spec, inputs=(*spec.inputs, *lists), outputs=(*spec.outputs, *images))
+            spec = with_params(spec, PreprocessParams, detectors=fitted)
         if spec.name == TAGGER.model:
             inputs = {f"{d.name}_{t}": f"_{d.name}_{t}" for d in detectors for t in IMAGE_OUTS}
             steps = [
@@ -69,8 +70,9 @@ def with_detectors(
                 inputs=(*spec.inputs, *lists),
                 outputs=(*spec.outputs, *_detector_outputs(detectors)),
                 steps=(*steps, *_detector_steps(detectors)),
-                parameters={**spec.parameters, "detectors": classes_parameter(detectors)},
             )
+            classes = {d.name: d.classes for d in detectors}
+            spec = with_params(spec, TaggerParams, detectors=classes)
             out += [
                 m
                 for d in detectors
@@ -117,12 +119,9 @@ def _detector_models(
                 Tensor("num_detections", "INT32", (1,)),
             ),
             batching=frames,
-            parameters={
-                "conf_threshold": f"{d.conf_threshold:g}",
-                "iou_threshold": f"{d.iou_threshold:g}",
-                "max_detections": str(YOLO_MAX_DETECTIONS),
-                "agnostic_nms": "1" if d.agnostic_nms else "0",
-            },
+            parameters=NmsParams(
+                d.conf_threshold, d.iou_threshold, agnostic_nms=d.agnostic_nms
+            ).encode(),
         ),
     ]
 

@@ -8,7 +8,6 @@ a letterbox output of ``preprocess`` and two outputs of the ``tagger`` ensemble.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass
 from typing import Literal
@@ -105,10 +104,6 @@ class Detector:
         """The tagger ensemble's outputs for this detector: detections and their counts."""
         return detector_outputs(self.name)
 
-    def letterbox_parameter(self) -> str:
-        """How ``preprocess`` fits frames for it: ``size:placement:pad``."""
-        return f"{self.image_size}:{self.placement}:{self.pad}"
-
     def as_dict(self) -> dict:
         return {**asdict(self), "classes": list(self.classes)}
 
@@ -124,15 +119,3 @@ def detector_outputs(name: str) -> tuple[str, str]:
 
 def nudenet_detector() -> Detector:
     return Detector(NUDENET_NAME, 320, NUDENET_CLASSES, "corner", 0, agnostic_nms=True, bgr=True)
-
-
-def classes_parameter(detectors: tuple[Detector, ...]) -> str:
-    """The tagger's ``detectors`` parameter: JSON ``{name: [class, …]}`` (the client reads it)."""
-    return json.dumps({d.name: list(d.classes) for d in detectors}, separators=(",", ":"))
-
-
-def parse_letterbox_parameter(text: str) -> tuple[int, Placement, int]:
-    size, placement, pad = text.split(":")
-    if placement not in ("center", "corner"):
-        raise ValueError(f"letterbox placement {placement!r}: center or corner")
-    return int(size), placement, int(pad)  # type: ignore[return-value]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from stashtag_core.modelspec.param_codec import Params
 from stashtag_core.modelspec.types import ModelSpec
 
 # Frames in one request never exceed this; a Stash sprite sheet holds 81.
@@ -15,7 +16,7 @@ DEFAULT_MAX_ENCODED_BYTES = 32 << 20
 
 
 @dataclass(frozen=True)
-class Limits:
+class Limits(Params):
     """What one request may carry; the server refuses more with an error naming the limit."""
 
     max_pixels: int = DEFAULT_MAX_PIXELS  # decoded image (decompression bombs)
@@ -27,13 +28,6 @@ class Limits:
             raise ValueError(f"max_frames must lie in 1..{MAX_FRAMES_PER_REQUEST}")
         if self.max_pixels < 1 or self.max_encoded_bytes < 1:
             raise ValueError("max_pixels and max_encoded_bytes must be ≥ 1")
-
-    def parameters(self) -> dict[str, str]:
-        return {
-            "max_pixels": str(self.max_pixels),
-            "max_frames": str(self.max_frames),
-            "max_encoded_bytes": str(self.max_encoded_bytes),
-        }
 
 
 @dataclass(frozen=True)
